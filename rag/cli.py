@@ -145,5 +145,27 @@ def info(index_dir, as_json) -> None:
     click.echo(f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk")
 
 
+@main.command()
+@INDEX_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep localhost to stay private.")
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--model", help="LLM to start with (the registry's LLMs can be switched in the UI).")
+@click.option("--share", is_flag=True, help="Also open a public Gradio share link (off by default: private).")
+def ui(index_dir, host, port, model, share) -> None:
+    """Start the browser chat over the index."""
+    from ui.app import launch
+
+    launch(_config(index_dir=index_dir, model=model), host=host, port=port, share=share)
+
+
+def _register_eval() -> None:
+    # Kept in its own module: the evaluation commands are many and import nothing heavy at start.
+    from rag.evaluation.cli import eval_group
+
+    main.add_command(eval_group, "eval")
+
+
+_register_eval()
+
 if __name__ == "__main__":
     main()

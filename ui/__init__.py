@@ -1,0 +1,1 @@
+"""The Gradio chat over the same ask path as the CLI."""

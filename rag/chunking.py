@@ -9,7 +9,7 @@ from rag.types import Chunk, Document
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space; abbreviations
 # like "U.S." mostly survive because the next word must start a sentence (capital, digit or quote).
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“‘'(\[A-Z0-9])|\n\s*\n")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n")
 _ABBREVIATIONS = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
                             r"Sept|Oct|Nov|Dec|[A-Z])\.$")
 
@@ -30,10 +30,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of `text`, whitespace trimmed."""
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        if _ABBREVIATIONS.search(text[start:match.start()]):
+        end = match.start() if match.group().isspace() else match.end()  # closing quotes stay with the sentence
+        if _ABBREVIATIONS.search(text[start:end]):
             continue
-        spans.append((start, match.start()))
-        start = match.end()
+        spans.append((start, end))
+        start = end
     spans.append((start, len(text)))
     trimmed = []
     for s, e in spans:
@@ -48,16 +49,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
     """Cut an over-long sentence at word boundaries so no chunk exceeds the budget."""
-    pieces, piece_start = [], start
+    pieces: list[tuple[int, int]] = []
+    piece_start = previous_end = None
     for match in re.finditer(r"\S+", text[start:end]):
-        word_end = start + match.end()
-        if count_tokens(text[piece_start:word_end]) > max_tokens and word_end > piece_start:
-            cut = start + match.start()
-            if cut > piece_start:
-                pieces.append((piece_start, cut))
-                piece_start = cut
-    pieces.append((piece_start, end))
-    return [(s, e) for s, e in pieces if text[s:e].strip()]
+        word_start, word_end = start + match.start(), start + match.end()
+        if piece_start is None:
+            piece_start = word_start
+        elif count_tokens(text[piece_start:word_end]) > max_tokens:
+            pieces.append((piece_start, previous_end))
+            piece_start = word_start
+        previous_end = word_end
+    if piece_start is not None:
+        pieces.append((piece_start, previous_end))
+    return pieces
 
 
 def chunk_document(doc: Document, chunk_tokens: int, overlap: int) -> list[Chunk]:

@@ -69,8 +69,8 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
 
 
 def _print_sources(answer) -> None:
-    label = "Passages looked at" if answer.abstained else "Sources"
-    shown = answer.passages if answer.abstained else answer.citations
+    # An answer that cites nothing still shows what it was based on, so the reader can check it.
+    label, shown = ("Sources", answer.citations) if answer.citations else ("Passages looked at", answer.passages)
     if not shown:
         return
     click.echo(f"\n{label}:")

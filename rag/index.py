@@ -180,6 +180,7 @@ class IndexWriter:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(self.root)
         live = _read_current(self.root)
+        _prune_generations(self.root, keep={live.name} if live else set())
         self.manifest = Manifest(FORMAT_VERSION, embedder, dim, chunk_tokens, overlap,
                                  time.strftime("%Y-%m-%dT%H:%M:%S"))
         if live is not None:
@@ -311,24 +312,16 @@ def _fsync_tree(path: Path) -> None:
 
 
 def _prune_generations(root: Path, keep: set[str]) -> None:
-    """Drop old generations and leftovers of killed ingests; the one before the live one stays for open readers."""
+    """Drop old generations and leftovers of killed ingests; the one before the live one stays for open readers.
+
+    Only a writer holding the lock calls this, so no other ingest can own a staging folder.
+    """
     gens = sorted(p for p in root.glob("gen-*") if p.is_dir())
     keep = keep | {p.name for p in gens[-2:]}
     for path in gens:
         if path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
     for leftover in root.glob(".staging-*"):
-        if not _alive(int(leftover.name.split("-")[1])):  # a running ingest still owns its staging folder
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in root.glob(f".{CURRENT}.tmp-*"):
+        leftover.unlink(missing_ok=True)

@@ -12,11 +12,12 @@ _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"], start=1)}
 _MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
 _MONTH = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 
 # Numeric forms are how pages stamp publication dates; prose writes months out.
 _NUMERIC = [
-    re.compile(r"\b(?P<y>\d{4})[/.-](?P<m>\d{1,2})[/.-](?P<d>\d{1,2})\b"),
+    re.compile(r"\b(?P<y>\d{4})[/.-](?P<m>\d{1,2})[/.-](?P<d>\d{1,2})(?!\d)"),
     re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})\b"),
 ]
 _WORDED = [
@@ -54,7 +55,7 @@ def parse_date(text: str, worded: bool = True) -> str | None:
     if worded:
         for pattern in _WORDED:
             if match := pattern.search(text):
-                return _to_iso(match["y"], _MONTHS[match["mon"].lower().rstrip(".")[:9]], match["d"])
+                return _to_iso(match["y"], _MONTHS[match["mon"].lower().rstrip(".")], match["d"])
     return None
 
 

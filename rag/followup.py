@@ -1,0 +1,225 @@
+"""Turn a follow-up question ("How many were killed there?") into a standalone one before retrieval.
+
+The retriever sees one question at a time, so a question that leans on the conversation ("there", "it",
+"what about ...") finds nothing useful on its own. When a question looks like such a follow-up and there is
+a conversation, the generator rewrites it with a short prompt (prompts/rewrite.txt); when the model's
+output is empty or unusable, the key noun phrase of the previous question is appended instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rag.config import REPO_ROOT
+from rag.generator import Generator, Usage
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "rewrite.txt"
+MAX_REWRITE_TOKENS = 48
+_HISTORY_TURNS = 2  # the last two exchanges are enough context to resolve "there" or "they"
+_ANSWER_CHARS = 240  # long answers make the prompt slow and give the small model more to copy
+
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+_SPECIAL = re.compile(r"<\|[^|>]*\|>|</?s>")
+_LABEL = re.compile(r"^\s*(?:(?:rewritten|standalone|new|follow-up|followup)\s+)?question\s*:\s*", re.IGNORECASE)
+_OPENER = re.compile(r"^\s*(?:(?:what|how)\s+about|what\s+else|and|also|but|so)\b", re.IGNORECASE)
+
+# Words that point back into the conversation.
+DEICTIC = frozenset("there it its they them their theirs that those this these he him his she her hers such "
+                    "then".split())
+# "said that ...", "is it true that ...": here "that" joins a clause and refers to nothing.
+_THAT_AFTER = frozenset("said say says claimed claim claims denied deny denies reported report reports confirmed "
+                        "confirm announced announce stated state believe believes think know knew mean means "
+                        "suggest suggests show shows true so such fact".split())
+_VERBISH = frozenset("said says say told did does do done happened happen happens know think mean was were is are "
+                     "has have had".split())
+_WH = frozenset("who whom whose what which when where why how".split())
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each else
+few for from further get got had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
+herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's many me
+more most much mustn't my myself no nor not now of off on once only or other ought our ours ourselves out over own
+same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them themselves
+then there there's these they they'd they'll they're they've this those through to too under until up upon very
+was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom
+why why's will with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves tell told
+say said says please
+""".split())
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """The question to retrieve with, the question as asked, and how the first came from the second."""
+
+    question: str
+    original: str
+    method: str  # "unchanged", "model" (the generator rewrote it) or "fallback" (topic of the last question added)
+
+    @property
+    def changed(self) -> bool:
+        return self.question != self.original
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words of `text` that carry meaning (no stopwords, no citation numbers)."""
+    return {w.lower().replace("’", "'") for w in _words(_MARKER.sub(" ", text))} - STOPWORDS
+
+
+def looks_like_followup(question: str) -> bool:
+    """True for questions that lean on the conversation: "there", "it", "they", "what about ...", very short ones."""
+    words = [w.lower().replace("’", "'") for w in _words(question)]
+    if not words:
+        return False
+    if _OPENER.match(question) or len(words) <= 3:
+        return True
+    for i, word in enumerate(words):
+        if word == "that" and i > 0 and words[i - 1] in _THAT_AFTER:
+            continue
+        if word in DEICTIC:
+            return True
+    return False
+
+
+def load_template(prompts_dir: str | Path | None = None) -> str:
+    """prompts_dir/rewrite.txt, or the bundled one when a custom prompts folder has none."""
+    for folder in (prompts_dir, REPO_ROOT / "prompts"):
+        if folder is not None and (Path(folder) / TEMPLATE_NAME).is_file():
+            return (Path(folder) / TEMPLATE_NAME).read_text(encoding="utf-8").strip()
+    raise FileNotFoundError(f"{TEMPLATE_NAME} is missing from {prompts_dir} and {REPO_ROOT / 'prompts'}")
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(_MARKER.sub("", text).split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def format_history(history: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f"Q: {' '.join(q.split())}\nA: {_shorten(a, _ANSWER_CHARS)}" for q, a in history[-_HISTORY_TURNS:])
+
+
+def build_messages(history: Sequence[tuple[str, str]], question: str, template: str) -> list[dict]:
+    return [{"role": "user", "content": template.format(history=format_history(history), question=question.strip())}]
+
+
+def clean_output(text: str) -> str:
+    """The first line of the model's reply, without labels, quotes or chat-template tokens."""
+    lines = [line.strip() for line in _SPECIAL.sub(" ", text).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = _LABEL.sub("", lines[0]).strip(" \t\"'“”‘’`*")
+    if "?" in line:
+        line = line[: line.index("?") + 1]
+    return " ".join(line.split())
+
+
+def acceptable(candidate: str, question: str, history: Sequence[tuple[str, str]]) -> bool:
+    """A usable rewrite: a short question that keeps what was asked and brings in words from the conversation."""
+    words = _words(candidate)
+    if not 2 <= len(words) <= 40 or re.search(r"\b[QA]:|conversation|rewritten", candidate, re.IGNORECASE):
+        return False
+    asked = content_words(question)
+    if " ".join(w.lower() for w in words) == " ".join(w.lower() for w in _words(question)):
+        return False  # the model copied the question: "there" is still unresolved
+    got = content_words(candidate)
+    if asked and not (asked & got):
+        return False  # it answered or changed the subject instead of rewriting
+    context = set().union(*(content_words(q) | content_words(a) for q, a in history[-_HISTORY_TURNS:]))
+    return bool((got - asked) & context)
+
+
+def topic_of(question: str) -> str:
+    """The key noun phrase of a question, e.g. "the Babil strike" from "What happened in the Babil strike?"."""
+    tokens = list(_WORD.finditer(question))
+    runs: list[list[re.Match]] = []
+    previous_end = None
+    for token in tokens:
+        word = token.group().lower().replace("’", "'")
+        if word in STOPWORDS:
+            previous_end = None
+            continue
+        joined = previous_end is not None and question[previous_end:token.start()].strip() in ("", "-")
+        if joined:
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+        previous_end = token.end()
+    if not runs:
+        return ""
+    first = tokens[0].group().lower() if tokens else ""
+    # "Who condemned ...", "What happened in ...": the word after the question word is the verb, not the topic.
+    if first in _WH and len(runs) > 1 and len(tokens) > 1 and runs[0][0] is tokens[1]:
+        head = runs[0][0].group().lower()
+        if len(runs[0]) == 1 and (head.endswith("ed") or head in _VERBISH):
+            runs = runs[1:]
+    start, end = runs[0][0].start(), runs[-1][-1].end()
+    if len(_words(question[start:end])) > 10:
+        best = max(runs, key=lambda run: (sum(1 + 2 * t.group()[0].isupper() for t in run), len(run)))
+        start, end = best[0].start(), best[-1].end()
+    before = question[:start].split()
+    article = "the " if before and before[-1].lower() == "the" else ""
+    return article + question[start:end]
+
+
+def fallback(history: Sequence[tuple[str, str]], question: str) -> str:
+    """The question with the topic of the last one appended: "How many were killed there (the Babil strike)?"."""
+    if not history:
+        return question
+    topic = topic_of(history[-1][0])
+    if not topic or content_words(topic) <= content_words(question):
+        return question
+    stem = question.strip().rstrip("?.! ")
+    return f"{stem} ({topic})?"
+
+
+def _generate(generator: Generator, messages: list[dict], max_tokens: int) -> str:
+    pieces: list[str] = []
+    stream = generator.stream(messages, max_tokens, 0.0, Usage())
+    try:
+        for piece in stream:
+            pieces.append(piece)
+            text = "".join(pieces).lstrip()
+            if "\n" in text or "?" in text:
+                break  # one line is all we want; stop paying for tokens
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # release the model (LlamaCppGenerator holds its lock while the stream is open)
+    return "".join(pieces)
+
+
+def rewrite(history: Sequence[tuple[str, str]], question: str, generator: Generator | None,
+            template: str | None = None, max_tokens: int = MAX_REWRITE_TOKENS) -> Rewrite:
+    """Rewrite `question` into a standalone one using `history` [(question, answer_text), ...], oldest first."""
+    question = question.strip()
+    history = [(q, a) for q, a in history if q and q.strip()]
+    if not history or not looks_like_followup(question):
+        return Rewrite(question, question, "unchanged")
+    if generator is not None:
+        try:
+            messages = build_messages(history, question, template or load_template())
+            candidate = clean_output(_generate(generator, messages, max_tokens))
+        except Exception as exc:  # noqa: BLE001 - a failed rewrite must not stop the answer; fall back
+            log.warning("follow-up rewrite failed, using the fallback: %s", exc)
+            candidate = ""
+        if candidate and acceptable(candidate, question, history):
+            return Rewrite(candidate, question, "model")
+    standalone = fallback(history, question)
+    return Rewrite(standalone, question, "fallback" if standalone != question else "unchanged")
+
+
+def standalone_question(history: Sequence[tuple[str, str]], question: str, generator: Generator | None,
+                        template: str | None = None) -> str:
+    """The question to retrieve with: `question` itself, or a rewrite that carries the conversation's topic."""
+    return rewrite(history, question, generator, template).question

@@ -1,0 +1,47 @@
+"""Stand-ins for the embedder and the LLM, so unit tests run in milliseconds without model files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+from rag.generator import Usage
+
+
+class FakeEmbedder:
+    """Bag of hashed words: texts sharing words get similar vectors, which is all retrieval tests need."""
+
+    def __init__(self, name: str = "fake-embedder", dim: int = 64):
+        self.name, self.dim = name, dim
+        self.calls = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+class FakeGenerator:
+    """Replies with a fixed text (or a function of the prompt) and records what it was shown."""
+
+    def __init__(self, reply="Iraq's Ministry of Defense denied it [1].", name: str = "fake-llm"):
+        self.name = name
+        self.reply = reply
+        self.messages: list[dict] | None = None
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, max_tokens, temperature, usage: Usage):
+        self.messages = messages
+        reply = self.reply(messages) if callable(self.reply) else self.reply
+        usage.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
+        for word in reply.split(" "):
+            usage.completion_tokens += 1
+            yield word + " "

@@ -1,8 +1,228 @@
-"""The `rag eval` commands (placeholder until the harness lands)."""
+"""The `rag eval` commands: gold Q&A, RealTimeQA, and RESULTS.md from finished runs.
+
+Imported by `rag --help`, so only click and the standard library are imported here at module level; the
+harness, the models, numpy and matplotlib load inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REALTIMEQA = _REPO_ROOT.parent / "shared" / "bench" / "realtimeqa"
 
-@click.group("eval", invoke_without_command=False)
-def eval_group() -> None:
-    """Measure answer accuracy against gold Q&A and the RealTimeQA benchmark."""
+
+def _log(message: str) -> None:
+    """A line on stderr that leaves a running progress bar intact."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+class _EvalGroup(click.Group):
+    """Turns a RagError into a one-line message and exit code 1, as the main `rag` group does."""
+
+    def invoke(self, ctx):
+        from rag.errors import RagError
+
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            ctx.exit(1)
+
+
+def _common(func):
+    """The options shared by the gold and RealTimeQA evaluations."""
+    options = [
+        click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf "
+                                     "path."),
+        click.option("-k", "k", type=click.IntRange(min=1), help="Passages shown to the model (default 4)."),
+        click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
+                     help="Run every value (several --sweep: every combination). Keys: k, context_tokens, fetch_k, "
+                          "rrf_k, dense_weight, bm25_weight, max_answer_tokens, temperature, model, chunk_tokens, "
+                          "overlap (the last two need a corpus)."),
+        click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions."),
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder for results.json, report.md, the plots (and indexes built from a corpus)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Progress bars on stderr (default: when stderr is a terminal)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _configurations(sweeps: tuple[str, ...], allow_index_keys: bool) -> list[dict]:
+    from rag.evaluation.harness import SweepError, configurations
+
+    try:
+        configs = configurations(sweeps, allow_index_keys=allow_index_keys)
+    except SweepError as exc:
+        raise click.BadParameter(str(exc), param_hint="--sweep") from None
+    _check_models([c["model"] for c in configs if "model" in c])
+    return configs
+
+
+def _check_models(names: list[str]) -> None:
+    """Fail before any question is asked, not after the first configurations ran."""
+    from rag.models import LLMS
+
+    for name in dict.fromkeys(names):
+        if name not in LLMS and not Path(name).expanduser().is_file():
+            raise click.BadParameter(f"unknown model {name!r}: use one of {', '.join(LLMS)} or a path to a .gguf "
+                                     "file.", param_hint="--sweep/--model")
+
+
+def _base_config(model: str | None, k: int | None, index_dir: str | None = None):
+    from rag.config import load_config
+
+    flags = {"model": model, "k": k, "index_dir": index_dir}
+    return load_config({name: value for name, value in flags.items() if value is not None})
+
+
+def _finish(results: dict, out_dir: Path) -> None:
+    from rag.evaluation.harness import summary_line, write_results
+
+    paths = write_results(results, out_dir)
+    for entry in results["configurations"]:
+        click.echo(summary_line(entry))
+    click.echo("Wrote " + ", ".join(str(p) for p in paths))
+
+
+@click.group("eval", cls=_EvalGroup, invoke_without_command=True, no_args_is_help=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--gold", type=click.Path(dir_okay=False, path_type=Path),
+              help="Gold Q&A JSONL (id, question, answers, kind, docs), e.g. eval/gold/seeds.jsonl.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Ask over this existing index.")
+@click.option("--corpus", type=click.Path(exists=True, path_type=Path),
+              help="Build (or update) an index of these articles under OUT/index-ct<N>-ov<M> and ask over it.")
+@_common
+@click.pass_context
+def eval_group(ctx, gold, index_dir, corpus, model, k, sweeps, limit, out_dir, progress) -> None:
+    """Measure answer accuracy against gold Q&A and the RealTimeQA benchmark.
+
+    \b
+    Gold Q&A:   rag eval --gold eval/gold/seeds.jsonl --corpus ../shared/corpus/seeds --out eval/runs/seeds
+    RealTimeQA: rag eval realtimeqa --out eval/runs/realtimeqa
+    RESULTS.md: rag eval results eval/runs/seeds eval/runs/realtimeqa --out eval/RESULTS.md
+
+    Every question goes through the same path as `rag ask`. OUT gets results.json, report.md and PNG plots.
+    """
+    if ctx.invoked_subcommand is not None:
+        given = [name for name, value in (("--gold", gold), ("--index", index_dir), ("--corpus", corpus),
+                                          ("--model", model), ("-k", k), ("--sweep", sweeps), ("--limit", limit),
+                                          ("--out", out_dir)) if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} go after `{ctx.invoked_subcommand}`, not before it.")
+        return
+    if gold is None:
+        raise click.UsageError("Give --gold FILE (or a subcommand: realtimeqa, results).")
+    if (index_dir is None) == (corpus is None):
+        raise click.UsageError("Give exactly one of --index DIR (an existing index) or --corpus DIR (articles to "
+                               "index under OUT).")
+    if out_dir is None:
+        raise click.UsageError("Give --out DIR for the results.")
+    configs = _configurations(sweeps, allow_index_keys=corpus is not None)
+    if model:
+        _check_models([model])
+
+    from rag.evaluation.harness import AssistantFactory, load_gold, make_meta, run_eval
+
+    questions = load_gold(gold, limit)
+    base = _base_config(model, k, index_dir)
+    factory = AssistantFactory(base, out_dir=out_dir, corpus=[corpus] if corpus else None, progress=progress,
+                               log=_log)
+    factory.prepare(configs)
+    results = run_eval(questions, None, configs, make_assistant=factory, progress=progress, log=_log)
+    kinds: dict[str, int] = {}
+    for q in questions:
+        kinds[q.kind] = kinds.get(q.kind, 0) + 1
+    results["meta"] = make_meta("gold", gold=str(gold), corpus=str(corpus) if corpus else None,
+                                index=", ".join(factory.built_indexes()) or base.index_dir,
+                                questions=f"{len(questions)} (" + ", ".join(f"{n} {kind}" for kind, n in
+                                                                         sorted(kinds.items())) + ")")
+    _finish(results, out_dir)
+
+
+@eval_group.command("realtimeqa")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REALTIMEQA,
+              show_default=True, help="Folder of the weekly RealTimeQA files (YYYYMMDD_qa/gold/gcs.jsonl).")
+@click.option("--weeks", multiple=True, metavar="YYYYMMDD[,YYYYMMDD...]",
+              help="Only these weeks (default: every complete week in --data).")
+@click.option("--mode", type=click.Choice(["open", "choice"]), default="open", show_default=True,
+              help="open: the question alone; choice: the four choices appended to it.")
+@click.option("--until-question-date/--no-until-question-date", default=True, show_default=True,
+              help="Search only articles published on or before the day the question was asked.")
+@click.option("--index-root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for corpus.jsonl and the index (default: OUT). Give several runs the same one to build "
+                   "the index once.")
+@_common
+def realtimeqa_command(data, weeks, mode, until_question_date, index_root, model, k, sweeps, limit, out_dir,
+                       progress) -> None:
+    """Ask the RealTimeQA questions that have gold articles over an index of the weeks' articles.
+
+    The corpus (every gold and search-result article of the weeks) is written to corpus.jsonl and indexed under
+    index-ct<N>-ov<M>-<corpus hash>, both in --index-root (default OUT), which later runs reuse. An answer is
+    right when it contains the right choice's text.
+    """
+    if out_dir is None:
+        raise click.UsageError("Give --out DIR for the corpus, the index and the results.")
+    configs = _configurations(sweeps, allow_index_keys=True)
+    if model:
+        _check_models([model])
+
+    from rag.evaluation import realtimeqa
+    from rag.evaluation.harness import AssistantFactory, make_meta, realtimeqa_questions, run_eval, \
+        write_realtimeqa_corpus
+
+    available = realtimeqa.list_weeks(data)
+    chosen = [w.strip() for spec in weeks for w in spec.split(",") if w.strip()] or None
+    if chosen:
+        missing = [w for w in chosen if w not in available]
+        if missing:
+            raise click.BadParameter(f"{', '.join(missing)} not in {data}; weeks there: {', '.join(available)}",
+                                     param_hint="--weeks")
+    articles, raw_questions = realtimeqa.load(data, chosen, limit)
+    if not raw_questions:
+        raise click.UsageError("These weeks have no question with a gold article.")
+    index_root = index_root or out_dir
+    index_root.mkdir(parents=True, exist_ok=True)
+    corpus, fingerprint = write_realtimeqa_corpus(articles, index_root)
+    _log(f"{len(articles)} articles ({sum(len(a.text) for a in articles) / 1e6:.1f} M characters) in {corpus}; "
+         f"{len(raw_questions)} questions")
+    questions = realtimeqa_questions(raw_questions, mode, until_question_date)
+    base = _base_config(model, k)
+    factory = AssistantFactory(base, out_dir=index_root, corpus=[corpus], index_suffix=fingerprint,
+                               progress=progress, log=_log, skip_ingest_if_built=True)
+    factory.prepare(configs)
+    results = run_eval(questions, None, configs, make_assistant=factory, progress=progress, log=_log)
+    results["meta"] = make_meta("realtimeqa", data=str(data), weeks=chosen or available, mode=mode,
+                                until_question_date=until_question_date, corpus=str(corpus),
+                                index=", ".join(factory.built_indexes()),
+                                questions=f"{len(questions)} with gold articles",
+                                articles=len(articles))
+    _finish(results, out_dir)
+
+
+@eval_group.command("results")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("eval/RESULTS.md"),
+              show_default=True, help="Markdown file to write.")
+def results_command(run_dirs, out_path) -> None:
+    """Assemble RESULTS.md from the results.json of finished runs (RUN_DIR... in the order given)."""
+    from rag.evaluation.harness import load_results
+    from rag.evaluation.report import render_results_md
+
+    runs = [(Path(d).name if Path(d).is_dir() else Path(d).parent.name, load_results(d)) for d in run_dirs]
+    command = "rag eval results " + " ".join(str(d) for d in run_dirs) + f" --out {out_path}"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(render_results_md(runs, command), encoding="utf-8")
+    click.echo(f"Wrote {out_path} from {len(runs)} run(s).")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    eval_group(sys.argv[1:])

@@ -240,8 +240,13 @@ def _effective_config(assistant: Any, overrides: dict[str, Any]) -> dict[str, An
     return None
 
 
+def _disable(progress: bool | None) -> bool | None:
+    """tqdm's `disable`: None shows the bar only on a terminal, as `rag ingest` does."""
+    return None if progress is None else not progress
+
+
 def run_eval(questions: list[EvalQuestion], assistant: Any = None, configs: list[dict[str, Any]] | None = None, *,
-             make_assistant: Callable[[dict[str, Any]], Any] | None = None, progress: bool = False,
+             make_assistant: Callable[[dict[str, Any]], Any] | None = None, progress: bool | None = False,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Ask every question under every configuration; return the results (meta is left to the caller).
 
@@ -257,13 +262,13 @@ def run_eval(questions: list[EvalQuestion], assistant: Any = None, configs: list
         raise ValueError("run_eval needs an assistant or make_assistant")
     from tqdm import tqdm
 
-    bar = tqdm(total=len(questions) * len(configs), unit="q", desc="Asking", file=sys.stderr,
-               disable=not progress, dynamic_ncols=True)
+    bar = None
     results: list[dict[str, Any]] = []
-    current, current_build, setup_seconds = assistant, None, None
+    current, current_build = assistant, None
     try:
         for settings in configs:
             build, overrides = split_settings(settings)
+            setup_seconds = None  # stays None when the previous configuration's assistant serves again
             if make_assistant is not None and (current is None or build != current_build):
                 current = None
                 gc.collect()  # let the previous model go before the next one loads
@@ -275,6 +280,9 @@ def run_eval(questions: list[EvalQuestion], assistant: Any = None, configs: list
                                  "a new model or index: pass make_assistant.")
             config = getattr(current, "config", None)
             k = int(overrides.get("k", getattr(config, "k", 0)) or 0)
+            if bar is None:  # after the first setup, so its messages don't cut through the bar
+                bar = tqdm(total=len(questions) * len(configs), unit="q", desc="Asking", file=sys.stderr,
+                           disable=_disable(progress), dynamic_ncols=True)
             bar.set_description(f"Asking [{config_name(settings)}]" if len(configs) > 1 else "Asking")
             records, names = [], None
             for question in questions:
@@ -298,10 +306,11 @@ def run_eval(questions: list[EvalQuestion], assistant: Any = None, configs: list
             if names:
                 entry["model"], entry["embedder"] = names[0] or entry["model"], names[1] or entry["embedder"]
             results.append(entry)
-            if log:
+            if log and len(configs) > 1:
                 log(summary_line(entry))
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     return {"configurations": results}
 
 
@@ -440,18 +449,19 @@ def _chunks_to_embed(paths: list[Path], config: Config) -> tuple[int, int]:
     return documents, chunks
 
 
-def build_index(paths: list[Path], config: Config, embedder: Any, *, prune: bool = True, progress: bool = True,
+def build_index(paths: list[Path], config: Config, embedder: Any, *, prune: bool = True,
+                progress: bool | None = True,
                 log: Callable[[str], None] | None = None) -> Any:
     """Bring the index at config.index_dir up to date with `paths` (incremental), with a progress bar of chunks."""
     from tqdm import tqdm
 
     from rag.ingest import ingest
 
-    documents, chunks = _chunks_to_embed(paths, config) if progress else (0, 0)
+    documents, chunks = _chunks_to_embed(paths, config) if progress is not False else (0, 0)
     if log and documents:
         log(f"Ingesting {documents} new or changed documents ({chunks} chunks) into {config.index_dir}")
     bar = tqdm(total=chunks or None, unit="chunk", desc="Embedding", file=sys.stderr,
-               disable=not (progress and chunks), dynamic_ncols=True)
+               disable=_disable(progress) if chunks else True, dynamic_ncols=True)
     try:
         report = ingest(list(paths), config, _CountingEmbedder(embedder, bar.update), prune=prune)
     finally:
@@ -481,7 +491,7 @@ class AssistantFactory:
     """
 
     def __init__(self, base: Config, out_dir: Path | None = None, corpus: list[Path] | None = None,
-                 index_suffix: str = "", prune: bool = True, progress: bool = True,
+                 index_suffix: str = "", prune: bool = True, progress: bool | None = True,
                  log: Callable[[str], None] | None = None, skip_ingest_if_built: bool = False):
         self.base, self.out_dir, self.corpus = base, out_dir, corpus
         self.index_suffix, self.prune, self.progress, self.log = index_suffix, prune, progress, log
@@ -544,6 +554,11 @@ class AssistantFactory:
                               generator=self._generator[1])
         assistant.embedder.embed(["warm up"])  # loads the embedder now rather than in the first question
         return assistant
+
+    def prepare(self, configs: list[dict[str, Any]]) -> None:
+        """Build every index the configurations need before any question is asked."""
+        for settings in configs:
+            self.ensure_index(self.config_for({k: v for k, v in settings.items() if k in INDEX_KEYS}))
 
     def built_indexes(self) -> list[str]:
         return list(self.built)

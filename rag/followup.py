@@ -20,7 +20,7 @@ from rag.generator import Generator, Usage
 log = logging.getLogger(__name__)
 
 TEMPLATE_NAME = "rewrite.txt"
-MAX_REWRITE_TOKENS = 48
+MAX_REWRITE_TOKENS = 40
 _HISTORY_TURNS = 2  # the last two exchanges are enough context to resolve "there" or "they"
 _ANSWER_CHARS = 240  # long answers make the prompt slow and give the small model more to copy
 
@@ -109,8 +109,31 @@ def format_history(history: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"Q: {' '.join(q.split())}\nA: {_shorten(a, _ANSWER_CHARS)}" for q, a in history[-_HISTORY_TURNS:])
 
 
+_ROLE = re.compile(r"^###\s*(system|user|assistant)\s*$", re.MULTILINE)
+
+
+def parse_template(template: str) -> list[dict]:
+    """Chat turns from a template whose sections start with "### system", "### user" or "### assistant".
+
+    Example exchanges written as real user/assistant turns teach a small model the task far better than
+    instructions alone. A template without section lines is one user message.
+    """
+    parts = _ROLE.split(template)
+    if len(parts) == 1:
+        return [{"role": "user", "content": template.strip()}]
+    return [{"role": role, "content": content.strip()} for role, content in zip(parts[1::2], parts[2::2])]
+
+
 def build_messages(history: Sequence[tuple[str, str]], question: str, template: str) -> list[dict]:
-    return [{"role": "user", "content": template.format(history=format_history(history), question=question.strip())}]
+    """The rewrite prompt: the template's turns with {history} and {question} filled in."""
+    filled = {"{history}": format_history(history), "{question}": " ".join(question.split())}
+    messages = []
+    for message in parse_template(template):
+        content = message["content"]
+        for placeholder, value in filled.items():
+            content = content.replace(placeholder, value)
+        messages.append({"role": message["role"], "content": content})
+    return messages
 
 
 def clean_output(text: str) -> str:
@@ -124,52 +147,102 @@ def clean_output(text: str) -> str:
     return " ".join(line.split())
 
 
-def acceptable(candidate: str, question: str, history: Sequence[tuple[str, str]]) -> bool:
-    """A usable rewrite: a short question that keeps what was asked and brings in words from the conversation."""
+_QUESTION_START = _WH | frozenset("is are was were do does did can could will would should has have had".split())
+
+
+def acceptable(candidate: str, question: str, history: Sequence[tuple[str, str]],
+               examples: Sequence[str] = ()) -> bool:
+    """A usable rewrite: a short question that keeps what was asked and brings in words from the conversation.
+
+    Small models often answer instead of rewriting, copy the question or copy an example of the prompt;
+    each of those is rejected (`examples` are the prompt's example rewrites).
+    """
     words = _words(candidate)
     if not 2 <= len(words) <= 40 or re.search(r"\b[QA]:|conversation|rewritten", candidate, re.IGNORECASE):
         return False
-    asked = content_words(question)
-    if " ".join(w.lower() for w in words) == " ".join(w.lower() for w in _words(question)):
+    if not (candidate.endswith("?") or words[0].lower() in _QUESTION_START):
+        return False  # a statement: the model answered
+    normal = " ".join(w.lower() for w in words)
+    if normal == " ".join(w.lower() for w in _words(question)):
         return False  # the model copied the question: "there" is still unresolved
-    got = content_words(candidate)
+    if any(normal == " ".join(w.lower() for w in _words(example)) for example in examples):
+        return False
+    asked, got = content_words(question), content_words(candidate)
     if asked and not (asked & got):
-        return False  # it answered or changed the subject instead of rewriting
+        return False  # it changed the subject
     context = set().union(*(content_words(q) | content_words(a) for q, a in history[-_HISTORY_TURNS:]))
     return bool((got - asked) & context)
 
 
-def topic_of(question: str) -> str:
-    """The key noun phrase of a question, e.g. "the Babil strike" from "What happened in the Babil strike?"."""
-    tokens = list(_WORD.finditer(question))
+def _content_runs(text: str) -> list[list[re.Match]]:
+    """Runs of adjacent meaningful words (split at stopwords and punctuation): candidate noun phrases."""
     runs: list[list[re.Match]] = []
     previous_end = None
-    for token in tokens:
-        word = token.group().lower().replace("’", "'")
-        if word in STOPWORDS:
+    for token in _WORD.finditer(text):
+        if token.group().lower().replace("’", "'") in STOPWORDS:
             previous_end = None
             continue
-        joined = previous_end is not None and question[previous_end:token.start()].strip() in ("", "-")
-        if joined:
+        if previous_end is not None and text[previous_end:token.start()].strip() in ("", "-"):
             runs[-1].append(token)
         else:
             runs.append([token])
         previous_end = token.end()
+    return runs
+
+
+def _verb_like(run: list[re.Match]) -> bool:
+    word = run[0].group().lower()
+    return len(run) == 1 and (word in _VERBISH or (word.endswith("ed") and len(word) > 4))
+
+
+_DO = frozenset("did does do will would can could should".split())
+
+
+_BARE = frozenset(("when", "where", "how"))
+_SAYING = frozenset("say tell mean do have think know".split())
+
+
+def _drop_bare_verb(question: str, runs: list[list[re.Match]]) -> list[list[re.Match]]:
+    """In "When did the Zorvath bridge reopen?" the run after "did" ends with the verb: drop it."""
+    tokens = list(_WORD.finditer(question))
+    # Only for when/where/how: their questions rarely have an object after the verb, unlike "Why did the US
+    # strike Iraqi militias?".
+    if len(tokens) < 3 or tokens[0].group().lower() not in _BARE or tokens[1].group().lower() not in _DO:
+        return runs
+    for i, run in enumerate(runs):
+        between = question[tokens[1].end():run[0].start()].split()
+        if run[0].start() > tokens[1].end() and all(w.lower() in ("the", "a", "an") for w in between):
+            following = [t for t in tokens if t.start() >= run[-1].end()]
+            if len(run) >= 2 and not (following and following[0].group().lower() in _SAYING):
+                return runs[:i] + [run[:-1]] + runs[i + 1:]
+            break
+    # "When did the bridge in Zorvath reopen?": a last word that no article introduces is the verb.
+    words = [t.group().lower() for t in tokens]
+    last = runs[-1] if runs else None
+    if (not _SAYING & set(words[2:]) and last is not None and last[-1].start() == tokens[-1].start()
+            and len(tokens) > 3 and words[-2] not in ("the", "a", "an")):
+        runs = runs[:-1] + ([last[:-1]] if len(last) > 1 else [])
+    return runs
+
+
+def topic_of(question: str) -> str:
+    """The key noun phrase of a question, e.g. "the Babil strike" from "What happened in the Babil strike?".
+
+    Without a tagger: runs of meaningful words, minus lone verbs ("condemned", "happened"); a short
+    stretch of text covering them is kept as written, a long one is cut down to its runs.
+    """
+    runs = [run for run in _content_runs(question) if not _verb_like(run)]
+    runs = [run[:-1] if len(run) > 1 and _verb_like(run[-1:]) else run for run in runs]  # "PM condemned"
+    runs = _drop_bare_verb(question, runs)
     if not runs:
         return ""
-    first = tokens[0].group().lower() if tokens else ""
-    # "Who condemned ...", "What happened in ...": the word after the question word is the verb, not the topic.
-    if first in _WH and len(runs) > 1 and len(tokens) > 1 and runs[0][0] is tokens[1]:
-        head = runs[0][0].group().lower()
-        if len(runs[0]) == 1 and (head.endswith("ed") or head in _VERBISH):
-            runs = runs[1:]
     start, end = runs[0][0].start(), runs[-1][-1].end()
-    if len(_words(question[start:end])) > 10:
-        best = max(runs, key=lambda run: (sum(1 + 2 * t.group()[0].isupper() for t in run), len(run)))
-        start, end = best[0].start(), best[-1].end()
-    before = question[:start].split()
-    article = "the " if before and before[-1].lower() == "the" else ""
-    return article + question[start:end]
+    if len(_words(question[start:end])) <= 6:
+        before = question[:start].split()
+        article = "the " if before and before[-1].lower() == "the" else ""
+        return article + question[start:end]
+    best = sorted(runs, key=lambda run: -sum(1 + 2 * t.group()[0].isupper() for t in run))[:4]
+    return ", ".join(question[run[0].start():run[-1].end()] for run in runs if any(run is b for b in best))
 
 
 def fallback(history: Sequence[tuple[str, str]], question: str) -> str:
@@ -208,12 +281,13 @@ def rewrite(history: Sequence[tuple[str, str]], question: str, generator: Genera
         return Rewrite(question, question, "unchanged")
     if generator is not None:
         try:
-            messages = build_messages(history, question, template or load_template())
-            candidate = clean_output(_generate(generator, messages, max_tokens))
+            template = template or load_template()
+            examples = [m["content"] for m in parse_template(template) if m["role"] == "assistant"]
+            candidate = clean_output(_generate(generator, build_messages(history, question, template), max_tokens))
         except Exception as exc:  # noqa: BLE001 - a failed rewrite must not stop the answer; fall back
             log.warning("follow-up rewrite failed, using the fallback: %s", exc)
-            candidate = ""
-        if candidate and acceptable(candidate, question, history):
+            candidate, examples = "", []
+        if candidate and acceptable(candidate, question, history, examples):
             return Rewrite(candidate, question, "model")
     standalone = fallback(history, question)
     return Rewrite(standalone, question, "fallback" if standalone != question else "unchanged")

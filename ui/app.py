@@ -1,5 +1,281 @@
-"""Placeholder: the Gradio app (launch) is being written."""
+"""The Gradio chat over the same ask path as the CLI: `rag ui` calls launch().
+
+Private by default: bound to 127.0.0.1, no share link unless asked, no analytics or version check, and
+fonts served by the app itself, so a page load reaches nothing outside this machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no calls home
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from rag.config import Config  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+from rag.metadata import parse_date  # noqa: E402
+from rag.models import go_offline  # noqa: E402
+from rag.retrieve import Filters  # noqa: E402
+from ui import render  # noqa: E402
+from ui.service import ChatService, model_choices  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+ALL_OUTLETS = "All outlets"
+ASSETS = Path(__file__).resolve().parent / "assets"
+EXAMPLES = ["Who denied the intelligence sharing?", "What happened in the Babil strike?"]
 
 
-def launch(config, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
-    raise NotImplementedError
+def parse_filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
+    """The panel's filters; a date that cannot be read is an error, not silently ignored."""
+    dates = {}
+    for name, value in (("since", since), ("until", until)):
+        value = (value or "").strip()
+        if value:
+            parsed = parse_date(value)
+            if not parsed:
+                raise RagError(f"“{value}” in “{name.capitalize()}” is not a date: use YYYY-MM-DD, "
+                               "e.g. 2021-02-27.")
+            dates[name] = parsed
+    if dates.get("since") and dates.get("until") and dates["since"] > dates["until"]:
+        raise RagError(f"“Since” ({dates['since']}) is after “Until” ({dates['until']}).")
+    outlet = None if not outlet or outlet == ALL_OUTLETS else outlet
+    return Filters(outlet, dates.get("since"), dates.get("until"))
+
+
+def _user_message(question: str) -> dict:
+    return {"role": "user", "content": render.esc(question)}
+
+
+def _assistant_message(html: str) -> dict:
+    return {"role": "assistant", "content": html}
+
+
+def documents_label(count: int) -> str:
+    return f"Documents ({count})"
+
+
+def build(service: ChatService) -> gr.Blocks:
+    """The page: chat on the left, settings, documents and uploads on the right."""
+    config = service.config
+    documents = service.documents()
+
+    with gr.Blocks(title="rag-news", analytics_enabled=False) as demo:
+        turns = gr.State([])  # [{"question", "standalone", "answer"}] of this browser tab
+
+        with gr.Row(elem_id="rag-header"):
+            gr.HTML('<div class="rag-title">rag-news</div>'
+                    '<div class="rag-subtitle">Questions answered from your news articles, with the passages '
+                    "that back them. Runs on this machine; nothing is sent anywhere.</div>")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=7, min_width=420, elem_id="rag-chat-column"):
+                chat = gr.Chatbot(
+                    elem_id="rag-chat", label="Chat", show_label=False, height=640, latex_delimiters=[],
+                    buttons=["copy"], feedback_options=None, group_consecutive_messages=False,
+                    placeholder="<div class='rag-placeholder'><strong>Ask about the articles in the index.</strong>"
+                                "<br>Answers cite passages like [1]; the sources appear under each answer."
+                                "<br>Follow-ups such as “How many were killed there?” are understood.</div>",
+                )
+                with gr.Row(elem_id="rag-input-row"):
+                    question = gr.Textbox(elem_id="rag-question", show_label=False, scale=8, lines=1, max_lines=4,
+                                          placeholder="Ask a question, e.g. " + EXAMPLES[0], autofocus=True)
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="rag-send")
+                    stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="rag-stop", visible=False)
+                with gr.Row(elem_id="rag-tools-row"):
+                    gr.Examples(EXAMPLES, inputs=question, label="Try")
+                    clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="rag-clear",
+                                      scale=0, min_width=160)
+
+            with gr.Column(scale=4, min_width=300, elem_id="rag-panel"):
+                with gr.Group():
+                    model = gr.Dropdown(model_choices(config.model), value=config.model, label="Model",
+                                        info="One model serves everyone; switching loads it once.",
+                                        elem_id="rag-model")
+                    k = gr.Slider(1, 10, value=config.k, step=1, label="Passages per answer (k)",
+                                  elem_id="rag-k")
+                    outlet = gr.Dropdown([ALL_OUTLETS] + service.outlets(), value=ALL_OUTLETS, label="Outlet",
+                                         elem_id="rag-outlet")
+                    with gr.Row():
+                        since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="rag-since",
+                                           min_width=100)
+                        until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="rag-until",
+                                           min_width=100)
+                model_status = gr.HTML(_model_status(service), elem_id="rag-model-status")
+                with gr.Accordion(documents_label(len(documents)), open=True, elem_id="rag-docs-accordion") as docs_box:
+                    docs = gr.HTML(render.documents_html(documents, service.uploads_dir), elem_id="rag-docs")
+                with gr.Accordion("Add articles", open=True, elem_id="rag-upload-accordion"):
+                    files = gr.File(label="Drop .txt, .md, .html, .pdf or .jsonl files", file_count="multiple",
+                                    elem_id="rag-upload", height=120)
+                    ingest_status = gr.HTML("", elem_id="rag-ingest-status")
+
+        pending = gr.State("")  # the question on its way from the text box to the model
+        stops: dict[str, bool] = {}  # session -> Stop was pressed during its answer
+
+        def take_question(message, history):
+            """Show the question at once, even while the model is busy with someone else's."""
+            text = (message or "").strip()
+            if not text:
+                return gr.update(), history, "", gr.update(), gr.update()
+            history = list(history or []) + [_user_message(text),
+                                             _assistant_message(render.streaming_html("", "Waiting for the model…"))]
+            return (gr.update(value="", interactive=False), history, text, gr.update(visible=False),
+                    gr.update(visible=True))
+
+        def respond(text, history, state, model_name, k_value, outlet_name, since_text, until_text,
+                    request: gr.Request):
+            session = getattr(request, "session_hash", None) or "default"
+            history = list(history or [])
+            if not text:
+                yield history, state, ""
+                return
+            history = history[:-1]  # the "Waiting" placeholder
+            if stops.get(session):  # Stop was pressed while the question waited for the model
+                yield history + [_assistant_message(render.stopped_html(""))], state, ""
+                return
+            stops[session] = False
+            turn = len(state) + 1
+            try:
+                filters = parse_filters(outlet_name, since_text, until_text)
+            except RagError as exc:
+                yield history + [_assistant_message(render.error_html(str(exc)))], state, ""
+                return
+            partial, rewritten = "", None
+            past = [(t["standalone"], t["answer"]) for t in state]
+            events = service.ask(text, past, model_name, k_value, filters)
+            try:
+                for event in events:
+                    if stops.get(session):
+                        events.close()  # ends the generation and frees the model for the next question
+                        content = render.stopped_html(partial, rewritten)
+                        yield history + [_assistant_message(content)], state, ""
+                        return
+                    if event.kind == "status":
+                        content = render.streaming_html(partial, event.text, rewritten)
+                    elif event.kind == "rewrite":
+                        rewritten = event.rewrite.question if event.rewrite.changed else None
+                        content = render.streaming_html(partial, "Searching the articles…", rewritten)
+                    elif event.kind == "token":
+                        partial += event.text
+                        content = render.streaming_html(partial, "", rewritten)
+                    elif event.kind == "done":
+                        answer = event.answer
+                        content = render.answer_html(answer, turn, rewritten)
+                        state = state + [{"question": text, "standalone": answer.question, "answer": answer.text}]
+                    else:
+                        content = render.error_html(event.text)
+                    yield history + [_assistant_message(content)], state, ""
+            finally:
+                events.close()
+                stops.pop(session, None)
+
+        def stop_answer(request: gr.Request):
+            stops[getattr(request, "session_hash", None) or "default"] = True
+
+        def unlock(request: gr.Request):
+            stops.pop(getattr(request, "session_hash", None) or "default", None)
+            return gr.update(interactive=True), gr.update(visible=True), gr.update(visible=False)
+
+        for trigger in (question.submit, send.click):
+            trigger(take_question, [question, chat], [question, chat, pending, send, stop], queue=False).then(
+                respond, [pending, chat, turns, model, k, outlet, since, until], [chat, turns, pending],
+                concurrency_id="model", concurrency_limit=1, show_progress="minimal",
+            ).then(unlock, None, [question, send, stop], queue=False)
+        stop.click(stop_answer, None, None, queue=False)
+        clear.click(lambda: ([], [], ""), None, [chat, turns, question], queue=False)
+        chat.clear(lambda: [], None, turns, queue=False)
+
+        def switch_model(name):
+            if name == service.generator.loaded:
+                return _model_status(service), gr.update()
+            try:
+                service.generator.use(name)
+            except RagError as exc:
+                # The model in service stays; the menu goes back to it.
+                return render.error_html(str(exc)), gr.update(value=service.generator.name)
+            return _model_status(service), gr.update()
+
+        model.change(switch_model, model, [model_status, model], concurrency_id="model", concurrency_limit=1,
+                     show_progress="minimal")
+
+        def add_articles(paths, outlet_name, progress=gr.Progress()):
+            if not paths:
+                return gr.update(), gr.update(), gr.update(), gr.update(), None
+            progress(0, desc="Saving the files")
+
+            def on_file(done: int, total: int, path: Path) -> None:
+                progress((done, max(total, 1)), desc=f"Reading {path.name}", unit="files")
+
+            try:
+                uploads, report = service.add_files(paths, on_file)
+            except RagError as exc:
+                return render.error_html(str(exc)), gr.update(), gr.update(), gr.update(), None
+            progress(1.0, desc="Indexed")
+            status = render.upload_report_html(uploads, report)
+            current = service.documents()
+            outlets = [ALL_OUTLETS] + service.outlets()
+            return (status, render.documents_html(current, service.uploads_dir),
+                    gr.Accordion(label=documents_label(len(current))),
+                    gr.Dropdown(choices=outlets, value=outlet_name if outlet_name in outlets else ALL_OUTLETS),
+                    None)
+
+        files.upload(add_articles, [files, outlet], [ingest_status, docs, docs_box, outlet, files],
+                     concurrency_id="ingest", concurrency_limit=1)
+
+        def refresh(outlet_name):
+            current = service.documents()
+            outlets = [ALL_OUTLETS] + service.outlets()
+            return (render.documents_html(current, service.uploads_dir),
+                    gr.Accordion(label=documents_label(len(current))),
+                    gr.Dropdown(choices=outlets, value=outlet_name if outlet_name in outlets else ALL_OUTLETS),
+                    gr.Dropdown(value=service.generator.name), _model_status(service))
+
+        demo.load(refresh, outlet, [docs, docs_box, outlet, model, model_status], queue=False,
+                  show_progress="hidden")
+    return demo
+
+
+def _model_status(service: ChatService) -> str:
+    loaded = service.generator.loaded
+    state = f"{render.esc(loaded)} is loaded" if loaded else f"{render.esc(service.generator.name)} loads on first use"
+    return f'<div class="rag-model-status">{state} · index: {render.esc(service.index_dir)}</div>'
+
+
+def _read_asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def launch(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
+           prevent_thread_lock: bool = False, service: ChatService | None = None, warm_up: bool = True,
+           quiet: bool = False) -> gr.Blocks:
+    """Serve the chat on host:port (localhost unless told otherwise); returns the app when not blocking.
+
+    `prevent_thread_lock=True` returns at once with the server running in the background (tests);
+    stop it with `demo.close()`.
+    """
+    go_offline()
+    service = service or ChatService(config)
+    if warm_up:
+        service.warm_up(model=False)  # embedder and index now: a request never races to load them twice
+        threading.Thread(target=service.warm_up_model, name="rag-load-model", daemon=True).start()
+    demo = build(service)
+    demo.queue(default_concurrency_limit=1)
+    if host not in ("127.0.0.1", "localhost", "::1") and not quiet:
+        print(f"Warning: serving on {host}: anyone who can reach this address can read the index and ask.")
+    demo.launch(server_name=host, server_port=port, share=share, inbrowser=False,
+                prevent_thread_lock=prevent_thread_lock, show_error=True, quiet=quiet, ssr_mode=False,
+                mcp_server=False, max_file_size="50mb", theme=_theme(), css=_read_asset("style.css"),
+                head=f"<script>{_read_asset('chat.js')}</script>", footer_links=["settings"])
+    return demo
+
+
+def _theme() -> gr.themes.Base:
+    # System fonts only: nothing for the browser to fetch from a font service.
+    sans = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+            "sans-serif"]
+    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=sans, font_mono=mono)

@@ -1,0 +1,90 @@
+"""The Gradio app without models: filters from the panel, and a private, offline launch."""
+
+import os
+import socket
+import time
+import urllib.request
+
+import pytest
+
+from rag.config import Config
+from rag.errors import RagError
+from rag.retrieve import Filters
+
+gr = pytest.importorskip("gradio")
+from ui.app import ALL_OUTLETS, launch, parse_filters  # noqa: E402
+from ui.service import ChatService  # noqa: E402
+
+
+def test_gradio_analytics_are_off():
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+def test_filters_from_the_panel():
+    assert parse_filters(ALL_OUTLETS, "", "  ") == Filters()
+    assert parse_filters("Rudaw", "2021-02-01", "27.02.2021") == Filters("Rudaw", "2021-02-01", "2021-02-27")
+
+
+@pytest.mark.parametrize("since, until, message", [
+    ("yesterday", "", "is not a date"),
+    ("2021-03-01", "2021-02-01", "is after"),
+])
+def test_bad_dates_are_refused_with_a_reason(since, until, message):
+    with pytest.raises(RagError, match=message):
+        parse_filters(None, since, until)
+
+
+class FakeEmbedder:
+    name, dim = "fake-embedder", 4
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.ones((len(texts), self.dim), dtype=np.float32) / 2
+
+
+class FakeGenerator:
+    def __init__(self, name):
+        self.name = name
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def stream(self, messages, max_tokens, temperature, usage):
+        yield "Nothing."
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_launch_is_local_private_and_quick(tmp_path, monkeypatch):
+    # Any connection this process opens to somewhere other than this machine is recorded (and refused).
+    outside = []
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            outside.append(address)
+            raise OSError("no network in tests")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    config = Config(index_dir=str(tmp_path / "index"), model="smollm2-135m", embedder="fake-embedder")
+    service = ChatService(config, embedder=FakeEmbedder(), loader=lambda c: FakeGenerator(c.model))
+    started = time.perf_counter()
+    demo = launch(config, port=_free_port(), prevent_thread_lock=True, service=service, warm_up=False, quiet=True)
+    try:
+        assert time.perf_counter() - started < 30  # nothing to wait for on the network
+        assert demo.local_url.startswith("http://127.0.0.1:")
+        assert not demo.share and demo.share_url is None
+        with urllib.request.urlopen(demo.local_url, timeout=10) as response:
+            page = response.read().decode("utf-8")
+        assert response.status == 200 and "rag-news" in page
+        assert "fonts.googleapis.com" not in page
+    finally:
+        demo.close()
+    assert outside == []

@@ -1,0 +1,248 @@
+"""HTML for the chat: answers with linked [n] markers, source cards with the cited sentences highlighted.
+
+No Gradio here, so it is testable on its own. Everything that came from an article or the model (titles,
+outlets, passage text, the answer) is untrusted and goes through html.escape; the only markup is ours.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from rag.chunking import sentence_spans
+from rag.citations import cited_numbers
+from rag.followup import content_words
+from rag.types import Answer, Citation, Document
+
+MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_SNIPPET_CHARS = 220
+
+
+def esc(text: object) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def anchor(turn: int, n: int) -> str:
+    """The element id of passage n's card under answer number `turn`."""
+    return f"src-{turn}-{n}"
+
+
+# -- which sentences to highlight -------------------------------------------------------------------------
+
+def answer_sentences(text: str) -> list[str]:
+    """The answer's sentences, each keeping the [n] markers that close it ("... killed. [1]" included)."""
+    sentences: list[str] = []
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        lead = _LEADING_MARKERS.match(sentence)
+        if lead and sentences:
+            sentences[-1] += " " + lead.group().strip()
+            sentence = sentence[lead.end():].strip()
+        if sentence:
+            sentences.append(sentence)
+    return sentences
+
+
+def citing_sentences(answer_text: str, n: int) -> list[str]:
+    """The sentences of the answer that cite passage n."""
+    return [s for s in answer_sentences(answer_text) if n in cited_numbers(s)]
+
+
+def _overlap_words(text: str) -> set[str]:
+    return {w.removesuffix("'s") for w in content_words(MARKER.sub(" ", text))}
+
+
+def highlight_spans(passage_text: str, answer_text: str, n: int) -> list[tuple[int, int]]:
+    """Character spans of the passage sentences to highlight for passage n.
+
+    For each answer sentence that cites [n], the passage sentence sharing the most meaningful words with it
+    (the first on a tie; none when nothing is shared). Sorted, without duplicates.
+    """
+    spans = sentence_spans(passage_text)
+    if not spans:
+        return []
+    words = [_overlap_words(passage_text[s:e]) for s, e in spans]
+    chosen: set[tuple[int, int]] = set()
+    for sentence in citing_sentences(answer_text, n):
+        wanted = _overlap_words(sentence)
+        scores = [len(wanted & w) for w in words]
+        best = max(scores)
+        if best > 0:
+            chosen.add(spans[scores.index(best)])
+    return sorted(chosen)
+
+
+# -- pieces of HTML ---------------------------------------------------------------------------------------
+
+def _paragraphs(escaped: str) -> str:
+    # No blank lines may appear in the HTML: the chat renders messages as Markdown, where a blank line ends
+    # an HTML block and indented text after it would become a code block.
+    return re.sub(r"\n\s*\n", "<br><br>", escaped).replace("\n", "<br>")
+
+
+def passage_html(text: str, spans: Sequence[tuple[int, int]] = ()) -> str:
+    """The passage text, escaped, with each span wrapped in <mark>."""
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        out.append(esc(text[position:start]))
+        out.append(f'<mark class="rag-hl">{esc(text[start:end])}</mark>')
+        position = end
+    out.append(esc(text[position:]))
+    return _paragraphs("".join(out))
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _SNIPPET_CHARS else text[:_SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _origin(source: str) -> str:
+    if re.match(r"https?://", source):
+        return f'<a href="{esc(source)}" target="_blank" rel="noopener noreferrer">{esc(source)}</a>'
+    return esc(Path(source.split("#")[0]).name + ("#" + source.split("#", 1)[1] if "#" in source else ""))
+
+
+def meta_line(outlet: str | None, date: str | None) -> str:
+    return f"{esc(outlet or 'unknown outlet')} · {esc(date or 'date unknown')}"
+
+
+def source_card(passage: Citation, turn: int, answer_text: str = "", cited: bool = True, open_: bool = False) -> str:
+    """One passage as a collapsible card: number, title, outlet, date, and the passage with highlights."""
+    spans = highlight_spans(passage.text, answer_text, passage.n) if cited and answer_text else []
+    quote = " … ".join(passage.text[s:e] for s, e in spans) if spans else passage.text
+    classes = "rag-src" + (" rag-src-cited" if cited else "")
+    return (
+        f'<details class="{classes}" id="{anchor(turn, passage.n)}"{" open" if open_ else ""}>'
+        f'<summary><span class="rag-src-n">{passage.n}</span>'
+        f'<span class="rag-src-head"><span class="rag-src-title">{esc(passage.title)}</span>'
+        f'<span class="rag-src-meta">{meta_line(passage.outlet, passage.date)}</span>'
+        f'<span class="rag-src-quote">{esc(_snippet(quote))}</span></span></summary>'
+        f'<div class="rag-src-body">{passage_html(passage.text, spans)}'
+        f'<div class="rag-src-origin">{_origin(passage.source)}</div></div>'
+        "</details>"
+    )
+
+
+def link_citations(escaped_answer: str, turn: int, known: Iterable[int]) -> str:
+    """Turn the [n] markers of an (already escaped) answer into links to the cards below it."""
+    known = set(known)
+
+    def link(match: re.Match) -> str:
+        numbers = [int(p) for p in re.split(r"[,;]", match.group(1))]
+        if not all(n in known for n in numbers):
+            return match.group()
+        return "".join(f'<a class="rag-cite" href="#{anchor(turn, n)}" data-target="{anchor(turn, n)}">[{n}]</a>'
+                       for n in numbers)
+
+    return MARKER.sub(link, escaped_answer)
+
+
+def streaming_html(partial: str, status: str = "", rewritten: str | None = None) -> str:
+    """The answer while it streams in (markers not linked yet) with what is happening meanwhile."""
+    body = _paragraphs(esc(partial)) if partial else f'<span class="rag-status">{esc(status)}</span>'
+    cursor = '<span class="rag-cursor"></span>' if partial else ""
+    return f'<div class="rag-msg"><div class="rag-answer">{body}{cursor}</div>{_rewritten(rewritten)}</div>'
+
+
+def stopped_html(partial: str, rewritten: str | None = None) -> str:
+    """An answer cut short with Stop: what had arrived, and no sources (nothing was resolved)."""
+    body = _paragraphs(esc(partial)) if partial.strip() else ""
+    return (f'<div class="rag-msg"><div class="rag-answer">{body}</div>'
+            f'<div class="rag-stopped">Stopped.</div>{_rewritten(rewritten)}</div>')
+
+
+def _rewritten(rewritten: str | None) -> str:
+    if not rewritten:
+        return ""
+    return f'<div class="rag-rewrite">Searched for: “{esc(rewritten)}”</div>'
+
+
+def answer_html(answer: Answer, turn: int, rewritten: str | None = None) -> str:
+    """A finished answer: text with linked markers, the rewritten query, then its sources."""
+    cited = {c.n for c in answer.citations}
+    parts = ['<div class="rag-msg">']
+    if answer.abstained:
+        parts.append('<div class="rag-abstain"><strong>No answer found.</strong> '
+                     f'{esc(answer.text)}</div>')
+    else:
+        text = _paragraphs(link_citations(esc(answer.text), turn, cited))
+        parts.append(f'<div class="rag-answer">{text}</div>')
+    parts.append(_rewritten(rewritten))
+    t = answer.timings
+    parts.append(f'<div class="rag-timing">{esc(answer.model)} · {t.total_ms / 1000:.1f} s</div>')
+    if answer.abstained or not answer.citations:
+        if answer.passages:
+            label = "Passages looked at" if answer.abstained else "No passage cited · passages looked at"
+            parts.append(f'<div class="rag-sources"><div class="rag-sources-label">{label} '
+                         f'({len(answer.passages)})</div>')
+            parts.extend(source_card(p, turn, cited=False) for p in answer.passages)
+            parts.append("</div>")
+        else:
+            parts.append('<div class="rag-sources-label">No passage matched the question and filters.</div>')
+    else:
+        parts.append(f'<div class="rag-sources"><div class="rag-sources-label">Sources ({len(answer.citations)})'
+                     "</div>")
+        parts.extend(source_card(c, turn, answer.text, cited=True) for c in answer.citations)
+        others = [p for p in answer.passages if p.n not in cited]
+        if others:
+            parts.append(f'<details class="rag-more"><summary>Other passages looked at ({len(others)})</summary>')
+            parts.extend(source_card(p, turn, cited=False) for p in others)
+            parts.append("</details>")
+        parts.append("</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def error_html(message: str) -> str:
+    return f'<div class="rag-msg"><div class="rag-error">{esc(message)}</div></div>'
+
+
+def documents_html(documents: Sequence[Document], uploads_dir: str | Path | None = None) -> str:
+    """The index's articles as a table (title, outlet, date), newest first; uploaded ones are marked."""
+    if not documents:
+        return '<div class="rag-docs-empty">No articles indexed yet: add some below.</div>'
+    uploads = str(Path(uploads_dir).resolve()) if uploads_dir else None
+    dated = sorted((d for d in documents if d.date), key=lambda d: (d.date, d.title.lower()), reverse=True)
+    undated = sorted((d for d in documents if not d.date), key=lambda d: d.title.lower())
+    rows = []
+    for doc in dated + undated:
+        uploaded = uploads is not None and doc.source.startswith(uploads)
+        badge = ' <span class="rag-badge">uploaded</span>' if uploaded else ""
+        rows.append(f'<tr><td class="rag-doc-title" title="{esc(doc.source)}">{esc(doc.title)}{badge}</td>'
+                    f"<td>{esc(doc.outlet or '—')}</td><td class=\"rag-doc-date\">{esc(doc.date or '—')}</td></tr>")
+    return ('<div class="rag-docs"><table><thead><tr><th>Title</th><th>Outlet</th><th>Date</th></tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def ingest_html(lines_ok: Sequence[str], skipped: Sequence[tuple[str, str]], summary: str = "") -> str:
+    """What an upload did: the files added and the ones skipped, with the reason for each."""
+    parts = ['<div class="rag-ingest">']
+    if summary:
+        parts.append(f'<div class="rag-ingest-summary">{esc(summary)}</div>')
+    if lines_ok:
+        parts.append("<ul class=\"rag-ingest-ok\">" + "".join(f"<li>{esc(x)}</li>" for x in lines_ok) + "</ul>")
+    if skipped:
+        parts.append('<div class="rag-ingest-skipped-label">Skipped:</div><ul class="rag-ingest-skipped">'
+                     + "".join(f"<li><strong>{esc(name)}</strong>: {esc(reason)}</li>" for name, reason in skipped)
+                     + "</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def upload_report_html(uploads: Sequence, report) -> str:
+    """The ingest report of uploaded files (ui.service.Upload: name, path, duplicate), named as uploaded."""
+    names = {str(u.path): u.name for u in uploads}
+    skipped = []
+    for source, reason in report.failed:
+        path, _, line = source.partition("#")  # a JSONL record is "file#line"
+        skipped.append((names.get(path, Path(path).name) + (f"#{line}" if line else ""), reason))
+    unreadable = {source for source, _ in report.failed}
+    ok = [u.name + (" (already there)" if u.duplicate else "") for u in uploads if str(u.path) not in unreadable]
+    summary = (f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+               f"skipped {len(skipped)}.")
+    return ingest_html(ok, skipped, summary)

@@ -1,0 +1,310 @@
+"""What the chat does, without Gradio: one shared model, streamed answers with follow-ups, and uploads.
+
+One `ChatService` serves every browser tab. It holds one Assistant (index, embedder) and one model behind
+`SharedGenerator`, so two people asking at once queue on the model instead of loading a second copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import queue
+import re
+import shutil
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from rag.ask import Assistant, load_generator
+from rag.config import Config
+from rag.errors import IndexMissingError, RagError
+from rag.followup import Rewrite, load_template, rewrite
+from rag.generator import Generator, Usage
+from rag.index import CURRENT, Index
+from rag.ingest import IngestReport, ingest
+from rag.models import LLMS, PackagedGGUF, SplitGGUF
+from rag.retrieve import Filters
+from rag.types import Answer, Document
+
+log = logging.getLogger(__name__)
+
+UPLOADS = "uploads"  # inside the index folder: kept by `rag ingest --prune`, which only drops missing files
+
+
+class SharedGenerator:
+    """The Generator every request uses: one loaded model, replaced under a lock when another is chosen."""
+
+    def __init__(self, config: Config, loader: Callable[[Config], Generator] = load_generator):
+        self._config, self._loader = config, loader
+        self._wanted = config.model
+        self._current: Generator | None = None
+        self._lock = threading.Lock()
+        self.loads = 0  # how many models were loaded: tests check that a second request loads nothing
+
+    @property
+    def name(self) -> str:
+        """The model's registry name (or path): what the model menu shows."""
+        return self._wanted
+
+    @property
+    def loaded(self) -> str | None:
+        return self._wanted if self._current is not None else None
+
+    def use(self, model: str | None = None) -> Generator:
+        """The loaded model, first loading `model` (default: the one in use) if it is another one."""
+        with self._lock:
+            model = model or self._wanted
+            if self._current is None or model != self._wanted:
+                # The old model stays in service until the new one loads: a failed switch changes nothing.
+                self._current = self._loader(replace(self._config, model=model))
+                self._wanted = model
+                self.loads += 1
+            return self._current
+
+    def count_tokens(self, text: str) -> int:
+        return self.use().count_tokens(text)
+
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage) -> Iterator[str]:
+        return self.use().stream(messages, max_tokens, temperature, usage)
+
+
+def model_installed(name: str) -> bool:
+    """Whether a registry model's package is there, without importing or assembling anything."""
+    spec = LLMS[name]
+    if isinstance(spec, PackagedGGUF):
+        return importlib.util.find_spec(spec.package) is not None
+    if isinstance(spec, SplitGGUF):
+        return all(importlib.util.find_spec(f"{spec.module_prefix}{i}") is not None for i in (1, spec.parts))
+    return True
+
+
+def model_choices(current: str) -> list[tuple[str, str]]:
+    """(label, value) for the model menu: the registry's LLMs, plus the configured one if it is a path."""
+    choices = [(name if model_installed(name) else f"{name} (not installed)", name) for name in LLMS]
+    if current not in LLMS:
+        choices.append((Path(current).name, current))
+    return choices
+
+
+class Cancelled(Exception):
+    """Raised inside the model's token callback when the person stopped the answer or left."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer: kind is status, rewrite, token, done or error."""
+
+    kind: str
+    text: str = ""
+    rewrite: Rewrite | None = None
+    answer: Answer | None = None
+
+
+@dataclass
+class Upload:
+    """An uploaded file: its name in the browser and where it was kept."""
+
+    name: str
+    path: Path
+    duplicate: bool = False  # the same bytes were already in the uploads folder
+
+
+def safe_name(name: str) -> str:
+    """A file name without folders, odd characters or a leading dot (hidden files are skipped by ingest)."""
+    stem = re.sub(r"[^\w.\-]+", "_", Path(name).name).lstrip("._")
+    return stem or "upload"
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ChatService:
+    """The app's one Assistant and model, shared by every session."""
+
+    def __init__(self, config: Config, assistant: Assistant | None = None,
+                 loader: Callable[[Config], Generator] = load_generator, embedder=None):
+        self.config = config
+        self.generator = SharedGenerator(config, loader)
+        if assistant is None:
+            if embedder is None:
+                from rag.embedder import SentenceTransformerEmbedder
+
+                embedder = SentenceTransformerEmbedder(config.embedder)
+            assistant = Assistant(config, embedder=embedder, generator=self.generator)
+        self.assistant = assistant
+        self.rewrite_template = load_template(config.prompts_dir)
+        self._ingest_lock = threading.Lock()
+
+    # -- the index ------------------------------------------------------------------------------------------
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.config.index_dir)
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.index_dir / UPLOADS
+
+    def has_index(self) -> bool:
+        return (self.index_dir / CURRENT).is_file()
+
+    def documents(self) -> list[Document]:
+        if not self.has_index():
+            return []
+        try:
+            return self.assistant.index.documents()
+        except IndexMissingError:
+            return []
+
+    def outlets(self) -> list[str]:
+        return sorted({d.outlet for d in self.documents() if d.outlet}, key=str.lower)
+
+    def warm_up(self, model: bool = True) -> None:
+        """Load the embedder and index now (and the model unless model=False) so no question waits for them."""
+        try:
+            self.assistant.embedder.embed(["warm up"])
+            if self.has_index():
+                _ = self.assistant.index.vectors
+        except RagError as exc:
+            log.warning("warm-up: %s", exc)
+        if model:
+            self.warm_up_model()
+
+    def warm_up_model(self) -> None:
+        try:
+            self.generator.use()
+        except RagError as exc:
+            log.warning("loading the model: %s", exc)  # the first question shows the error in the chat
+
+    # -- asking ---------------------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), model: str | None = None,
+            k: int | None = None, filters: Filters | None = None) -> Iterator[Event]:
+        """Stream one answer: status, the rewritten question, tokens as they come, then done (or error).
+
+        The work runs in a thread that feeds a queue; closing this iterator (the person left or pressed
+        Stop) makes the next token raise Cancelled there, which ends the generation and frees the model.
+        """
+        if not question.strip():
+            yield Event("error", "Type a question first.")
+            return
+        if not self.has_index():
+            yield Event("error", f"No articles are indexed yet (index folder: {self.index_dir}). "
+                                 "Add some with “Add articles” in the panel, or run: rag ingest PATH --index "
+                                 f"{self.index_dir}")
+            return
+        events: queue.Queue[Event | None] = queue.Queue()
+        cancel = threading.Event()
+
+        def on_token(piece: str) -> None:
+            if cancel.is_set():
+                raise Cancelled
+            events.put(Event("token", piece))
+
+        def work() -> None:
+            try:
+                if self.generator.loaded != (model or self.generator.name):
+                    events.put(Event("status", f"Loading {model or self.generator.name}…"))
+                self.generator.use(model)
+                if history:
+                    events.put(Event("status", "Reading the conversation…"))
+                step = rewrite(history, question, self.generator, self.rewrite_template)
+                events.put(Event("rewrite", rewrite=step))
+                events.put(Event("status", "Searching the articles…"))
+                overrides = {"k": int(k)} if k else {}
+                answer = self.assistant.ask(step.question, filters, on_token, **overrides)
+                events.put(Event("done", answer=answer))
+            except Cancelled:
+                pass
+            except RagError as exc:
+                events.put(Event("error", str(exc)))
+            except Exception as exc:  # noqa: BLE001 - shown in the chat rather than killing the worker
+                log.exception("answering %r failed", question)
+                events.put(Event("error", f"Something went wrong: {exc}"))
+            finally:
+                events.put(None)
+
+        worker = threading.Thread(target=work, name="rag-answer", daemon=True)
+        worker.start()
+        held: list[Event | None] = []  # an event read ahead while gathering tokens
+        try:
+            while True:
+                event = held.pop() if held else events.get()
+                if event is None:
+                    return
+                if event.kind == "token":
+                    # Hand over everything that arrived meanwhile as one piece: fewer, larger UI updates.
+                    pieces = [event.text]
+                    while not held:
+                        try:
+                            more = events.get_nowait()
+                        except queue.Empty:
+                            break
+                        if more is not None and more.kind == "token":
+                            pieces.append(more.text)
+                        else:
+                            held.append(more)
+                    event = Event("token", "".join(pieces))
+                yield event
+        finally:
+            cancel.set()
+
+    # -- adding articles ------------------------------------------------------------------------------------
+
+    def save_uploads(self, paths: Sequence[str | Path]) -> list[Upload]:
+        """Copy uploaded files (Gradio keeps them in a temp folder) to <index>/uploads/, never overwriting.
+
+        A file whose bytes are already there is not copied again (re-uploading changes nothing); a new file
+        whose name is taken gets a numbered name.
+        """
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        known = {_digest(p): p for p in self.uploads_dir.iterdir() if p.is_file()}
+        saved = []
+        for given in paths:
+            source = Path(given)
+            digest = _digest(source)
+            if digest in known:
+                saved.append(Upload(source.name, known[digest].resolve(), duplicate=True))
+                continue
+            name = safe_name(source.name)
+            stem, suffix = Path(name).stem, Path(name).suffix
+            target, number = self.uploads_dir / name, 1
+            while target.exists():
+                number += 1
+                target = self.uploads_dir / f"{stem}-{number}{suffix}"
+            shutil.copyfile(source, target)
+            known[digest] = target
+            saved.append(Upload(source.name, target.resolve()))
+        return saved
+
+    def add_files(self, paths: Sequence[str | Path], on_file: Callable[[int, int, Path], None] | None = None
+                  ) -> tuple[list[Upload], IngestReport]:
+        """Keep the uploaded files and ingest them like `rag ingest` does; answerable right after."""
+        with self._ingest_lock:
+            uploads = self.save_uploads(paths)
+            config = self.config
+            if self.has_index():
+                manifest = Index.open(self.index_dir).manifest  # the index's own chunking, whatever the flags say
+                config = replace(config, chunk_tokens=manifest.chunk_tokens, overlap=manifest.overlap)
+            count = {"done": 0, "total": len(uploads)}
+
+            def file_done(path: Path) -> None:
+                count["done"] += 1
+                if on_file:
+                    on_file(count["done"], count["total"], path)
+
+            report = ingest([u.path for u in uploads], config, self.assistant.embedder, on_file=file_done,
+                            total=lambda n: count.update(total=n))
+            failed_files = {source for source, _ in report.failed}
+            for upload in uploads:
+                if str(upload.path) in failed_files and not upload.duplicate:
+                    upload.path.unlink(missing_ok=True)  # nothing in it could be read: don't keep it
+            self.assistant.reload_index()
+            return uploads, report

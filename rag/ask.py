@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
-from rag.citations import ABSTENTION, is_abstention, resolve
+from rag.citations import ABSTENTION, cited_numbers, is_abstention, resolve
 from rag.config import Config
 from rag.embedder import Embedder, SentenceTransformerEmbedder
 from rag.errors import RagError
 from rag.generator import Generator, LlamaCppGenerator, Usage
 from rag.index import Index
 from rag.models import llm_path
+from rag.grounding import repair_citations, support
 from rag.prompting import Templates, build_messages
 from rag.retrieve import Filters, Retriever
 from rag.types import Answer, Timings
@@ -30,6 +32,7 @@ class Assistant:
                  generator: Generator | None = None):
         self.config = config
         self._index, self._embedder, self._generator = index, embedder, generator
+        self._loading: Future | None = None
         self.templates = Templates.load(config.prompts_dir)
 
     @property
@@ -44,10 +47,17 @@ class Assistant:
             self._index = Index.open(self.config.index_dir, self.embedder.name)
         return self._index
 
+    def start_loading_generator(self) -> None:
+        """Load the LLM in the background: llama.cpp reads the model file while torch imports and we retrieve."""
+        if self._generator is None and self._loading is None:
+            self._loading = ThreadPoolExecutor(max_workers=1).submit(load_generator, self.config)
+
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = load_generator(self.config)
+            self.start_loading_generator()
+            self._generator = self._loading.result()
+            self._loading = None
         return self._generator
 
     def reload_index(self) -> None:
@@ -65,6 +75,7 @@ class Assistant:
             raise RagError("The question is empty: ask something, e.g. rag ask \"Who denied the intelligence sharing?\"")
         config = replace(self.config, **overrides) if overrides else self.config
         started = time.perf_counter()
+        self.start_loading_generator()
         hits = self.retriever(config).search(question, config.k, filters)
         timings = Timings(retrieve_ms=(time.perf_counter() - started) * 1000)
         generator = self.generator
@@ -86,7 +97,15 @@ class Assistant:
                     on_token(piece)
             text = "".join(pieces).strip()
             timings.prompt_tokens, timings.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+            if text and not is_abstention(text) and support(text, question, passages) < config.min_support:
+                # The model answered with words the passages don't contain: most likely its own knowledge.
+                text = ABSTENTION
+                if on_token:
+                    on_token(f"\n({ABSTENTION})")
         text, citations, dangling = resolve(text, passages)
+        if not is_abstention(text):
+            text = repair_citations(text, passages)
+            citations = [p for p in passages if p.n in cited_numbers(text)]
         abstained = is_abstention(text) or not text
         timings.total_ms = (time.perf_counter() - started) * 1000
         return Answer(question=question, text=text or ABSTENTION, abstained=abstained,

@@ -10,7 +10,7 @@ from rag.types import Chunk, Document
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space; abbreviations
 # like "U.S." mostly survive because the next word must start a sentence (capital, digit or quote).
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n")
-_ABBREVIATIONS = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
+ABBREVIATION = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
                             r"Sept|Oct|Nov|Dec|[A-Z])\.$")
 
 
@@ -31,7 +31,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         end = match.start() if match.group().isspace() else match.end()  # closing quotes stay with the sentence
-        if _ABBREVIATIONS.search(text[start:end]):
+        if ABBREVIATION.search(text[start:end]):
             continue
         spans.append((start, end))
         start = end

@@ -20,8 +20,8 @@ class Config:
     index_dir: str = "index"
     embedder: str = "all-minilm-l6-v2"
     model: str = "qwen2.5-coder-1.5b"
-    chunk_tokens: int = 200
-    overlap: int = 40
+    chunk_tokens: int = 128
+    overlap: int = 24
     k: int = 4  # passages shown to the model
     fetch_k: int = 30  # candidates taken from each retriever before fusion
     rrf_k: int = 60  # reciprocal-rank-fusion constant
@@ -29,6 +29,7 @@ class Config:
     bm25_weight: float = 1.0
     context_tokens: int = 1000  # budget for the passages, in the LLM's own tokens
     max_answer_tokens: int = 160
+    min_support: float = 0.5  # share of an answer's new words that must appear in the passages it cites
     temperature: float = 0.0
     n_ctx: int = 4096
     threads: int = 0  # 0: let llama.cpp pick

@@ -16,6 +16,7 @@ from typing import Sequence
 
 from rag.config import REPO_ROOT
 from rag.generator import Generator, Usage
+from rag.prompting import parse_template
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +108,6 @@ def _shorten(text: str, limit: int) -> str:
 
 def format_history(history: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"Q: {' '.join(q.split())}\nA: {_shorten(a, _ANSWER_CHARS)}" for q, a in history[-_HISTORY_TURNS:])
-
-
-_ROLE = re.compile(r"^###\s*(system|user|assistant)\s*$", re.MULTILINE)
-
-
-def parse_template(template: str) -> list[dict]:
-    """Chat turns from a template whose sections start with "### system", "### user" or "### assistant".
-
-    Example exchanges written as real user/assistant turns teach a small model the task far better than
-    instructions alone. A template without section lines is one user message.
-    """
-    parts = _ROLE.split(template)
-    if len(parts) == 1:
-        return [{"role": "user", "content": template.strip()}]
-    return [{"role": role, "content": content.strip()} for role, content in zip(parts[1::2], parts[2::2])]
 
 
 def build_messages(history: Sequence[tuple[str, str]], question: str, template: str) -> list[dict]:

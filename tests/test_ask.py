@@ -43,11 +43,14 @@ def test_json_schema(seed_index):
 def test_prompt_numbers_passages_with_outlet_and_date(seed_index):
     assistant = _assistant(seed_index)
     answer = assistant.ask("Who denied the intelligence sharing?")
-    user = assistant.generator.messages[1]["content"]
+    messages = assistant.generator.messages
+    user = messages[-1]["content"]
+    assert messages[-1]["role"] == "user" and messages[0]["role"] == "system"
     for p in answer.passages:
         assert f"[{p.n}] {p.title} ({p.outlet or 'unknown outlet'}, {p.date or 'date unknown'})" in user
     assert "Question: Who denied the intelligence sharing?" in user
-    assert "I cannot find the answer" in assistant.generator.messages[0]["content"]
+    assert "{passages}" not in user
+    assert "I cannot find the answer" in messages[0]["content"]
 
 
 def test_context_budget_limits_passages(seed_index):

@@ -130,14 +130,14 @@ def test_cli_gold_run_with_sweeps_builds_one_index_per_chunking(tmp_path, fake_m
             "model=smollm2-135m", "--limit", "3", "--out", out, "--no-progress"]
     result = run(*args)
     assert result.exit_code == 0, result.output
-    assert (out / "index-ct60-ov40" / "CURRENT").is_file() and (out / "index-ct200-ov40" / "CURRENT").is_file()
+    assert (out / "index-ct60-ov24" / "CURRENT").is_file() and (out / "index-ct200-ov24" / "CURRENT").is_file()
     assert fake_models == ["smollm2-135m"]  # one model for all four configurations
     saved = json.loads((out / "results.json").read_text())
     assert [c["name"] for c in saved["configurations"]] == [
         "model=smollm2-135m, chunk_tokens=60, k=1", "model=smollm2-135m, chunk_tokens=60, k=4",
         "model=smollm2-135m, chunk_tokens=200, k=1", "model=smollm2-135m, chunk_tokens=200, k=4"]
     assert all(c["metrics"]["n"] == 3 for c in saved["configurations"])
-    assert saved["configurations"][2]["config"]["index_dir"].endswith("index-ct200-ov40")
+    assert saved["configurations"][2]["config"]["index_dir"].endswith("index-ct200-ov24")
     assert saved["meta"]["benchmark"] == "gold" and saved["meta"]["machine"]["cpu_count"]
     assert "3 (2 single, 1 unanswerable)" == saved["meta"]["questions"]
     assert "accuracy 1.000 (2/2)" in result.output and "report.md" in result.output

@@ -92,7 +92,7 @@ def test_index_from_another_embedder_is_refused(seed_index):
 
 
 def test_other_chunk_settings_are_refused(seed_index, seeds):
-    with pytest.raises(IndexMismatchError, match="--chunk-tokens 200"):
+    with pytest.raises(IndexMismatchError, match="--chunk-tokens 128"):
         ingest([seeds], replace(seed_index, chunk_tokens=100), FakeEmbedder())
 
 

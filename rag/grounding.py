@@ -1,0 +1,90 @@
+"""Check an answer against the passages shown: is it in them at all, and does each sentence cite the right one?"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rag.chunking import ABBREVIATION
+from rag.types import Citation
+
+_STOPWORDS = frozenset("""
+a an the and or but if of to in on at by for with from as into about over after before under between than then
+is are was were be been being has have had do does did not no nor so that this these those it its they them their
+he she his her him we our you your i me my who whom whose which what when where why how there here also only
+said says say according reported told would could should will can may might must one while during such
+""".split())
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+# A sentence ends at . ! ? plus any citation markers right after it, before a capital or the end.
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+[\"“‘(A-Z]|\s*$)")
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.findall(r"[a-z0-9]+", _MARKERS.sub(" ", folded))
+
+
+def _stem(word: str) -> str:
+    # Crude suffix folding so "killed"/"kill" and "strikes"/"strike" count as the same word.
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _vocabulary(passages: list[Citation]) -> set[str]:
+    return {_stem(w) for p in passages for w in _words(f"{p.title} {p.outlet or ''} {p.text}")}
+
+
+def _content(text: str, question: str) -> list[str]:
+    asked = {_stem(w) for w in _words(question)}
+    return [_stem(w) for w in _words(text) if w not in _STOPWORDS and _stem(w) not in asked]
+
+
+def support(answer: str, question: str, passages: list[Citation]) -> float:
+    """Share of the answer's content words, beyond the question's own, that the passages contain."""
+    new = _content(answer, question)
+    if not new:
+        return 1.0  # the answer only restates the question: nothing to check
+    known = _vocabulary(passages)
+    return sum(w in known for w in new) / len(new)
+
+
+def _overlap(sentence: str, passage: Citation) -> float:
+    words = {_stem(w) for w in _words(sentence) if w not in _STOPWORDS}
+    return len(words & _vocabulary([passage])) / len(words) if words else 0.0
+
+
+def answer_sentences(answer: str) -> list[str]:
+    """The answer's sentences, each with the citation markers that close it; "Lloyd J. Austin" stays whole."""
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(answer):
+        if ABBREVIATION.search(answer[start:match.start() + 1]):
+            continue
+        sentences.append(answer[start:match.end()].strip())
+        start = match.end()
+    if answer[start:].strip():
+        sentences.append(answer[start:].strip())
+    return sentences
+
+
+def repair_citations(answer: str, passages: list[Citation]) -> str:
+    """Point each sentence's [n] at the passage that holds its words when the model named a worse one.
+
+    Small models often cite a neighbouring passage number; a citation the reader cannot verify is worse than
+    a corrected one. A sentence's citation is kept when it is about as good as the best passage.
+    """
+    if not passages:
+        return answer
+    out = []
+    for sentence in answer_sentences(answer):
+        numbers = [int(n) for group in re.findall(r"\[([\d,;\s]+)\]", sentence) for n in re.split(r"[,;]", group)]
+        scores = {p.n: _overlap(sentence, p) for p in passages}
+        best = max(scores, key=scores.get)
+        cited_best = max((scores.get(n, 0.0) for n in numbers), default=0.0)
+        if scores[best] >= 0.5 and scores[best] - cited_best > 0.2:
+            sentence = _MARKERS.sub("", sentence).rstrip()
+            body, end = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, "")
+            sentence = f"{body} [{best}]{end}"
+        out.append(sentence)
+    return " ".join(out)

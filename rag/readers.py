@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from rag.errors import IngestError, UnsupportedFileError
+from rag.files import jsonl_objects
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 
@@ -83,14 +83,8 @@ def _read_pdf(path: Path) -> list[RawArticle]:
 
 def _read_jsonl(path: Path) -> list[RawArticle]:
     articles = []
-    for number, line in enumerate(_decode(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UnsupportedFileError(f"line {number} is not JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not str(record.get("text") or "").strip():
+    for number, record in jsonl_objects(_decode(path).splitlines(), "line", UnsupportedFileError):
+        if not str(record.get("text") or "").strip():
             raise UnsupportedFileError(f"line {number} has no \"text\" field")
         articles.append(RawArticle(
             source=f"{path}#{number}", text=str(record["text"]), title=record.get("title") or None,

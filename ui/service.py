@@ -6,7 +6,6 @@ One `ChatService` serves every browser tab. It holds one Assistant (index, embed
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import queue
@@ -20,6 +19,7 @@ from typing import Callable, Iterator, Sequence
 from rag.ask import Assistant, load_generator
 from rag.config import Config
 from rag.errors import IndexMissingError, RagError
+from rag.files import sha256_file
 from rag.followup import Rewrite, load_template, rewrite
 from rag.generator import Generator, Usage
 from rag.index import CURRENT, Index
@@ -115,14 +115,6 @@ def safe_name(name: str) -> str:
     """A file name without folders, odd characters or a leading dot (hidden files are skipped by ingest)."""
     stem = re.sub(r"[^\w.\-]+", "_", Path(name).name).lstrip("._")
     return stem or "upload"
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ChatService:
@@ -265,11 +257,11 @@ class ChatService:
         whose name is taken gets a numbered name.
         """
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        known = {_digest(p): p for p in self.uploads_dir.iterdir() if p.is_file()}
+        known = {sha256_file(p): p for p in self.uploads_dir.iterdir() if p.is_file()}
         saved = []
         for given in paths:
             source = Path(given)
-            digest = _digest(source)
+            digest = sha256_file(source)
             if digest in known:
                 saved.append(Upload(source.name, known[digest].resolve(), duplicate=True))
                 continue

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from rag.files import jsonl_objects
 from rag.config import REPO_ROOT, Config
 from rag.errors import RagError
 from rag.evaluation.metrics import aggregate, doc_key, judge
@@ -72,16 +73,8 @@ def load_gold(path: str | Path, limit: int | None = None) -> list[EvalQuestion]:
         raise GoldFileError(f"Gold file not found: {path}")
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_objects(path.read_text(encoding="utf-8").splitlines(), str(path), GoldFileError):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GoldFileError(f"{where}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise GoldFileError(f"{where}: expected a JSON object")
         question = row.get("question")
         answers = row.get("answers", [])
         docs = row.get("docs", []) or []

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from rag.errors import RagError
+from rag.files import jsonl_objects
 
 FILE_KINDS = ("qa", "gold", "gcs")
 _WEEK_FILE = re.compile(r"^(\d{8})_(qa|gold|gcs)\.jsonl$")
@@ -173,19 +174,8 @@ def write_gold(questions: Iterable[Question], path: str | Path) -> None:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise BenchmarkDataError(f"RealTimeQA file not found: {path}; check the week name and the folder")
-    rows = []
     with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise BenchmarkDataError(f"{path}:{number}: invalid JSON ({error.msg})") from error
-            if not isinstance(row, dict):
-                raise BenchmarkDataError(f"{path}:{number}: expected a JSON object")
-            rows.append(row)
-    return rows
+        return [row for _, row in jsonl_objects(lines, str(path), BenchmarkDataError)]
 
 
 def _write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> None:

@@ -75,8 +75,9 @@ class Assistant:
             raise RagError("The question is empty: ask something, e.g. rag ask \"Who denied the intelligence sharing?\"")
         config = replace(self.config, **overrides) if overrides else self.config
         started = time.perf_counter()
+        retriever = self.retriever(config)  # opens the index: no model loads when there is none
         self.start_loading_generator()
-        hits = self.retriever(config).search(question, config.k, filters)
+        hits = retriever.search(question, config.k, filters)
         timings = Timings(retrieve_ms=(time.perf_counter() - started) * 1000)
         generator = self.generator
         messages, passages = build_messages(self.templates, question, hits, generator.count_tokens,

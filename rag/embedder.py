@@ -18,8 +18,15 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+_NUMPY_MAX_TEXTS = 4  # up to this many texts (a question), a NumPy forward pass beats importing torch
+
+
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model from a local folder; loads on first use."""
+    """A sentence-transformers model from a local folder; loads on first use.
+
+    Questions are embedded by a NumPy copy of the same BERT when the folder holds one: importing torch and
+    sentence-transformers costs seconds, the forward pass for one question milliseconds. Ingest batches use torch.
+    """
 
     def __init__(self, name_or_path: str, batch_size: int = 32):
         self.name = name_or_path
@@ -27,6 +34,17 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self._model = None
         self._dim: int | None = None
+        self._numpy = None  # NumpyBert, or False when the folder is not a plain BERT
+
+    def _numpy_bert(self):
+        if self._numpy is None:
+            from rag.bert_numpy import NumpyBert
+
+            try:
+                self._numpy = NumpyBert(self._path)
+            except (ValueError, OSError, KeyError):
+                self._numpy = False
+        return self._numpy
 
     def _load(self):
         if self._model is None:
@@ -42,6 +60,8 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
+        if self._dim is None and self._numpy_bert():
+            self._dim = int(self._numpy.config["hidden_size"])
         if self._dim is None:
             model = self._load()
             getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -51,6 +71,8 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._model is None and len(texts) <= _NUMPY_MAX_TEXTS and self._numpy_bert():
+            return self._numpy.embed(texts)
         vectors = self._load().encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
                                       convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,36 @@
+"""The NumPy BERT used for questions gives the same vectors as sentence-transformers (integration: real MiniLM)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.models import embedder_path
+
+pytestmark = pytest.mark.integration
+
+TEXTS = ["Who denied the intelligence sharing?",
+         "Twenty-two militiamen were killed in the strikes, the Syrian Observatory for Human Rights reported. " * 4]
+
+
+def test_numpy_bert_matches_sentence_transformers():
+    from sentence_transformers import SentenceTransformer
+
+    from rag.bert_numpy import NumpyBert
+
+    path = embedder_path("all-minilm-l6-v2")
+    ours = NumpyBert(path).embed(TEXTS)
+    theirs = SentenceTransformer(str(path), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    assert ours.shape == (2, 384)
+    assert np.abs(ours - theirs).max() < 1e-4
+
+
+def test_embedder_uses_numpy_for_questions_and_torch_for_batches():
+    from rag.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder("all-minilm-l6-v2")
+    question = embedder.embed(TEXTS[:1])
+    assert embedder._model is None and embedder.dim == 384  # no torch model was loaded for one question
+    batch = embedder.embed(TEXTS * 3)
+    assert embedder._model is not None
+    assert np.abs(batch[0] - question[0]).max() < 1e-4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 from rag.citations import ABSTENTION, cited_numbers, is_abstention, resolve
@@ -22,7 +23,8 @@ from rag.types import Answer, Timings
 
 def load_generator(config: Config) -> Generator:
     """The configured LLM, assembled from its packages on first use and loaded once."""
-    return LlamaCppGenerator(config.model, llm_path(config.model, config.cache_dir), config.n_ctx, config.threads)
+    return LlamaCppGenerator(config.model, llm_path(config.model, config.cache_dir), config.n_ctx, config.threads,
+                             Path(config.cache_dir))
 
 
 class Assistant:

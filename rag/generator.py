@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +34,11 @@ class Generator(Protocol):
 class LlamaCppGenerator:
     """A GGUF chat model through llama-cpp-python, formatted with the chat template stored in the file."""
 
-    def __init__(self, name: str, path: Path, n_ctx: int = 4096, threads: int = 0):
+    def __init__(self, name: str, path: Path, n_ctx: int = 4096, threads: int = 0, cache_dir: Path | None = None):
         self.name = name
+        self._path = Path(path)
+        self._cache_dir = Path(cache_dir) / "prefix-states" if cache_dir else None
+        self.restored_tokens = 0  # prompt tokens read from a saved state instead of evaluated
         try:
             import llama_cpp
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -66,9 +72,65 @@ class LlamaCppGenerator:
         stops = [s for s in (formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]) if s]
         usage.prompt_tokens = len(tokens)
         with self._lock:
+            prefix = self._fixed_prefix(messages, tokens)
+            self._restore(prefix)
             for piece in self._llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
                                                      stream=True, stop=stops or None):
                 usage.completion_tokens += 1
                 text = piece["choices"][0]["text"]
                 if text:
                     yield text
+            self._save(prefix)
+
+    # The rules and worked examples open every prompt. Their llama.cpp state is saved once to the cache, so a
+    # fresh `rag ask` process reads only the passages and the question (~250 prompt tokens, ~3 s, saved).
+
+    def _fixed_prefix(self, messages: list[dict], tokens: list[int]) -> list[int]:
+        """The tokens every prompt shares: all but the last message, found by varying only the last message."""
+        probe = [*messages[:-1], {"role": messages[-1]["role"], "content": "\u2063"}]
+        other = self._llm.tokenize(self._format(messages=probe).prompt.encode("utf-8"), add_bos=False, special=True)
+        n = 0
+        for a, b in zip(tokens, other):
+            if a != b:
+                break
+            n += 1
+        return list(tokens[:n])
+
+    def _state_file(self, prefix: list[int]) -> Path | None:
+        if self._cache_dir is None or len(prefix) < 32:
+            return None
+        key = hashlib.sha1(f"{self._path.name}:{self._path.stat().st_size}:{self._n_ctx}:{prefix}".encode())
+        return self._cache_dir / f"{self.name.replace('/', '_')}-{key.hexdigest()[:16]}.state"
+
+    def _restore(self, prefix: list[int]) -> None:
+        import llama_cpp
+
+        path = self._state_file(prefix)
+        if path is None or self._llm.n_tokens or not path.is_file():
+            return  # nothing saved, or this process already holds a prefix in memory
+        data = path.read_bytes()
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(data)) != len(data):
+            path.unlink(missing_ok=True)  # from another llama.cpp build: drop it, it will be saved again
+            self._llm.reset()
+            return
+        self._llm.input_ids[: len(prefix)] = prefix
+        self._llm.n_tokens = len(prefix)
+        self.restored_tokens = len(prefix)
+
+    def _save(self, prefix: list[int]) -> None:
+        import llama_cpp
+
+        path = self._state_file(prefix)
+        if path is None or path.is_file():
+            return
+        ctx = self._llm._ctx
+        ctx.kv_cache_seq_rm(-1, len(prefix), -1)  # keep only the shared prefix in the snapshot
+        self._llm.n_tokens = len(prefix)
+        size = llama_cpp.llama_state_get_size(ctx.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(ctx.ctx, buffer, size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".partial-{os.getpid()}")
+        partial.write_bytes(bytes(buffer)[:written])
+        os.replace(partial, path)

@@ -64,3 +64,20 @@ def test_info_and_unchanged_reingest(real_index):
     assert stats["documents"] == 5 and stats["embedder"] == "all-minilm-l6-v2"
     again = _rag("ingest", str(SEEDS), "--index", str(real_index))
     assert "0 added, 0 updated, 5 unchanged" in again.stdout
+
+
+def test_saved_prompt_prefix_gives_the_same_answer(real_index, tmp_path):
+    """A fresh process restores the rules-and-examples state from the cache instead of reading it again."""
+    from rag.ask import Assistant
+    from rag.config import Config
+
+    config = Config(index_dir=str(real_index), model="smollm2-135m", cache_dir=str(tmp_path))
+    cold = Assistant(config)
+    first = cold.ask("Who denied the intelligence sharing?")
+    assert cold.generator.restored_tokens == 0
+    states = list((tmp_path / "prefix-states").glob("*.state"))
+    assert len(states) == 1 and states[0].stat().st_size > 0
+    fresh = Assistant(config)
+    second = fresh.ask("Who denied the intelligence sharing?")
+    assert second.text == first.text
+    assert fresh.generator.restored_tokens > 100  # system rules and worked examples were not read again

@@ -43,8 +43,8 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @INDEX_OPTION
-@click.option("--chunk-tokens", type=int, help="Tokens per chunk (default 200).")
-@click.option("--overlap", type=int, help="Tokens shared by consecutive chunks (default 40).")
+@click.option("--chunk-tokens", type=int, help="Tokens per chunk (default 128).")
+@click.option("--overlap", type=int, help="Tokens shared by consecutive chunks (default 24).")
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
@@ -81,7 +81,7 @@ def _print_sources(answer) -> None:
 @main.command()
 @click.argument("question")
 @INDEX_OPTION
-@click.option("-k", "k", type=int, help="Passages to show the model (default 4).")
+@click.option("-k", "k", type=int, help="Passages to show the model (default 3).")
 @click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf path.")
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--outlet", help="Only passages from this outlet.")

@@ -22,7 +22,7 @@ class Config:
     model: str = "qwen2.5-coder-1.5b"
     chunk_tokens: int = 128
     overlap: int = 24
-    k: int = 4  # passages shown to the model
+    k: int = 3  # passages shown to the model (a sweep of 3 vs 4 on the sample corpus: 3 as accurate, faster)
     fetch_k: int = 30  # candidates taken from each retriever before fusion
     rrf_k: int = 60  # reciprocal-rank-fusion constant
     dense_weight: float = 1.0

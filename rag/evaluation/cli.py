@@ -40,7 +40,7 @@ def _common(func):
     options = [
         click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf "
                                      "path."),
-        click.option("-k", "k", type=click.IntRange(min=1), help="Passages shown to the model (default 4)."),
+        click.option("-k", "k", type=click.IntRange(min=1), help="Passages shown to the model (default 3)."),
         click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
                      help="Run every value (several --sweep: every combination). Keys: k, context_tokens, fetch_k, "
                           "rrf_k, dense_weight, bm25_weight, max_answer_tokens, temperature, model, chunk_tokens, "

@@ -103,8 +103,6 @@ class Assistant:
             if text and not is_abstention(text) and support(text, question, passages) < config.min_support:
                 # The model answered with words the passages don't contain: most likely its own knowledge.
                 text = ABSTENTION
-                if on_token:
-                    on_token(f"\n({ABSTENTION})")
         text, citations, dangling = resolve(text, passages)
         if not is_abstention(text):
             text = repair_citations(text, passages)

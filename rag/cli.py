@@ -103,13 +103,22 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, as_json, 
             raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.", param_hint=f"--{name}")
     config = _config(index_dir=index_dir, k=k, model=model, embedder=embedder)
     stream = not (as_json or no_stream)
-    on_token = (lambda piece: click.echo(piece, nl=False)) if stream else None
-    answer = Assistant(config).ask(question, Filters(outlet, dates.get("since"), dates.get("until")), on_token)
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        streamed.append(piece)
+        click.echo(piece, nl=False)
+
+    answer = Assistant(config).ask(question, Filters(outlet, dates.get("since"), dates.get("until")),
+                                   on_token if stream else None)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
     if stream:
         click.echo()
+        if "".join(streamed).strip() != answer.text:
+            # Checking changed what was streamed: citations re-pointed or dropped, or an unsupported answer refused.
+            click.secho(f"Checked: {answer.text}", bold=True)
         if answer.dangling:
             click.secho(f"(dropped citations to passages that were not shown: {answer.dangling})", dim=True)
     else:

@@ -42,3 +42,17 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("ingest", "ask", "info", "eval", "ui"):
         assert command in result.output
+
+
+def test_streamed_answer_is_followed_by_the_checked_one(seed_index, monkeypatch):
+    import rag.ask
+    from tests.fakes import FakeEmbedder, FakeGenerator
+
+    monkeypatch.setattr(rag.ask, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.ask, "load_generator", lambda config: FakeGenerator("Iraq denied it [1][8]."))
+    result = CliRunner().invoke(main, ["ask", "Who denied the intelligence sharing?", "--index", seed_index.index_dir])
+    assert result.exit_code == 0, result.output
+    assert "Iraq denied it [1][8]." in result.output  # as streamed
+    assert "Checked: Iraq denied it [1]." in result.output
+    assert "dropped citations to passages that were not shown: [8]" in result.output
+    assert "Sources:\n  [1] " in result.output

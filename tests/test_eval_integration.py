@@ -40,6 +40,6 @@ def test_rag_eval_on_three_seed_questions_with_smollm2(tmp_path):
     # Retrieval is deterministic: the question about the Defense Ministry's denial finds an expected article.
     assert records[0]["verdicts"]["retrieval_hit"] is True
     assert config["metrics"]["n"] == 3 and config["metrics"]["answerable"] == 2
-    assert (out / "index-ct200-ov40" / "CURRENT").is_file()
+    assert (out / "index-ct128-ov24" / "CURRENT").is_file()
     assert "## Overall" in (out / "report.md").read_text(encoding="utf-8")
     assert all((out / name).is_file() for name in PLOTS)

@@ -13,9 +13,9 @@ from rag.config import Config
 from rag.embedder import Embedder, SentenceTransformerEmbedder
 from rag.errors import RagError
 from rag.generator import Generator, LlamaCppGenerator, Usage
+from rag.grounding import repair_citations, support
 from rag.index import Index
 from rag.models import llm_path
-from rag.grounding import repair_citations, support
 from rag.prompting import Templates, build_messages
 from rag.retrieve import Filters, Retriever
 from rag.types import Answer, Timings
@@ -104,10 +104,10 @@ class Assistant:
                 # The model answered with words the passages don't contain: most likely its own knowledge.
                 text = ABSTENTION
         text, citations, dangling = resolve(text, passages)
-        if not is_abstention(text):
+        abstained = not text or is_abstention(text)
+        if not abstained:
             text = repair_citations(text, passages)
             citations = [p for p in passages if p.n in cited_numbers(text)]
-        abstained = is_abstention(text) or not text
         timings.total_ms = (time.perf_counter() - started) * 1000
         return Answer(question=question, text=text or ABSTENTION, abstained=abstained,
                       citations=[] if abstained else citations, passages=passages, timings=timings,

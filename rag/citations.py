@@ -6,7 +6,8 @@ import re
 
 from rag.types import Citation
 
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+MARKER = r"\[\d+(?:\s*[,;]\s*\d+)*\]"  # one citation marker: [2], [1, 3], [1;3]
+MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # the same, capturing the numbers
 
 # The prompt asks for one exact sentence; small models paraphrase it, so accept the common variants.
 _ABSTAIN = re.compile(
@@ -18,10 +19,15 @@ _ABSTAIN = re.compile(
 ABSTENTION = "I cannot find the answer in the provided articles."
 
 
+def strip_markers(text: str, replacement: str = " ") -> str:
+    """The text without its citation markers (and the space before each)."""
+    return re.sub(rf"\s*{MARKER}", replacement, text)
+
+
 def cited_numbers(text: str) -> list[int]:
     """Passage numbers in order of first mention; "[1, 3]" and "[1][3]" both give 1, 3."""
     seen: list[int] = []
-    for match in _MARKER.finditer(text):
+    for match in MARKER_RE.finditer(text):
         for part in re.split(r"[,;]", match.group(1)):
             n = int(part)
             if n not in seen:
@@ -38,7 +44,7 @@ def resolve(text: str, passages: list[Citation]) -> tuple[str, list[Citation], l
         known = [p.strip() for p in re.split(r"[,;]", match.group(1)) if int(p) in by_number]
         return f"[{', '.join(known)}]" if known else ""
 
-    cleaned = re.sub(r"\s+([.,;!?])", r"\1", _MARKER.sub(keep_known, text)) if dangling else text
+    cleaned = re.sub(r"\s+([.,;!?])", r"\1", MARKER_RE.sub(keep_known, text)) if dangling else text
     citations = [by_number[n] for n in cited_numbers(cleaned)]
     return cleaned.strip(), citations, dangling
 

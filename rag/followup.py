@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from rag.citations import strip_markers
 from rag.config import REPO_ROOT
 from rag.generator import Generator, Usage
 from rag.prompting import parse_template
@@ -26,7 +27,6 @@ _HISTORY_TURNS = 2  # the last two exchanges are enough context to resolve "ther
 _ANSWER_CHARS = 240  # long answers make the prompt slow and give the small model more to copy
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 _SPECIAL = re.compile(r"<\|[^|>]*\|>|</?s>")
 _LABEL = re.compile(r"^\s*(?:(?:rewritten|standalone|new|follow-up|followup)\s+)?question\s*:\s*", re.IGNORECASE)
 _OPENER = re.compile(r"^\s*(?:(?:what|how)\s+about|what\s+else|and|also|but|so)\b", re.IGNORECASE)
@@ -75,7 +75,7 @@ def _words(text: str) -> list[str]:
 
 def content_words(text: str) -> set[str]:
     """Lower-cased words of `text` that carry meaning (no stopwords, no citation numbers)."""
-    return {w.lower().replace("’", "'") for w in _words(_MARKER.sub(" ", text))} - STOPWORDS
+    return {w.lower().replace("’", "'") for w in _words(strip_markers(text))} - STOPWORDS
 
 
 def looks_like_followup(question: str) -> bool:
@@ -102,7 +102,7 @@ def load_template(prompts_dir: str | Path | None = None) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    text = " ".join(_MARKER.sub("", text).split())
+    text = " ".join(strip_markers(text, "").split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from rag.chunking import ABBREVIATION
+from rag.citations import MARKER, cited_numbers, strip_markers
 from rag.types import Citation
 
 _STOPWORDS = frozenset("""
@@ -14,14 +15,13 @@ is are was were be been being has have had do does did not no nor so that this t
 he she his her him we our you your i me my who whom whose which what when where why how there here also only
 said says say according reported told would could should will can may might must one while during such
 """.split())
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 # A sentence ends at . ! ? plus any citation markers right after it, before a capital or the end.
-_SENTENCE_END = re.compile(r"[.!?]+(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+[\"“‘(A-Z]|\s*$)")
+_SENTENCE_END = re.compile(rf"[.!?]+(?:\s*{MARKER})*(?=\s+[\"“‘(A-Z]|\s*$)")
 
 
 def _words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.findall(r"[a-z0-9]+", _MARKERS.sub(" ", folded))
+    return re.findall(r"[a-z0-9]+", strip_markers(folded))
 
 
 def _stem(word: str) -> str:
@@ -78,12 +78,12 @@ def repair_citations(answer: str, passages: list[Citation]) -> str:
         return answer
     out = []
     for sentence in answer_sentences(answer):
-        numbers = [int(n) for group in re.findall(r"\[([\d,;\s]+)\]", sentence) for n in re.split(r"[,;]", group)]
+        numbers = cited_numbers(sentence)
         scores = {p.n: _overlap(sentence, p) for p in passages}
         best = max(scores, key=scores.get)
         cited_best = max((scores.get(n, 0.0) for n in numbers), default=0.0)
         if scores[best] >= 0.5 and scores[best] - cited_best > 0.2:
-            sentence = _MARKERS.sub("", sentence).rstrip()
+            sentence = strip_markers(sentence, "").rstrip()
             body, end = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, "")
             sentence = f"{body} [{best}]{end}"
         out.append(sentence)

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from rag.chunking import sentence_spans
-from rag.citations import cited_numbers
+from rag.citations import MARKER, MARKER_RE, cited_numbers
 from rag.followup import content_words
 from rag.types import Answer, Citation, Document
 
-MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER})+")
 _SNIPPET_CHARS = 220
 
 
@@ -52,7 +51,7 @@ def citing_sentences(answer_text: str, n: int) -> list[str]:
 
 
 def _overlap_words(text: str) -> set[str]:
-    return {w.removesuffix("'s") for w in content_words(MARKER.sub(" ", text))}
+    return {w.removesuffix("'s") for w in content_words(MARKER_RE.sub(" ", text))}
 
 
 def highlight_spans(passage_text: str, answer_text: str, n: int) -> list[tuple[int, int]]:
@@ -139,7 +138,7 @@ def link_citations(escaped_answer: str, turn: int, known: Iterable[int]) -> str:
         return "".join(f'<a class="rag-cite" href="#{anchor(turn, n)}" data-target="{anchor(turn, n)}">[{n}]</a>'
                        for n in numbers)
 
-    return MARKER.sub(link, escaped_answer)
+    return MARKER_RE.sub(link, escaped_answer)
 
 
 def streaming_html(partial: str, status: str = "", rewritten: str | None = None) -> str:

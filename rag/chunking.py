@@ -5,13 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rag.text import ABBREVIATION, sentence_spans  # noqa: F401 - re-exported: chunks end on sentences
 from rag.types import Chunk, Document
-
-# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space; abbreviations
-# like "U.S." mostly survive because the next word must start a sentence (capital, digit or quote).
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n")
-ABBREVIATION = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
-                            r"Sept|Oct|Nov|Dec|[A-Z])\.$")
 
 
 @lru_cache(maxsize=1)
@@ -24,27 +19,6 @@ def encoding():
 
 def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of `text`, whitespace trimmed."""
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.start() if match.group().isspace() else match.end()  # closing quotes stay with the sentence
-        if ABBREVIATION.search(text[start:end]):
-            continue
-        spans.append((start, end))
-        start = end
-    spans.append((start, len(text)))
-    trimmed = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if s < e:
-            trimmed.append((s, e))
-    return trimmed
 
 
 def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:

@@ -51,13 +51,13 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
     """Add or update the articles under PATHS (files or folders) in the index."""
     from tqdm import tqdm
 
-    from rag.embedder import SentenceTransformerEmbedder
+    from rag.factories import make_embedder
     from rag.ingest import ingest as run_ingest
 
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
     bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
     try:
-        report = run_ingest(list(paths), config, SentenceTransformerEmbedder(config.embedder), prune=prune,
+        report = run_ingest(list(paths), config, make_embedder(config), prune=prune,
                             on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n))
     finally:
         bar.close()
@@ -70,63 +70,72 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
 
 def _print_sources(answer) -> None:
     # An answer that cites nothing still shows what it was based on, so the reader can check it.
-    label, shown = ("Sources", answer.citations) if answer.citations else ("Passages looked at", answer.passages)
+    label, shown = ("Sources", answer.citations) if answer.citations else ("Evidence looked at", answer.passages)
     if not shown:
         return
+    quotes: dict[int, list[str]] = {}
+    for item in answer.evidence:
+        quotes.setdefault(item.n, []).append(item.quote)
     click.echo(f"\n{label}:")
     for p in shown:
         click.echo(f"  [{p.n}] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'date unknown'} ({p.source})")
+        for quote in quotes.get(p.n, []):
+            click.secho(f"      “{quote}”", dim=True)
+
+
+def _valid_date(name: str, value: str | None) -> str | None:
+    from rag.dates import parse_date
+
+    if value and not parse_date(value):
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.", param_hint=f"--{name}")
+    return parse_date(value) if value else None
 
 
 @main.command()
 @click.argument("question")
 @INDEX_OPTION
-@click.option("-k", "k", type=int, help="Passages to show the model (default 3).")
+@click.option("-k", "k", type=int, help="Articles the evidence may come from (default 4).")
 @click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf path.")
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--outlet", help="Only passages from this outlet.")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--asked-on", help="The day the question is asked (YYYY-MM-DD, default today): articles dated later are "
+                                 "not used, and \"this week\" means the week before it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--no-stream", is_flag=True, help="Print the answer when it is complete.")
-def ask(question, index_dir, k, model, embedder, outlet, since, until, as_json, no_stream) -> None:
+def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on, as_json, no_stream) -> None:
     """Answer QUESTION from the indexed articles, citing passages like [1]."""
     from rag.ask import Assistant
-    from rag.metadata import parse_date
     from rag.retrieve import Filters
+    from rag.types import Done, Token
 
     if not question.strip():
         raise click.UsageError("QUESTION is empty.")
-    dates = {}
-    for name, value in (("since", since), ("until", until)):
-        if value and not (dates.setdefault(name, parse_date(value))):
-            raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.", param_hint=f"--{name}")
+    filters = Filters(outlet, _valid_date("since", since), _valid_date("until", until))
     config = _config(index_dir=index_dir, k=k, model=model, embedder=embedder)
     stream = not (as_json or no_stream)
-    streamed: list[str] = []
-
-    def on_token(piece: str) -> None:
-        streamed.append(piece)
-        click.echo(piece, nl=False)
-
-    answer = Assistant(config).ask(question, Filters(outlet, dates.get("since"), dates.get("until")),
-                                   on_token if stream else None)
+    answer = revised = None
+    for event in Assistant(config).stream(question, filters, _valid_date("asked-on", asked_on)):
+        if isinstance(event, Token) and stream:
+            click.echo(event.text, nl=False)
+        elif isinstance(event, Done):
+            answer, revised = event.answer, event.revised
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
     if stream:
         click.echo()
-        if "".join(streamed).strip() != answer.text:
-            # Checking changed what was streamed: citations re-pointed or dropped, or an unsupported answer refused.
+        if revised:
+            # Checking changed what was streamed: an unsupported answer refused, or sources named.
             click.secho(f"Checked: {answer.text}", bold=True)
-        if answer.dangling:
-            click.secho(f"(dropped citations to passages that were not shown: {answer.dangling})", dim=True)
     else:
         click.echo(answer.text)
     _print_sources(answer)
     t = answer.timings
+    confidence = "" if answer.confidence is None else f" · confidence {answer.confidence:.2f}"
     click.secho(f"\n{t.total_ms / 1000:.1f} s · {t.prompt_tokens} prompt + {t.completion_tokens} answer tokens · "
-                f"{answer.model}", dim=True, err=True)
+                f"{answer.model}{confidence}", dim=True, err=True)
 
 
 @main.command()

@@ -6,7 +6,7 @@ import ctypes
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -19,6 +19,7 @@ class Usage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    logprobs: list[float] = field(default_factory=list)  # of each generated token, where the backend gives them
 
 
 class Generator(Protocol):
@@ -28,7 +29,10 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage) -> Iterator[str]: ...
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
+               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
+        """Stream the reply to `messages`; `grammar` (GBNF) constrains it, `prefill` is reply text it continues."""
+        ...
 
 
 class LlamaCppGenerator:
@@ -58,14 +62,16 @@ class LlamaCppGenerator:
         self._n_ctx = n_ctx
         # One llama.cpp context serves one request at a time; the UI's worker threads queue here.
         self._lock = threading.Lock()
+        self._grammars: dict[str, object] = {}
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
+               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
         formatted = self._format(messages=messages)
-        tokens = self._llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special,
-                                    special=True)
+        tokens = self._llm.tokenize((formatted.prompt + prefill).encode("utf-8"),
+                                    add_bos=not formatted.added_special, special=True)
         if len(tokens) + max_tokens > self._n_ctx:
             raise ModelError(f"The prompt ({len(tokens)} tokens) and answer ({max_tokens}) exceed the model's "
                              f"context of {self._n_ctx}; lower context_tokens or raise n_ctx.")
@@ -74,13 +80,31 @@ class LlamaCppGenerator:
         with self._lock:
             prefix = self._fixed_prefix(messages, tokens)
             self._restore(prefix)
-            for piece in self._llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
-                                                     stream=True, stop=stops or None):
+            scorer = _TokenLogprobs(usage.logprobs)
+            import llama_cpp
+
+            for piece in self._llm.create_completion(
+                    tokens, max_tokens=max_tokens, temperature=temperature, stream=True, stop=stops or None,
+                    grammar=self._grammar(grammar), logits_processor=llama_cpp.LogitsProcessorList([scorer])):
                 usage.completion_tokens += 1
                 text = piece["choices"][0]["text"]
                 if text:
                     yield text
+            scorer.finish()
             self._save(prefix)
+
+    def _grammar(self, grammar: str | None):
+        if grammar is None:
+            return None
+        compiled = self._grammars.get(grammar)
+        if compiled is None:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                compiled = self._grammars[grammar] = LlamaGrammar.from_string(grammar, verbose=False)
+            except ValueError as exc:
+                raise ModelError(f"The answer grammar does not parse ({exc}).") from exc
+        return compiled
 
     # The rules and worked examples open every prompt. Their llama.cpp state is saved once to the cache, so a
     # fresh `rag ask` process reads only the passages and the question (~250 prompt tokens, ~3 s, saved).
@@ -134,3 +158,33 @@ class LlamaCppGenerator:
         partial = path.with_suffix(f".partial-{os.getpid()}")
         partial.write_bytes(bytes(buffer)[:written])
         os.replace(partial, path)
+
+
+class _TokenLogprobs:
+    """A llama.cpp logits processor that records the log-probability of each token the model goes on to pick.
+
+    It sees the model's own distribution before any grammar masks it, so a token the grammar forced on an
+    unwilling model shows up as improbable: a signal for the confidence score.
+    """
+
+    def __init__(self, out: list[float]):
+        self.out = out
+        self._log_normalisers: list[float] = []
+        self._picked_logits: list[float] = []
+        self._previous = None
+
+    def __call__(self, input_ids, logits):
+        import numpy as np
+
+        if self._previous is not None:
+            self._picked_logits.append(float(self._previous[int(input_ids[-1])]))
+        values = np.asarray(logits, dtype=np.float32)
+        top = float(values.max())
+        self._log_normalisers.append(top + float(np.log(np.exp(values - top).sum())))
+        self._previous = values.copy()
+        return logits
+
+    def finish(self) -> None:
+        """Write out the log-probabilities of the picks seen so far (the very last pick, an end token, is never
+        fed back to the model, so it has none)."""
+        self.out.extend(logit - norm for logit, norm in zip(self._picked_logits, self._log_normalisers))

@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from rag.chunking import ABBREVIATION
 from rag.citations import MARKER, cited_numbers, strip_markers
+from rag.text import ABBREVIATION, STOPWORDS, stem, words
 from rag.types import Citation
 
-_STOPWORDS = frozenset("""
-a an the and or but if of to in on at by for with from as into about over after before under between than then
-is are was were be been being has have had do does did not no nor so that this these those it its they them their
-he she his her him we our you your i me my who whom whose which what when where why how there here also only
-said says say according reported told would could should will can may might must one while during such
-""".split())
 # A sentence ends at . ! ? plus any citation markers right after it, before a capital or the end.
 _SENTENCE_END = re.compile(rf"[.!?]+(?:\s*{MARKER})*(?=\s+[\"“‘(A-Z]|\s*$)")
 
 
 def _words(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.findall(r"[a-z0-9]+", strip_markers(folded))
-
-
-def _stem(word: str) -> str:
-    # Crude suffix folding so "killed"/"kill" and "strikes"/"strike" count as the same word.
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+    return words(strip_markers(text))
 
 
 def _vocabulary(passages: list[Citation]) -> set[str]:
-    return {_stem(w) for p in passages for w in _words(f"{p.title} {p.outlet or ''} {p.text}")}
+    return {stem(w) for p in passages for w in _words(f"{p.title} {p.outlet or ''} {p.text}")}
 
 
 def _content(text: str, question: str) -> list[str]:
-    asked = {_stem(w) for w in _words(question)}
-    return [_stem(w) for w in _words(text) if w not in _STOPWORDS and _stem(w) not in asked]
+    asked = {stem(w) for w in _words(question)}
+    return [stem(w) for w in _words(text) if w not in STOPWORDS and stem(w) not in asked]
 
 
 def support(answer: str, question: str, passages: list[Citation]) -> float:
@@ -51,7 +35,7 @@ def support(answer: str, question: str, passages: list[Citation]) -> float:
 
 
 def _overlap(sentence: str, passage: Citation) -> float:
-    words = {_stem(w) for w in _words(sentence) if w not in _STOPWORDS}
+    words = {stem(w) for w in _words(sentence) if w not in STOPWORDS}
     return len(words & _vocabulary([passage])) / len(words) if words else 0.0
 
 

@@ -135,9 +135,12 @@ class Index:
             found[r[0]] = (_chunk(r[1:8]), _document(r[8:]))
         return found
 
-    def rows_matching(self, outlet: str | None, since: str | None, until: str | None) -> set[int] | None:
+    def rows_matching(self, outlet: str | None, since: str | None, until: str | None,
+                      asked_on: str | None = None) -> set[int] | None:
         """Chunk rows whose document passes the filters; None when there is no filter."""
-        if not (outlet or since or until):
+        if asked_on and not self._db.execute("SELECT 1 FROM documents WHERE date > ? LIMIT 1", (asked_on,)).fetchone():
+            asked_on = None  # nothing is dated after the question: no need to filter
+        if not (outlet or since or until or asked_on):
             return None
         clauses, args = [], []
         if outlet:
@@ -149,6 +152,9 @@ class Index:
         if until:
             clauses.append("d.date <= ?")
             args.append(until)
+        if asked_on:
+            clauses.append("(d.date IS NULL OR d.date <= ?)")
+            args.append(asked_on)
         query = f"SELECT c.row FROM chunks c JOIN documents d ON c.doc_id = d.doc_id WHERE {' AND '.join(clauses)}"
         return {r[0] for r in self._db.execute(query, args)}
 

@@ -4,26 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
-
 from rag.clean import is_headline
+from rag.dates import parse_date
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"], start=1)}
-_MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
-_MONTHS["sept"] = 9
-_MONTH = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-
-# Numeric forms are how pages stamp publication dates; prose writes months out.
-_NUMERIC = [
-    re.compile(r"\b(?P<y>\d{4})[/.-](?P<m>\d{1,2})[/.-](?P<d>\d{1,2})(?!\d)"),
-    re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})\b"),
-]
-_WORDED = [
-    re.compile(_MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})", re.IGNORECASE),
-    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<y>\d{4})", re.IGNORECASE),
-]
 _LABEL = re.compile(r"^(published|updated|posted|date|last updated)\s*(on)?\s*:?\s*", re.IGNORECASE)
 _HEAD_LINES = 12  # metadata sits at the top of a page; later dates are events, not publication
 
@@ -37,26 +20,6 @@ class Metadata:
     date: str | None
     author: str | None
     body: list[str]  # the paragraphs with the header lines (title, date, byline, section label) removed
-
-
-def _to_iso(year: str, month: str | int, day: str) -> str | None:
-    try:
-        month_number = month if isinstance(month, int) else int(month)
-        return date(int(year), month_number, int(day)).isoformat()
-    except ValueError:
-        return None
-
-
-def parse_date(text: str, worded: bool = True) -> str | None:
-    """The first date in `text` as YYYY-MM-DD: 27-02-2021, 27.02.2021, 2022/06/12, June 12, 2022, 12 June 2022."""
-    for pattern in _NUMERIC:
-        if match := pattern.search(text):
-            return _to_iso(match["y"], match["m"], match["d"])
-    if worded:
-        for pattern in _WORDED:
-            if match := pattern.search(text):
-                return _to_iso(match["y"], _MONTHS[match["mon"].lower().rstrip(".")], match["d"])
-    return None
 
 
 def _is_date_line(line: str) -> bool:

@@ -1,17 +1,30 @@
-"""Fill the answer prompt in prompts/ with numbered passages, within a token budget."""
+"""Load the prompt templates in prompts/ and fill the answer prompt with numbered evidence groups."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from rag.dates import resolve_relative
 from rag.errors import ConfigError
-from rag.types import Citation, Hit
+from rag.evidence import EvidenceGroup
+from rag.types import Citation
 
-TEMPLATES = ("answer.txt", "passage.txt")
 _ROLE = re.compile(r"^###\s*(system|user|assistant)\s*$", re.MULTILINE)
+_FENCE = re.compile(r"\[(\d+)\]")
+_SLOT = re.compile(r"\{(evidence|asked_on|question)\}")
+
+
+def load_prompt(folder: str | Path, name: str) -> str:
+    """One template file of the prompts folder, or a ConfigError that says where it was looked for."""
+    path = Path(folder) / name
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"Prompt template {name} could not be read from {path.parent} ({exc.strerror}); set "
+                          "prompts_dir to a folder holding answer.txt, evidence.txt, answer.gbnf and rewrite.txt.") \
+            from exc
 
 
 def parse_template(template: str) -> list[dict]:
@@ -28,47 +41,47 @@ def parse_template(template: str) -> list[dict]:
 
 @dataclass(frozen=True)
 class Templates:
-    """The answer conversation (rules, worked examples, the real question) and how one passage is shown."""
+    """The answer conversation (rules, worked examples, the real question), how one article's evidence is
+    shown, and the grammar the answer must follow."""
 
     answer: list[dict]
-    passage: str
+    evidence: str
+    grammar: str
 
     @classmethod
     def load(cls, folder: str | Path) -> Templates:
-        folder = Path(folder)
-        missing = [name for name in TEMPLATES if not (folder / name).is_file()]
-        if missing:
-            raise ConfigError(f"Prompt templates {', '.join(missing)} are missing from {folder}; "
-                              "set prompts_dir to a folder holding answer.txt and passage.txt.")
-        answer, passage = ((folder / name).read_text(encoding="utf-8").strip() for name in TEMPLATES)
-        turns = parse_template(answer)
-        if "{passages}" not in turns[-1]["content"] or "{question}" not in turns[-1]["content"]:
-            raise ConfigError(f"The last turn of {folder / 'answer.txt'} must hold {{passages}} and {{question}}.")
-        return cls(turns, passage)
+        turns = parse_template(load_prompt(folder, "answer.txt"))
+        if not all(f"{{{name}}}" in turns[-1]["content"] for name in ("evidence", "question", "asked_on")):
+            raise ConfigError(f"The last turn of {Path(folder) / 'answer.txt'} must hold {{evidence}}, {{question}} "
+                              "and {asked_on}.")
+        return cls(turns, load_prompt(folder, "evidence.txt"), load_prompt(folder, "answer.gbnf") + "\n")
 
 
-def render_passage(template: str, passage: Citation) -> str:
-    return template.format(n=passage.n, title=passage.title, outlet=passage.outlet or "unknown outlet",
-                           date=passage.date or "date unknown", text=passage.text)
+def article_text(text: str) -> str:
+    """Article text as quoted data: "[2]" inside an article cannot pose as one of our citation markers."""
+    return _FENCE.sub(r"(\1)", " ".join(text.split()))
 
 
-def build_messages(templates: Templates, question: str, hits: list[Hit], count_tokens: Callable[[str], int],
-                   budget: int) -> tuple[list[dict], list[Citation]]:
-    """Chat messages with as many passages, best first, as fit in `budget` tokens; and the passages shown."""
-    shown: list[Citation] = []
-    blocks: list[str] = []
-    used = 0
-    for hit in hits:
-        passage = Citation.from_hit(len(shown) + 1, hit)
-        block = render_passage(templates.passage, passage)
-        cost = count_tokens(block)
-        if used + cost > budget:
-            continue  # a shorter passage further down may still fit
-        shown.append(passage)
-        blocks.append(block)
-        used += cost
-    # Only the last turn is filled in: the turns before it are fixed, so llama.cpp can reuse their cached state.
-    last = templates.answer[-1]["content"].replace("{passages}", "\n\n".join(blocks))
-    last = last.replace("{question}", " ".join(question.split()))
-    return [*templates.answer[:-1], {"role": templates.answer[-1]["role"], "content": last}], shown
+def to_citation(n: int, group: EvidenceGroup) -> Citation:
+    """The numbered passage an evidence group becomes: what a `[n]` in the answer resolves to."""
+    doc = group.doc
+    return Citation(n=n, doc_id=doc.doc_id, source=doc.url or doc.source, title=doc.title,
+                    outlet=", ".join(group.outlets) or None, date=doc.date, chunk_id=group.chunk_id,
+                    text=group.text())
 
+
+def render_evidence(template: str, passage: Citation) -> str:
+    """One article's evidence as the model reads it, relative dates resolved against its publication date."""
+    text = resolve_relative(article_text(passage.text), passage.date)
+    return template.format(n=passage.n, title=article_text(passage.title), outlets=passage.outlet or "unknown outlet",
+                           date=passage.date or "date unknown", text=text)
+
+
+def build_messages(templates: Templates, question: str, passages: list[Citation], asked_on: str) -> list[dict]:
+    """The chat messages: the fixed turns, then the evidence and the question in the last one."""
+    blocks = "\n\n".join(render_evidence(templates.evidence, p) for p in passages)
+    values = {"evidence": blocks, "asked_on": asked_on, "question": " ".join(question.split())}
+    # One pass, so a "{question}" written inside an article stays text. Only the last turn is filled in: the
+    # turns before it are fixed, so llama.cpp can reuse their cached state.
+    filled = _SLOT.sub(lambda m: values[m[1]], templates.answer[-1]["content"])
+    return [*templates.answer[:-1], {"role": templates.answer[-1]["role"], "content": filled}]

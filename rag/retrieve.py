@@ -11,11 +11,15 @@ from rag.types import Hit
 
 @dataclass(frozen=True)
 class Filters:
-    """Keep only passages from this outlet and/or published within [since, until] (ISO dates, inclusive)."""
+    """Keep only passages from this outlet and/or published within [since, until] (ISO dates, inclusive).
+
+    `asked_on` is the day the question is asked: articles dated after it are never used, undated ones are kept.
+    """
 
     outlet: str | None = None
     since: str | None = None
     until: str | None = None
+    asked_on: str | None = None
 
 
 def rrf(rankings: list[tuple[list[int], float]], rrf_k: int) -> dict[int, float]:
@@ -55,7 +59,7 @@ class Retriever:
 
     def search(self, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
         filters = filters or Filters()
-        allowed = self.index.rows_matching(filters.outlet, filters.since, filters.until)
+        allowed = self.index.rows_matching(filters.outlet, filters.since, filters.until, filters.asked_on)
         if allowed is not None and not allowed:
             return []
         dense, sparse = self.dense(question, allowed), self.bm25(question, allowed)

@@ -71,6 +71,14 @@ class Citation:
         )
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A verified quote: the sentence of article [n] that supports the answer, word for word as the article has it."""
+
+    n: int
+    quote: str
+
+
 @dataclass
 class Timings:
     """Where the time of one answer went."""
@@ -95,6 +103,9 @@ class Answer:
     model: str
     embedder: str
     dangling: list[int] = field(default_factory=list)  # [n] markers that named no passage
+    evidence: list[Evidence] = field(default_factory=list)
+    confidence: float | None = None  # calibrated probability that the answer is supported (None: not scored)
+    signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from (eval, calibrate)
 
     def to_json(self) -> dict:
         """The `rag ask --json` object."""
@@ -104,7 +115,31 @@ class Answer:
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
             "passages": [asdict(p) for p in self.passages],
+            "evidence": [asdict(e) for e in self.evidence],
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
             "timings": asdict(self.timings),
             "model": self.model,
             "embedder": self.embedder,
         }
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Stream event: the evidence the model is about to read, as numbered passages."""
+
+    passages: list[Citation]
+
+
+@dataclass(frozen=True)
+class Token:
+    """Stream event: the next piece of the answer as the model writes it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """Stream event: the checked answer; `revised` when it differs from the text streamed as Tokens."""
+
+    answer: Answer
+    revised: bool = False

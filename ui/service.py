@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from rag.ask import Assistant, load_generator
+from rag.ask import Assistant
+from rag.factories import make_generator
 from rag.config import Config
 from rag.errors import IndexMissingError, RagError
 from rag.files import sha256_file
@@ -36,7 +37,7 @@ UPLOADS = "uploads"  # inside the index folder: kept by `rag ingest --prune`, wh
 class SharedGenerator:
     """The Generator every request uses: one loaded model, replaced under a lock when another is chosen."""
 
-    def __init__(self, config: Config, loader: Callable[[Config], Generator] = load_generator):
+    def __init__(self, config: Config, loader: Callable[[Config], Generator] = make_generator):
         self._config, self._loader = config, loader
         self._wanted = config.model
         self._current: Generator | None = None
@@ -121,7 +122,7 @@ class ChatService:
     """The app's one Assistant and model, shared by every session."""
 
     def __init__(self, config: Config, assistant: Assistant | None = None,
-                 loader: Callable[[Config], Generator] = load_generator, embedder=None):
+                 loader: Callable[[Config], Generator] = make_generator, embedder=None):
         self.config = config
         self.generator = SharedGenerator(config, loader)
         if assistant is None:

@@ -13,6 +13,8 @@ import click
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REALTIMEQA = _REPO_ROOT.parent / "shared" / "bench" / "realtimeqa"
+DEFAULT_SEEDS = _REPO_ROOT.parent / "shared" / "corpus" / "seeds"
+DEFAULT_GOLD = _REPO_ROOT / "eval" / "gold" / "seeds.jsonl"
 
 
 def _log(message: str) -> None:
@@ -40,11 +42,12 @@ def _common(func):
     options = [
         click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf "
                                      "path."),
-        click.option("-k", "k", type=click.IntRange(min=1), help="Passages shown to the model (default 3)."),
+        click.option("-k", "k", type=click.IntRange(min=1), help="Articles the evidence may come from (default 4)."),
         click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
-                     help="Run every value (several --sweep: every combination). Keys: k, context_tokens, fetch_k, "
-                          "rrf_k, dense_weight, bm25_weight, max_answer_tokens, temperature, model, chunk_tokens, "
-                          "overlap (the last two need a corpus)."),
+                     help="Run every value (several --sweep: every combination). Keys: k, candidates, "
+                          "evidence_tokens, max_sentences, fetch_k, rrf_k, dense_weight, bm25_weight, "
+                          "max_answer_tokens, temperature, calibration, model, chunk_tokens, overlap (the last two "
+                          "need a corpus)."),
         click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions."),
         click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Folder for results.json, report.md, the plots (and indexes built from a corpus)."),
@@ -176,36 +179,134 @@ def realtimeqa_command(data, weeks, mode, until_question_date, index_root, model
         _check_models([model])
 
     from rag.evaluation import realtimeqa
-    from rag.evaluation.harness import AssistantFactory, make_meta, realtimeqa_questions, run_eval, \
-        write_realtimeqa_corpus
+    from rag.evaluation.harness import make_meta, realtimeqa_questions
 
-    available = realtimeqa.list_weeks(data)
-    chosen = [w.strip() for spec in weeks for w in spec.split(",") if w.strip()] or None
-    if chosen:
-        missing = [w for w in chosen if w not in available]
-        if missing:
-            raise click.BadParameter(f"{', '.join(missing)} not in {data}; weeks there: {', '.join(available)}",
-                                     param_hint="--weeks")
+    chosen = _chosen_weeks(data, weeks)
     articles, raw_questions = realtimeqa.load(data, chosen, limit)
     if not raw_questions:
         raise click.UsageError("These weeks have no question with a gold article.")
-    index_root = index_root or out_dir
-    index_root.mkdir(parents=True, exist_ok=True)
-    corpus, fingerprint = write_realtimeqa_corpus(articles, index_root)
-    _log(f"{len(articles)} articles ({sum(len(a.text) for a in articles) / 1e6:.1f} M characters) in {corpus}; "
-         f"{len(raw_questions)} questions")
     questions = realtimeqa_questions(raw_questions, mode, until_question_date)
-    base = _base_config(model, k)
-    factory = AssistantFactory(base, out_dir=index_root, corpus=[corpus], index_suffix=fingerprint,
-                               progress=progress, log=_log, skip_ingest_if_built=True)
-    factory.prepare(configs)
-    results = run_eval(questions, None, configs, make_assistant=factory, progress=progress, log=_log)
-    results["meta"] = make_meta("realtimeqa", data=str(data), weeks=chosen or available, mode=mode,
+    results, corpus, factory = _run_over_articles(articles, [], questions, "corpus.jsonl", index_root or out_dir,
+                                                  configs, model, k, progress)
+    results["meta"] = make_meta("realtimeqa", data=str(data), weeks=chosen or realtimeqa.list_weeks(data), mode=mode,
                                 until_question_date=until_question_date, corpus=str(corpus),
                                 index=", ".join(factory.built_indexes()),
                                 questions=f"{len(questions)} with gold articles",
                                 articles=len(articles))
     _finish(results, out_dir)
+
+
+def _chosen_weeks(data: Path, weeks: tuple[str, ...]) -> list[str] | None:
+    from rag.evaluation import realtimeqa
+
+    available = realtimeqa.list_weeks(data)
+    chosen = [w.strip() for spec in weeks for w in spec.split(",") if w.strip()] or None
+    missing = [w for w in chosen or [] if w not in available]
+    if missing:
+        raise click.BadParameter(f"{', '.join(missing)} not in {data}; weeks there: {', '.join(available)}",
+                                 param_hint="--weeks")
+    return chosen
+
+
+def _run_over_articles(articles: list, extra_paths: list[Path], questions: list, corpus_name: str,
+                       index_root: Path, configs: list[dict], model: str | None, k: int | None, progress):
+    """Write the articles as a JSONL corpus in index_root, index it (with extra_paths) once, ask the questions."""
+    from rag.evaluation.harness import AssistantFactory, run_eval, write_realtimeqa_corpus
+
+    index_root.mkdir(parents=True, exist_ok=True)
+    corpus, fingerprint = write_realtimeqa_corpus(articles, index_root, corpus_name)
+    _log(f"{len(articles)} articles ({sum(len(a.text) for a in articles) / 1e6:.1f} M characters) in {corpus}"
+         + "".join(f" + {p}" for p in extra_paths) + f"; {len(questions)} questions")
+    factory = AssistantFactory(_base_config(model, k), out_dir=index_root, corpus=[corpus, *extra_paths],
+                               index_suffix=fingerprint, progress=progress, log=_log, skip_ingest_if_built=True)
+    factory.prepare(configs)
+    return run_eval(questions, None, configs, make_assistant=factory, progress=progress, log=_log), corpus, factory
+
+
+@eval_group.command("rejection")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REALTIMEQA,
+              show_default=True, help="Folder of the weekly RealTimeQA files.")
+@click.option("--weeks", multiple=True, metavar="YYYYMMDD[,YYYYMMDD...]", help="Only these weeks (default: all).")
+@click.option("--gold", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_GOLD, show_default=True,
+              help="Its unanswerable questions are added, asked over the same corpus plus --seeds.")
+@click.option("--seeds", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_SEEDS, show_default=True,
+              help="The sample corpus, added to the corpus for the gold file's unanswerable questions.")
+@click.option("--max-share", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="A question is kept only if its answer is in at most this share of the articles.")
+@click.option("--index-root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the corpus and the index (default: OUT); share it with `rag eval realtimeqa` to reuse "
+                   "its embeddings.")
+@_common
+def rejection_command(data, weeks, gold, seeds, max_share, index_root, model, k, sweeps, limit, out_dir,
+                      progress) -> None:
+    """Negative rejection: questions whose answer was removed from the corpus; every honest reply abstains.
+
+    From RealTimeQA's weeks, the questions whose answer is specific enough to screen the corpus with; every
+    article holding one of their answers (or listed as their gold article) is removed. The gold file's
+    unanswerable questions are added. Reports the rejection rate and the answers that hold the removed answer
+    anyway (answered from the model's memory).
+    """
+    if out_dir is None:
+        raise click.UsageError("Give --out DIR for the results.")
+    configs = _configurations(sweeps, allow_index_keys=True)
+    if model:
+        _check_models([model])
+    from rag.evaluation import realtimeqa, rejection
+    from rag.evaluation.harness import load_gold, make_meta
+
+    articles, raw_questions = realtimeqa.load(data, _chosen_weeks(data, weeks))
+    screened = rejection.build(articles, raw_questions, max_share)
+    questions = rejection.as_eval_questions(screened)
+    extra = []
+    if gold and gold.is_file() and seeds and seeds.is_dir():
+        questions += [q for q in load_gold(gold) if q.kind == "unanswerable"]
+        extra = [seeds]
+    questions = questions[:limit] if limit else questions
+    results, corpus, factory = _run_over_articles(screened.articles, extra, questions, "rejection-corpus.jsonl",
+                                                  index_root or out_dir, configs, model, k, progress)
+    results["meta"] = make_meta("rejection", data=str(data), corpus=str(corpus), index=", ".join(factory.built_indexes()),
+                                questions=f"{len(questions)} ({len(screened.questions)} RealTimeQA with the answer "
+                                          f"removed, {len(questions) - len(screened.questions)} unanswerable gold)",
+                                articles=f"{len(screened.articles)} ({screened.removed} removed)",
+                                skipped=len(screened.skipped))
+    _finish(results, out_dir)
+
+
+@eval_group.command("calibrate")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=_REPO_ROOT / "rag" / "calibration.json", show_default=True,
+              help="The calibration file to write (the package's own by default).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("eval/runs/calibration"), show_default=True,
+              help="Folder for the precision/recall plot and table.")
+@click.option("--target", type=click.FloatRange(0.5, 1.0), default=0.9, show_default=True,
+              help="Abstention precision the threshold must reach on held-out folds.")
+def calibrate_command(run_dirs, out_path, report_dir, target) -> None:
+    """Fit the confidence model on finished runs (RUN_DIR...: their first configuration) and pick its threshold.
+
+    Every answered question of the runs is an example (right or not); the threshold is chosen on held-out
+    folds for the highest abstention recall whose precision reaches --target.
+    """
+    from rag.evaluation.calibrate import calibrate
+    from rag.evaluation.harness import load_results
+    from rag.evaluation.calibration_report import write_calibration_report
+
+    records, names = [], []
+    for run_dir in run_dirs:
+        results = load_results(run_dir)
+        records += results["configurations"][0]["records"]
+        names.append(Path(run_dir).name)
+    try:
+        model, points = calibrate(records, ", ".join(names), target)
+    except ValueError as exc:
+        raise click.UsageError(f"Cannot calibrate on {', '.join(names)}: {exc}.") from None
+    out_path.write_text(model.to_json(), encoding="utf-8")
+    written = write_calibration_report(model, points, report_dir)
+    chosen = next(p for p in points if p["threshold"] == model.threshold)
+    click.echo(f"Threshold {model.threshold:.3f}: held-out abstention precision {chosen['precision']:.3f}, recall "
+               f"{chosen['recall']:.3f}, right answers kept {chosen['answered_right']:.3f}")
+    click.echo(f"Wrote {out_path}, " + ", ".join(str(p) for p in written))
 
 
 @eval_group.command("results")

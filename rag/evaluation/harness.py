@@ -24,12 +24,13 @@ from typing import Any, Callable, Iterable
 from rag.files import jsonl_objects
 from rag.config import REPO_ROOT, Config
 from rag.errors import RagError
-from rag.evaluation.metrics import aggregate, doc_key, judge
+from rag.evaluation.metrics import aggregate, doc_key, judge, strip_citations
+from rag.evaluation.scoring import contains, matches_alias_groups
 
 # Settings a sweep may vary. ASK_KEYS only change how a question is asked, so they go to ask() as overrides;
 # a model needs its own generator, and chunking its own index.
-ASK_KEYS = ("k", "context_tokens", "fetch_k", "rrf_k", "dense_weight", "bm25_weight", "max_answer_tokens",
-            "temperature")
+ASK_KEYS = ("k", "candidates", "evidence_tokens", "max_sentences", "fetch_k", "rrf_k", "dense_weight",
+            "bm25_weight", "max_answer_tokens", "temperature", "calibration")
 MODEL_KEYS = ("model",)
 INDEX_KEYS = ("chunk_tokens", "overlap")
 BUILD_KEYS = MODEL_KEYS + INDEX_KEYS
@@ -50,7 +51,8 @@ class EvalQuestion:
 
     `answers` are alias groups (every group must be matched; [] means the answer is not in the corpus);
     `docs` the keys (see metrics.doc_key) of the documents that hold the answer; `until` an ISO date after
-    which articles are not searched; `choices`/`answer_index` a multiple-choice item's options.
+    which articles are not searched; `asked_on` the day the question is asked (articles dated later are not
+    used, undated ones are); `choices`/`answer_index` a multiple-choice item's options.
     """
 
     id: str
@@ -59,8 +61,10 @@ class EvalQuestion:
     answers: list[list[str]]
     docs: list[str] = field(default_factory=list)
     until: str | None = None
+    asked_on: str | None = None
     choices: list[str] = field(default_factory=list)
     answer_index: int | None = None
+    withheld: str | None = None  # negative rejection: the right answer, removed from the corpus
 
 
 # ---------------------------------------------------------------------------------------------- gold files
@@ -92,7 +96,8 @@ def load_gold(path: str | Path, limit: int | None = None) -> list[EvalQuestion]:
         choices = [str(c) for c in row.get("choices") or []]
         questions.append(EvalQuestion(
             id=qid, question=question.strip(), kind=str(row.get("kind") or "single"), answers=answers,
-            docs=[doc_key(d) for d in docs], until=row.get("until") or None, choices=choices,
+            docs=[doc_key(d) for d in docs], until=row.get("until") or None,
+            asked_on=row.get("asked_on") or None, choices=choices,
             answer_index=row.get("answer_index") if choices else None))
         if limit is not None and len(questions) >= limit:
             break
@@ -114,7 +119,7 @@ def realtimeqa_questions(questions: Iterable[Any], mode: str = "open", until_que
             text = f"{text}\nChoices: {listed}; answer with the choice text."
         result.append(EvalQuestion(
             id=q.id, question=text, kind="realtimeqa", answers=[[q.answer]], docs=[doc_key(u) for u in q.gold_urls],
-            until=q.question_date if until_question_date else None, choices=list(q.choices),
+            asked_on=q.question_date if until_question_date else None, choices=list(q.choices),
             answer_index=q.answer_index))
     return result
 
@@ -193,19 +198,28 @@ def make_record(question: EvalQuestion, answer: Any = None, k: int = 1, error: s
     """The results.json entry of one question from its `Answer` (or the error that stopped it)."""
     if answer is None:
         text, abstained, citations, passages, dangling, timings = "", False, [], [], [], {}
+        evidence_text, confidence, signals, quotes = "", None, {}, []
     else:
         text, abstained, dangling = answer.text, bool(answer.abstained), list(answer.dangling)
         citations = [{"n": c.n, "doc": doc_key(c.source), "chunk_id": c.chunk_id} for c in answer.citations]
         passages = [{"n": p.n, "doc": doc_key(p.source), "title": p.title, "outlet": p.outlet, "date": p.date,
                      "chunk_id": p.chunk_id} for p in answer.passages]
         timings = asdict(answer.timings)
+        evidence_text = "\n".join(f"{p.title} ({p.outlet}, {p.date}) {p.text}" for p in answer.passages)
+        confidence, signals = getattr(answer, "confidence", None), dict(getattr(answer, "signals", {}) or {})
+        quotes = [{"n": e.n, "quote": e.quote} for e in getattr(answer, "evidence", [])]
     verdicts = judge(text, abstained, question.answers, question.kind, question.docs,
                      [c["doc"] for c in citations], [p["doc"] for p in passages], k, len(dangling),
                      question.choices or None, question.answer_index)
+    verdicts["evidence_hit"] = matches_alias_groups(evidence_text, question.answers) if question.answers else None
+    if question.withheld:
+        # The answer was removed from the corpus: saying it anyway means the model answered from memory.
+        verdicts["from_memory"] = (not abstained) and contains(strip_citations(text), question.withheld)
     record = {
         "id": question.id, "question": question.question, "kind": question.kind, "answers": question.answers,
-        "docs": question.docs, "until": question.until, "answer": text, "abstained": abstained,
-        "citations": citations, "passages": passages, "dangling": dangling, "verdicts": verdicts,
+        "docs": question.docs, "until": question.until, "asked_on": question.asked_on, "answer": text,
+        "abstained": abstained, "citations": citations, "passages": passages, "evidence": quotes,
+        "dangling": dangling, "verdicts": verdicts, "confidence": confidence, "signals": signals,
         "timings": timings, "error": error,
     }
     if question.choices:
@@ -219,8 +233,9 @@ def ask_one(assistant: Any, question: EvalQuestion, overrides: dict[str, Any], k
     from rag.retrieve import Filters
 
     filters = Filters(until=question.until) if question.until else None
+    asked = {"asked_on": question.asked_on} if question.asked_on else {}
     try:
-        answer = assistant.ask(question.question, filters, None, **overrides)
+        answer = assistant.ask(question.question, filters, None, **asked, **overrides)
     except RagError as exc:
         return make_record(question, None, k, error=f"{type(exc).__name__}: {exc}"), None
     return make_record(question, answer, k), answer
@@ -502,6 +517,15 @@ class AssistantFactory:
             self._embedder = SentenceTransformerEmbedder(self.base.embedder)
         return self._embedder
 
+    def _build_embedder(self) -> Any:
+        """The embedder for index builds: through the vector cache in out_dir, so no corpus is embedded twice."""
+        if self.out_dir is None:
+            return self.embedder
+        from rag.evaluation.embed_cache import CachedEmbedder
+
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.embedder.name)
+        return CachedEmbedder(self.embedder, Path(self.out_dir) / f"embeddings-{safe}.sqlite")
+
     def config_for(self, build: dict[str, Any]) -> Config:
         config = replace(self.base, **build)
         if self.corpus is not None:
@@ -520,14 +544,16 @@ class AssistantFactory:
             if self.log:
                 self.log(f"Reusing the index at {config.index_dir}")
         else:
-            build_index(self.corpus, config, self.embedder, prune=self.prune, progress=self.progress, log=self.log)
+            build_index(self.corpus, config, self._build_embedder(), prune=self.prune, progress=self.progress,
+                        log=self.log)
             marker.write_text(json.dumps({"corpus": [str(p) for p in self.corpus], "embedder": config.embedder,
                                           "chunk_tokens": config.chunk_tokens, "overlap": config.overlap}) + "\n",
                               encoding="utf-8")
         self.built[config.index_dir] = config.index_dir
 
     def __call__(self, build: dict[str, Any]) -> Any:
-        from rag.ask import Assistant, load_generator
+        from rag.ask import Assistant
+        from rag.factories import make_generator
         from rag.index import Index
 
         config = self.config_for(build)
@@ -538,7 +564,7 @@ class AssistantFactory:
         if self._generator is None:
             if self.log:
                 self.log(f"Loading model {config.model}")
-            self._generator = (config.model, load_generator(config))
+            self._generator = (config.model, make_generator(config))
         if config.index_dir not in self._indexes:
             index = Index.open(config.index_dir, self.embedder.name)
             index.vectors, index.bm25, index.bm25_rows  # noqa: B018 - load them now, not in the first question
@@ -557,12 +583,12 @@ class AssistantFactory:
         return list(self.built)
 
 
-def write_realtimeqa_corpus(articles: list[Any], out_dir: Path) -> tuple[Path, str]:
-    """OUT/corpus.jsonl (rewritten only when its content changes) and its fingerprint."""
+def write_realtimeqa_corpus(articles: list[Any], out_dir: Path, name: str = "corpus.jsonl") -> tuple[Path, str]:
+    """OUT/<name> (rewritten only when its content changes) and its fingerprint."""
     from rag.evaluation.realtimeqa import write_corpus
 
-    path = out_dir / "corpus.jsonl"
-    staging = out_dir / f".corpus.jsonl.tmp-{os.getpid()}"
+    path = out_dir / name
+    staging = out_dir / f".{name}.tmp-{os.getpid()}"
     write_corpus(articles, staging)
     if path.is_file() and corpus_fingerprint(path) == corpus_fingerprint(staging):
         staging.unlink()

@@ -175,6 +175,8 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
         "retrieval_judged": sum(1 for v in verdicts if v["recall_at_k"] is not None),
         "recall_at_k": _mean(v["recall_at_k"] for v in verdicts),
         "mrr": _mean(v["rr"] for v in verdicts),
+        "evidence_recall": _share([bool(r["verdicts"].get("evidence_hit")) for r in answerable
+                                   if r["verdicts"].get("evidence_hit") is not None]),
         "retrieval_hit_rate": _share([bool(v["retrieval_hit"]) for v in verdicts if v["retrieval_hit"] is not None]),
         "citation_precision": citation_precision(
             [(bool(r["verdicts"]["correct"]) and not r["abstained"], [c["doc"] for c in r.get("citations", [])],
@@ -198,6 +200,10 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
             "failed": len(failed),
         },
     }
+    withheld = [r for r in records if "from_memory" in r["verdicts"]]
+    if withheld:
+        metrics["answered_from_memory"] = sum(1 for r in withheld if r["verdicts"]["from_memory"])
+        metrics["rejection_rate"] = _share([bool(r["abstained"]) for r in abstain_items])
     with_choices = [r for r in answerable if "names_wrong_choice" in r["verdicts"]]
     if with_choices:
         metrics["names_wrong_choice"] = sum(1 for r in with_choices if r["verdicts"]["names_wrong_choice"])

@@ -6,17 +6,16 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+from rag import dates
 from rag.errors import RagError
 from rag.files import jsonl_objects
 
 FILE_KINDS = ("qa", "gold", "gcs")
 _WEEK_FILE = re.compile(r"^(\d{8})_(qa|gold|gcs)\.jsonl$")
-_DATE_PREFIX = re.compile(r"^\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})")
 _HOST_PREFIXES = ("www.", "edition.", "amp.", "mobile.", "m.")
 _OUTLETS = {
     "cnn.com": "CNN",
@@ -101,14 +100,8 @@ def outlet_from_url(url: str) -> str:
 
 
 def parse_date(value: object) -> str | None:
-    """ISO date from "2022/06/12", "2022-06-12T…" and the like; None for anything else."""
-    match = _DATE_PREFIX.match(value) if isinstance(value, str) else None
-    if not match:
-        return None
-    try:
-        return date(*(int(part) for part in match.groups())).isoformat()
-    except ValueError:  # e.g. "2022/02/30"
-        return None
+    """ISO date from a numeric stamp such as "2022/06/12" or "2022-06-12T…"; None for anything else."""
+    return dates.parse_date(value, worded=False) if isinstance(value, str) else None
 
 
 def list_weeks(data_dir: str | Path) -> list[str]:
@@ -248,7 +241,7 @@ def _question_from_row(row: dict[str, Any], gold_urls: tuple[str, ...]) -> Quest
         raise BenchmarkDataError(f"question {question_id}: bad question_date or answer index")
     return Question(
         id=question_id,
-        question=f"{sentence} (asked on {asked_on.replace('-', '/')})",
+        question=sentence,
         question_date=asked_on,
         choices=tuple(str(choice) for choice in choices),
         answer_index=answer_index,

@@ -61,15 +61,16 @@ def _met(value: Any, op: str, threshold: float) -> bool | None:
 
 
 def overall_table(configs: list[dict]) -> str:
-    header = ["configuration", "model", "n", "accuracy", "EM", "F1", "abst. P", "abst. R", "recall@k", "MRR",
-              "citation P", "dangling (answers)", "cited sentences", "total p50 s", "total p95 s"]
+    header = ["configuration", "model", "n", "accuracy", "EM", "F1", "abst. P", "abst. R", "recall@k",
+              "evidence recall", "MRR", "citation P", "dangling (answers)", "cited sentences", "total p50 s", "total p95 s"]
     rows = []
     for c in configs:
         m = c["metrics"]
         rows.append([c["name"], c.get("model") or "–", m["n"],
                      f"{_rate(m['accuracy'])} ({m['correct']}/{m['answerable']})", _rate(m["exact_match"]),
                      _rate(m["f1"]), _rate(m["abstention_precision"]), _rate(m["abstention_recall"]),
-                     _rate(m["recall_at_k"]), _rate(m["mrr"]), _rate(m["citation_precision"]),
+                     _rate(m["recall_at_k"]), _rate(m.get("evidence_recall")), _rate(m["mrr"]),
+                     _rate(m["citation_precision"]),
                      f"{m['dangling_total']} ({_rate(m['dangling_answer_share'])})", _rate(m["cited_sentence_share"]),
                      _sec(m["latency_s"]["total"]["p50"]), _sec(m["latency_s"]["total"]["p95"])])
     return _table(header, rows)
@@ -221,7 +222,7 @@ def _header_lines(results: dict) -> list[str]:
                          else f"- {label}: {value}")
     base = configs[0].get("config") if configs else None
     if base:
-        keys = ("k", "context_tokens", "fetch_k", "rrf_k", "dense_weight", "bm25_weight", "max_answer_tokens",
+        keys = ("k", "candidates", "evidence_tokens", "max_sentences", "fetch_k", "rrf_k", "dense_weight", "bm25_weight", "max_answer_tokens",
                 "temperature", "chunk_tokens", "overlap", "n_ctx")
         swept = {k for c in configs for k in c.get("settings", {})}
         lines.append("- Settings: " + ", ".join(f"{k}={base[k]}" for k in keys if k in base and k not in swept)
@@ -246,7 +247,8 @@ def render_report(results: dict, plots: list[str] | None = None) -> str:
     section("Overall", overall_table(configs),
             "Accuracy: answerable questions whose answer holds an alias of every group (an abstention is wrong). "
             "EM/F1 against the first alias of each group. recall@k/MRR: expected documents among the passages "
-            "shown. Citation P: correct answers citing an expected document. Dangling: [n] naming no passage.")
+            "shown. Evidence recall: the gold answer (every alias group) present in the evidence the model read. "
+            "Citation P: correct answers citing an expected document. Dangling: [n] naming no passage.")
     section("Multiple choice", choice_table(configs))
     section("Accuracy by kind", kind_table(configs),
             "For kind \"unanswerable\" the share is the share abstained on.")

@@ -1,0 +1,93 @@
+"""Turn the model's draft and its verified quotes into the answer the user sees: cited, attributed, or silent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.citations import ABSTENTION, cited_numbers, resolve
+from rag.grounding import repair_citations
+from rag.quotes import Draft, VerifiedQuote
+from rag.text import NUMBER_WORDS, STOPWORDS
+from rag.types import Citation, Evidence
+
+_CLAUSE = re.compile(r"\s*;\s*")
+_SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
+# Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
+_VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
+_SPEAKER = [
+    re.compile(r"\baccording to (?P<who>[^,.;:]{2,80})"),
+    re.compile(r",[\"”]?\s+(?P<who>[^,;]{2,80}?)\s+" + _VERB + r"\.?[\"”’]?\s*$"),
+    re.compile(r"^[\"“]?(?P<who>[A-Z][^,;\"“]{0,80}?)\s+" + _VERB + r"\b"),
+]
+
+
+@dataclass
+class Composed:
+    """The answer text with its citations and evidence, or an abstention."""
+
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    dangling: list[int] = field(default_factory=list)
+
+
+def abstention() -> Composed:
+    return Composed(ABSTENTION, True)
+
+
+def speaker(sentence: str) -> str | None:
+    """The person or body a sentence attributes its claim to, if it names one."""
+    for pattern in _SPEAKER:
+        if match := pattern.search(sentence):
+            who = match["who"].strip(" ,")
+            if len(who.split()) <= 10 and who.lower() not in {"he", "she", "it", "they", "we", "i"}:
+                return who
+    return None
+
+
+def _lower_start(clause: str) -> str:
+    """Lower-case the clause's first word when it is an ordinary word ("The strikes" -> "the strikes")."""
+    first = clause.split(" ", 1)[0]
+    return clause[0].lower() + clause[1:] if first.lower() in STOPWORDS or first.lower() in NUMBER_WORDS else clause
+
+
+def _attribute(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Citation]) -> str:
+    """"22 militiamen were killed [1]" -> "the Syrian Observatory said 22 militiamen were killed [1]"."""
+    numbers = cited_numbers(clause)
+    if not numbers or _SAYS.search(clause):
+        return clause  # the model already said who
+    quote = next((q for q in quotes if q.n == numbers[0]), None)
+    who = speaker(quote.sentence.text) if quote else None
+    if who:
+        return f"{who} said {_lower_start(clause)}"
+    outlet = passages[numbers[0]].outlet if numbers[0] in passages else None
+    return f"according to {outlet}, {_lower_start(clause)}" if outlet else clause
+
+
+def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: list[Citation]) -> str:
+    """When the answer's clauses cite different articles, say who made each claim (the sources disagree or add up)."""
+    clauses = [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
+    sources = {tuple(cited_numbers(c)) for c in clauses}
+    if len(clauses) < 2 or len(sources) < 2:
+        return text
+    by_number = {p.n: p for p in passages}
+    attributed = [_attribute(c, quotes, by_number) for c in clauses]
+    joined = "; ".join(attributed)
+    return joined[0].upper() + joined[1:] + "."
+
+
+def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation]) -> Composed:
+    """The checked answer: no verified quote means no answer; citations point where the words are."""
+    if draft.none or not draft.answer or not verified:
+        return abstention()
+    text, _, dangling = resolve(draft.answer, passages)
+    if not cited_numbers(text):
+        best = verified[0].n  # the model's answer came from its first verified quote
+        text = text.rstrip(". ") + f" [{best}]."
+    text = repair_citations(text, passages)
+    text = attribute_disagreement(text, verified, passages)
+    cited = cited_numbers(text)
+    return Composed(text=text, abstained=False, citations=[p for p in passages if p.n in cited],
+                    evidence=[Evidence(q.n, q.sentence.text) for q in verified], dangling=dangling)

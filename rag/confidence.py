@@ -1,0 +1,97 @@
+"""How sure to be of an answer: signals from retrieval, quotes and the model, combined by a fitted logistic model.
+
+The weights live in rag/calibration.json, fitted by `rag eval calibrate` on dev questions (held-out folds pick
+the threshold); an answer whose probability of being supported is below the threshold becomes an abstention.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from statistics import fmean
+
+from rag.dates import unsupported_dates
+from rag.errors import ConfigError
+from rag.evidence import EvidenceGroup, Question, answer_type_fits
+from rag.quotes import Draft, VerifiedQuote
+from rag.text import content_terms, words
+
+FEATURES = ("quotes", "quote_overlap", "question_coverage", "quote_coverage", "answer_support", "answer_new_words",
+            "answer_logprob", "answer_min_logprob", "quote_logprob", "type_fit", "top_sentence", "unsupported_dates")
+
+
+def _coverage(terms: list[str], text: str) -> float:
+    """Share of the question's terms found in `text`."""
+    have = set(content_terms(text))
+    return sum(t in have for t in terms) / len(terms) if terms else 1.0
+
+
+def signals(question: str, groups: list[EvidenceGroup], draft: Draft, verified: list[VerifiedQuote],
+            answer: str, quote_logprobs: list[float], answer_logprobs: list[float]) -> dict[str, float]:
+    """The features of one answer, each a plain number (see FEATURES)."""
+    parsed = Question.parse(question)
+    terms = list(parsed.terms)
+    evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {g.text()}" for g in groups)
+    quoted = " ".join(q.sentence.text for q in verified)
+    asked = set(content_terms(question))
+    new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
+    return {
+        "quotes": float(min(len(verified), 3)),
+        "quote_overlap": fmean(q.overlap for q in verified) if verified else 0.0,
+        "question_coverage": _coverage(terms, evidence),
+        "quote_coverage": _coverage(terms, quoted),
+        "answer_support": (sum(t in set(content_terms(quoted)) for t in new_words) / len(new_words)
+                           if new_words else 0.0),
+        "answer_new_words": float(min(len(new_words), 10)),
+        "answer_logprob": fmean(answer_logprobs) if answer_logprobs else -5.0,
+        "answer_min_logprob": min(answer_logprobs) if answer_logprobs else -20.0,
+        "quote_logprob": fmean(quote_logprobs) if quote_logprobs else -5.0,
+        "type_fit": float(answer_type_fits(answer, parsed, set(words(question)))) if parsed.wants else 0.5,
+        "top_sentence": max((s.score for g in groups for s in g.sentences), default=0.0),
+        "unsupported_dates": float(len(unsupported_dates(answer, evidence))),
+    }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model over standardised signals, and the probability below which to abstain."""
+
+    features: tuple[str, ...]
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    fitted_on: str = ""
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * (values.get(f, 0.0) - m) / s
+                            for f, m, s, w in zip(self.features, self.means, self.scales, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, origin: str) -> Calibration:
+        try:
+            data = json.loads(text)
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{origin} is not a calibration file ({exc}); refit it with `rag eval calibrate`.") \
+                from exc
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Calibration:
+        """The file at `path`, or the one shipped inside the package."""
+        if path:
+            try:
+                return cls.from_json(Path(path).read_text(encoding="utf-8"), str(path))
+            except OSError as exc:
+                raise ConfigError(f"Calibration file {path} could not be read ({exc.strerror}).") from exc
+        shipped = resources.files("rag").joinpath("calibration.json")
+        return cls.from_json(shipped.read_text(encoding="utf-8"), "rag/calibration.json")

@@ -1,0 +1,133 @@
+"""Dates in news text: one parser for stamps, relative dates resolved against publication, recency cues."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+_MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december"]
+MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, start=1)}
+MONTHS.update({name[:3]: i for name, i in list(MONTHS.items())})
+MONTHS["sept"] = 9
+_MONTH = r"(?P<mon>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+
+# Numeric forms are how pages stamp publication dates; prose writes months out.
+_NUMERIC = [
+    re.compile(r"\b(?P<y>\d{4})[/.-](?P<m>\d{1,2})[/.-](?P<d>\d{1,2})(?!\d)"),
+    re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})\b"),
+]
+_WORDED = [
+    re.compile(_MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})", re.IGNORECASE),
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<y>\d{4})", re.IGNORECASE),
+]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Only expressions that name a day relative to the article are rewritten; dateparser also "finds" dates in
+# words like "may" or "now", which must stay as they are.
+_RELATIVE = re.compile(r"\b(?:" + "|".join(WEEKDAYS) + r"|yesterday|today|tonight|tomorrow|last (?:week|month|year)|"
+                       r"(?:a|one|two|three|four|five|six|\d+) (?:days?|weeks?) ago)\b", re.IGNORECASE)
+_RECENT = re.compile(r"\b(?:this (?:week|month|year|weekend)|last week|latest|most recent|recently|currently|now|"
+                     r"so far|new|newly|just|upcoming|this past)\b", re.IGNORECASE)
+
+
+def _to_iso(year: str, month: str | int, day: str) -> str | None:
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, worded: bool = True) -> str | None:
+    """The first date in `text` as YYYY-MM-DD: 27-02-2021, 27.02.2021, 2022/06/12, June 12, 2022, 12 June 2022."""
+    for pattern in _NUMERIC:
+        if match := pattern.search(text):
+            return _to_iso(match["y"], match["m"], match["d"])
+    if worded:
+        for pattern in _WORDED:
+            if match := pattern.search(text):
+                return _to_iso(match["y"], MONTHS[match["mon"].lower().rstrip(".")], match["d"])
+    return None
+
+
+def wants_recent(question: str) -> bool:
+    """Does the question ask about the present ("this week", "latest", "now")? Then newer articles count more."""
+    return bool(_RECENT.search(question))
+
+
+@lru_cache(maxsize=1)
+def _search():
+    from dateparser.search import search_dates
+
+    return search_dates
+
+
+def _resolve(phrase: str, published: date) -> date | None:
+    """The day a relative expression means in an article published on `published` (None if it is no such day)."""
+    found = _RELATIVE.search(phrase)
+    if not found:
+        return None
+    word = found.group().lower()
+    if word in WEEKDAYS:
+        # News style names the weekday for the past seven days, the publication day itself included.
+        back = (published.weekday() - WEEKDAYS.index(word)) % 7
+        return published - timedelta(days=back)
+    results = _search()(found.group(), languages=["en"],
+                        settings={"RELATIVE_BASE": datetime.combine(published, datetime.min.time()),
+                                  "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
+    return results[0][1].date() if results else None
+
+
+def _span_label(phrase: str, day: date) -> str:
+    """A day as its ISO date; "last week" as the week it means, "last month"/"last year" as the month or year."""
+    unit = phrase.lower().rsplit(" ", 1)[-1]
+    if phrase.lower().startswith("last "):
+        if unit == "week":
+            return f"week of {(day - timedelta(days=day.weekday())).isoformat()}"
+        return day.isoformat()[:7] if unit == "month" else str(day.year)
+    return day.isoformat()
+
+
+def resolve_relative(text: str, published: str | None) -> str:
+    """The text with each relative date followed by the day it means: "on Thursday (2021-02-25)".
+
+    dateparser finds and resolves the expressions against the article's publication date; a text without a
+    weekday or "yesterday"-like word is returned untouched without loading it.
+    """
+    if not published or not _RELATIVE.search(text):
+        return text
+    try:
+        base = date.fromisoformat(published)
+    except ValueError:
+        return text
+    out, last = [], 0
+    for match in _RELATIVE.finditer(text):
+        day = _resolve(match.group(), base)
+        if day is None or day == base and match.group().lower() == "today":
+            continue
+        out.append(text[last:match.end()] + f" ({_span_label(match.group(), day)})")
+        last = match.end()
+    return "".join(out) + text[last:]
+
+
+_MONTH_DAY = re.compile(_MONTH + r"\s+(?P<d>\d{1,2})\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _calendar_facts(text: str) -> set[str]:
+    """ISO dates, "MM-DD" month-day pairs and years written in `text` (an ISO date also gives its pair and year)."""
+    facts: set[str] = set()
+    for pattern in (*_NUMERIC, *_WORDED):
+        for m in pattern.finditer(text):
+            month = m["m"] if "m" in pattern.groupindex else MONTHS[m["mon"].lower().rstrip(".")]
+            if iso := _to_iso(m["y"], month, m["d"]):
+                facts |= {iso, iso[5:], iso[:4]}
+    for m in _MONTH_DAY.finditer(text):
+        facts.add(f"{MONTHS[m['mon'].lower().rstrip('.')]:02d}-{int(m['d']):02d}")
+    facts.update(_YEAR.findall(text))
+    return facts
+
+
+def unsupported_dates(answer: str, evidence: str) -> list[str]:
+    """Dates, month-days and years the answer states that the evidence does not: the model's own, not the articles'."""
+    return sorted(_calendar_facts(answer) - _calendar_facts(evidence))

@@ -1,0 +1,245 @@
+"""Sentence-level evidence: score the sentences of the retrieved articles against the question, keep the best.
+
+A small model answers far better from six relevant sentences than from three 128-token chunks: it cannot copy
+a neighbouring sentence or a caption that it is not shown. Retrieval finds the articles; this module picks what
+the model reads, grouped by article (best first, as "Lost in the Middle" advises), wire copies collapsed into one
+group that lists every outlet.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+from rag.dates import wants_recent
+from rag.text import content_terms, has_number, jaccard, sentence_spans, shingles, words
+from rag.types import Document, Hit
+
+# Words that open a sentence leaning on the one before ("He said...", "The ministry added..."): show both.
+_LEANS_BACK = re.compile(r"^(?:[\"“‘]?)(?:he|she|it|they|this|that|these|those|his|her|its|their|the statement|"
+                         r"the ministry|the spokesman|the spokeswoman|the official|the group|but|however|"
+                         r"meanwhile|also)\b", re.IGNORECASE)
+_DATE_WORDS = frozenset("january february march april may june july august september october november december "
+                        "monday tuesday wednesday thursday friday saturday sunday yesterday today week month year "
+                        "ago earlier later".split())
+_WH = frozenset("who whom whose what which when where why how".split())
+_COPY_SIMILARITY = 0.5  # share of 4-word shingles two articles have in common to count as copies of one story
+_SAME_SENTENCE = 0.6
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an article, where it sits in the article text, and how well it answers the question."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    score: float = 0.0
+
+
+@dataclass
+class EvidenceGroup:
+    """An article (with its copies from other outlets) and the sentences of it shown to the model, in text order."""
+
+    doc: Document
+    chunk_id: str
+    copies: list[Document] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    best: float = 0.0
+
+    @property
+    def outlets(self) -> list[str]:
+        names = [d.outlet for d in [self.doc, *self.copies] if d.outlet]
+        return list(dict.fromkeys(names))
+
+    def text(self) -> str:
+        """The sentences joined; a gap in the article is shown as an ellipsis."""
+        texts = {d.doc_id: d.text for d in [self.doc, *self.copies]}
+        parts: list[str] = []
+        previous: Sentence | None = None
+        for sentence in self.sentences:
+            if previous is not None and (previous.doc_id != sentence.doc_id
+                                         or texts[sentence.doc_id][previous.end:sentence.start].strip()):
+                parts.append("…")
+            parts.append(sentence.text)
+            previous = sentence
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What scoring needs from the question: its weighted terms and the kind of answer it wants."""
+
+    terms: dict[str, float]
+    wants: str | None  # "number", "date", "name" or None
+
+    @classmethod
+    def parse(cls, question: str) -> Question:
+        lowered = " ".join(words(question))
+        if re.search(r"\bhow (many|much)\b|\bnumber of\b|\btoll\b|\bfigure\b|\bpercent", lowered):
+            wants = "number"
+        elif re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", lowered):
+            wants = "date"
+        elif re.search(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (organi[sz]ation|group|company|country|official)", lowered):
+            wants = "name"
+        else:
+            wants = None
+        terms = [t for t in content_terms(question) if t not in _WH]
+        return cls(terms={t: 1.0 for t in dict.fromkeys(terms)}, wants=wants)
+
+
+def _article_sentences(doc: Document) -> list[Sentence]:
+    return [Sentence(doc.doc_id, s, e, " ".join(doc.text[s:e].split())) for s, e in sentence_spans(doc.text)]
+
+
+def _idf(question: Question, pool: list[set[str]]) -> dict[str, float]:
+    n = len(pool) or 1
+    return {t: math.log(1 + n / (1 + sum(t in s for s in pool))) for t in question.terms}
+
+
+def answer_type_fits(sentence: str, question: Question, asked: set[str]) -> bool:
+    if question.wants == "number":
+        return has_number(sentence)
+    if question.wants == "date":
+        return bool(_DATE_WORDS.intersection(words(sentence))) or bool(re.search(r"\b(19|20)\d\d\b", sentence))
+    if question.wants == "name":
+        names = re.findall(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z'’-]+", sentence)
+        return any(n.lower() not in asked for n in names)
+    return False
+
+
+def _lexical(terms: set[str], idf: dict[str, float]) -> float:
+    total = sum(idf.values())
+    return sum(w for t, w in idf.items() if t in terms) / total if total else 0.0
+
+
+def _group_copies(docs: list[Document]) -> dict[str, str]:
+    """doc_id -> the doc_id of the first article it copies (itself when it is an original)."""
+    prints = [(d.doc_id, shingles(d.text[:3000])) for d in docs]
+    primary: dict[str, str] = {}
+    for i, (doc_id, grams) in enumerate(prints):
+        primary[doc_id] = doc_id
+        for other_id, other in prints[:i]:
+            if primary[other_id] == other_id and jaccard(grams, other) >= _COPY_SIMILARITY:
+                primary[doc_id] = other_id
+                break
+    return primary
+
+
+def _priors(hits: list[Hit]) -> dict[str, list[tuple[int, int, float]]]:
+    """Per document, the character spans of its retrieved chunks with a prior from their rank (1.0 for the best)."""
+    spans: dict[str, list[tuple[int, int, float]]] = {}
+    for rank, hit in enumerate(hits):
+        spans.setdefault(hit.doc.doc_id, []).append((hit.chunk.start, hit.chunk.end, 2.0 / (rank + 2)))
+    return spans
+
+
+def _recency(docs: list[Document], question: str, asked_on: str | None) -> dict[str, float]:
+    """1.0 for an article of the asked-on day, fading over a week; only for questions about the present."""
+    if not asked_on or not wants_recent(question):
+        return {}
+    try:
+        today = date.fromisoformat(asked_on)
+        ages = {d.doc_id: (today - date.fromisoformat(d.date)).days for d in docs if d.date}
+    except ValueError:
+        return {}
+    return {doc_id: math.exp(-max(age, 0) / 7) for doc_id, age in ages.items()}
+
+
+def score_sentences(question: str, hits: list[Hit], asked_on: str | None = None
+                    ) -> tuple[list[Sentence], dict[str, Document], dict[str, str]]:
+    """Every sentence of the retrieved articles, scored; the articles by id; and which article each copies."""
+    parsed = Question.parse(question)
+    docs = list({h.doc.doc_id: h.doc for h in hits}.values())
+    primary = _group_copies(docs)
+    priors = _priors(hits)
+    recency = _recency(docs, question, asked_on)
+    sentences = [s for d in docs for s in _article_sentences(d)]
+    terms = [set(content_terms(s.text)) for s in sentences]
+    idf = _idf(parsed, terms)
+    asked = set(words(question))
+    lexical = [_lexical(t, idf) for t in terms]
+    scored = []
+    for i, sentence in enumerate(sentences):
+        prior = max((p for s, e, p in priors.get(sentence.doc_id, []) if s <= sentence.start < e), default=0.0)
+        same_doc = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].doc_id == sentence.doc_id]
+        context = max((lexical[j] for j in same_doc), default=0.0)
+        fits = answer_type_fits(sentence.text, parsed, asked)
+        score = lexical[i] + 0.15 * fits + 0.35 * prior + 0.15 * context + 0.2 * recency.get(sentence.doc_id, 0.0)
+        scored.append(Sentence(sentence.doc_id, sentence.start, sentence.end, sentence.text, score))
+    return scored, {d.doc_id: d for d in docs}, primary
+
+
+def _previous(sentence: Sentence, by_doc: dict[str, list[Sentence]]) -> Sentence | None:
+    siblings = by_doc[sentence.doc_id]
+    index = next(i for i, s in enumerate(siblings) if s.start == sentence.start)
+    return siblings[index - 1] if index > 0 else None
+
+
+def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str], int], budget: int,
+                    max_sentences: int = 8, max_articles: int = 4, asked_on: str | None = None,
+                    min_share: float = 0.35) -> list[EvidenceGroup]:
+    """The best sentences within `budget` tokens from at most `max_articles` stories, grouped by article, best
+    article first."""
+    if not hits:
+        return []
+    scored, docs, primary = score_sentences(question, hits, asked_on)
+    by_doc: dict[str, list[Sentence]] = {}
+    for s in scored:
+        by_doc.setdefault(s.doc_id, []).append(s)
+    ranked = sorted(scored, key=lambda s: s.score, reverse=True)
+    floor = ranked[0].score * min_share
+    chosen: dict[str, dict[tuple[str, int], Sentence]] = {}
+    copies: dict[str, set[str]] = {}
+    prints: list[tuple[set, str]] = []
+    used = 0
+    for sentence in ranked:
+        if sentence.score < floor or sum(map(len, chosen.values())) >= max_sentences:
+            break
+        group = primary[sentence.doc_id]
+        if group not in chosen and len(chosen) >= max_articles:
+            continue
+        grams = shingles(sentence.text, 3)
+        twin = next((g for p, g in prints if jaccard(grams, p) >= _SAME_SENTENCE), None)
+        if twin is not None:
+            if twin != group:
+                copies.setdefault(twin, set()).add(sentence.doc_id)  # the same sentence in another outlet's copy
+            continue
+        picked = [sentence]
+        before = _previous(sentence, by_doc)
+        if before is not None and (_LEANS_BACK.match(sentence.text) or len(sentence.text.split()) < 8):
+            picked.insert(0, before)
+        new = [s for s in picked if (s.doc_id, s.start) not in chosen.get(group, {})]
+        cost = sum(count_tokens(s.text) + 1 for s in new)
+        if used + cost > budget:
+            continue
+        used += cost
+        prints.append((grams, group))
+        for s in new:
+            chosen.setdefault(group, {})[(s.doc_id, s.start)] = s
+        if sentence.doc_id != group:
+            copies.setdefault(group, set()).add(sentence.doc_id)
+    for doc_id, original in primary.items():
+        if doc_id != original:
+            copies.setdefault(original, set()).add(doc_id)  # every copy of a shown story names its outlet
+    return _groups(chosen, copies, docs, hits)
+
+
+def _groups(chosen: dict[str, dict[tuple[str, int], Sentence]], copies: dict[str, set[str]], docs: dict[str, Document],
+            hits: list[Hit]) -> list[EvidenceGroup]:
+    groups = []
+    for group_id, sentences in chosen.items():
+        ordered = sorted(sentences.values(), key=lambda s: (s.doc_id != group_id, s.start))
+        best = max(s.score for s in ordered)
+        top = max(ordered, key=lambda s: s.score)
+        chunk_id = next((h.chunk.chunk_id for h in hits if h.doc.doc_id == top.doc_id
+                         and h.chunk.start <= top.start < h.chunk.end),
+                        next(h.chunk.chunk_id for h in hits if h.doc.doc_id == top.doc_id))
+        order = list(docs)
+        others = [docs[d] for d in sorted(copies.get(group_id, ()), key=order.index) if d != group_id]
+        groups.append(EvidenceGroup(docs[group_id], chunk_id, others, ordered, best))
+    return sorted(groups, key=lambda g: g.best, reverse=True)

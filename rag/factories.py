@@ -1,0 +1,58 @@
+"""One factory per backend: the embedder and the LLM a Config names; fakes and new backends register here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from rag.config import Config
+from rag.embedder import Embedder
+from rag.generator import Generator
+
+EmbedderFactory = Callable[[Config], Embedder]
+GeneratorFactory = Callable[[Config], Generator]
+
+_EMBEDDERS: dict[str, EmbedderFactory] = {}
+_GENERATORS: dict[str, GeneratorFactory] = {}
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    """Make `make_embedder` build `name` with `factory` (tests register fakes this way)."""
+    _EMBEDDERS[name] = factory
+
+
+def register_generator(name: str, factory: GeneratorFactory) -> None:
+    """Make `make_generator` build model `name` with `factory`."""
+    _GENERATORS[name] = factory
+
+
+def unregister(name: str) -> None:
+    _EMBEDDERS.pop(name, None)
+    _GENERATORS.pop(name, None)
+
+
+def make_embedder(config: Config) -> Embedder:
+    """The embedder named by config.embedder: a registered one, else a sentence-transformers model."""
+    if config.embedder in _EMBEDDERS:
+        return _EMBEDDERS[config.embedder](config)
+    from rag.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(config.embedder)
+
+
+def make_generator(config: Config) -> Generator:
+    """The LLM named by config.model: a registered one, else a GGUF through llama.cpp (assembled on first use)."""
+    if config.model in _GENERATORS:
+        return _GENERATORS[config.model](config)
+    from rag.generator import LlamaCppGenerator
+    from rag.models import llm_path
+
+    return LlamaCppGenerator(config.model, llm_path(config.model, config.cache_dir), config.n_ctx, config.threads,
+                             Path(config.cache_dir))
+
+
+def known_model(name: str) -> bool:
+    """Whether `name` is a model this installation can build: registered, in the registry, or a GGUF file."""
+    from rag.models import LLMS
+
+    return name in _GENERATORS or name in LLMS or Path(name).expanduser().is_file()

@@ -1,0 +1,114 @@
+"""Read the model's QUOTE/ANSWER lines and verify each quote against the evidence sentences it was shown.
+
+A small model paraphrases when asked to copy ("At least seven fighters were killed" for "killed at least
+seven fighters") and sometimes cites the wrong passage. A quote is kept when most of its words are found, in
+order-insensitive overlap, in one evidence sentence; it is then replaced by that sentence, verbatim, and its
+[n] re-pointed to the article holding it. A quote that matches nothing was made up and is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.evidence import EvidenceGroup, Sentence
+from rag.text import STOPWORDS, stem, words
+
+_QUOTE_LINE = re.compile(r"^\s*QUOTE\s*\[(\d+)\]\s*:\s*[\"“]?(.*?)[\"”]?\s*$", re.IGNORECASE)
+_ANSWER_LINE = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)
+_NONE_LINE = re.compile(r"^\s*NONE\b", re.IGNORECASE)
+MIN_OVERLAP = 0.7  # share of a quote's words that must be in the sentence it is matched to
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the model claims an article says, and the article number it gave."""
+
+    n: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The model's output read as quotes plus an answer; `none` when it said the articles don't answer."""
+
+    quotes: list[Quote]
+    answer: str
+    none: bool = False
+
+
+@dataclass(frozen=True)
+class VerifiedQuote:
+    """A quote matched to the evidence sentence that holds it: the sentence is what the user is shown."""
+
+    n: int  # the article group that holds the sentence (may differ from the number the model wrote)
+    quote: str  # the model's words
+    sentence: Sentence
+    overlap: float
+
+
+def parse_draft(text: str) -> Draft:
+    """QUOTE [n]: "..." lines then ANSWER: ...; tolerant of truncation (a cut-off last line is kept as far as it got)."""
+    quotes: list[Quote] = []
+    answer_lines: list[str] = []
+    none = False
+    for line in text.splitlines():
+        if answer_lines:
+            if _QUOTE_LINE.match(line) or _NONE_LINE.match(line):
+                break  # a second QUOTE block after the answer: the first answer stands
+            answer_lines.append(line.strip())
+        elif match := _QUOTE_LINE.match(line):
+            if match[2].strip():
+                quotes.append(Quote(int(match[1]), match[2].strip()))
+        elif match := _ANSWER_LINE.match(line):
+            answer_lines.append(match[1].strip())
+        elif _NONE_LINE.match(line) and not quotes:
+            none = True
+            break
+    return Draft(quotes, " ".join(part for part in answer_lines if part).strip(), none)
+
+
+def _terms(text: str) -> list[str]:
+    kept = [stem(w) for w in words(text) if w not in STOPWORDS]
+    return kept or [stem(w) for w in words(text)]
+
+
+def overlap(quote: str, sentence: str) -> float:
+    """Share of the quote's words (stopwords aside) found in the sentence."""
+    wanted = _terms(quote)
+    if not wanted:
+        return 0.0
+    have = set(_terms(sentence))
+    return sum(t in have for t in wanted) / len(wanted)
+
+
+def _order(quote: str, sentence: str) -> float:
+    """Share of the quote's word pairs found in the sentence: tells apart two sentences with the same words."""
+    wanted = list(zip(words(quote), words(quote)[1:]))
+    have = set(zip(words(sentence), words(sentence)[1:]))
+    return sum(p in have for p in wanted) / len(wanted) if wanted else 0.0
+
+
+def verify(quotes: list[Quote], groups: list[EvidenceGroup], minimum: float = MIN_OVERLAP) -> list[VerifiedQuote]:
+    """Each quote mapped to the best-matching evidence sentence of any article; made-up quotes are dropped.
+
+    Ties go to the article the model named, so a sentence repeated in two outlets keeps the model's citation.
+    Two quotes of one sentence count once.
+    """
+    verified: list[VerifiedQuote] = []
+    seen: set[tuple[str, int]] = set()
+    for quote in quotes:
+        best: tuple[float, bool, int, Sentence] | None = None
+        for n, group in enumerate(groups, start=1):
+            for sentence in group.sentences:
+                share = overlap(quote.text, sentence.text)
+                candidate = (share + 0.5 * _order(quote.text, sentence.text), n == quote.n, -n, sentence, share)
+                if best is None or candidate[:3] > best[:3]:
+                    best = candidate
+        if best is None or best[4] < minimum:
+            continue
+        key = (best[3].doc_id, best[3].start)
+        if key not in seen:
+            seen.add(key)
+            verified.append(VerifiedQuote(-best[2], quote.text, best[3], best[4]))
+    return verified

@@ -1,0 +1,89 @@
+"""The one text toolkit: words, stopwords, stemming, sentence splitting, numbers and names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each else
+few for from further get got had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
+herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's many me
+more most much mustn't my myself no nor not now of off on once only or other ought our ours ourselves out over own
+same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them themselves
+then there there's these they they'd they'll they're they've this those through to too under until up upon very
+was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom
+why why's will with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves tell told
+say said says please according reported one may might must
+""".split())
+
+# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space; abbreviations
+# like "U.S." mostly survive because the next word must start a sentence (capital, digit or quote).
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n")
+ABBREVIATION = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
+                          r"Sept|Oct|Nov|Dec|[A-Z])\.$")
+_WORD = re.compile(r"[a-z0-9]+")
+NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                         "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+                         "ninety hundred hundreds thousand thousands million millions billion billions dozen dozens "
+                         "half".split())
+_NUMBER = re.compile(r"\d")
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII: accents dropped, so "Düsseldorf" and "Dusseldorf" are one word."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def words(text: str) -> list[str]:
+    """The lower-case ASCII words and numbers of `text` ("U.S.-led" gives "u", "s", "led")."""
+    return _WORD.findall(fold(text))
+
+
+def stem(word: str) -> str:
+    """Crude suffix folding so "killed"/"kill" and "strikes"/"strike" count as the same word."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words of `text` that carry meaning, in order, repeats kept."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def has_number(text: str) -> bool:
+    return bool(_NUMBER.search(text)) or any(w in NUMBER_WORDS for w in words(text))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text`, whitespace trimmed."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.start() if match.group().isspace() else match.end()  # closing quotes stay with the sentence
+        if ABBREVIATION.search(text[start:end]):
+            continue
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            trimmed.append((s, e))
+    return trimmed
+
+
+def shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
+    """Word n-grams of `text`: two copies of one wire story share most of them."""
+    tokens = words(text)
+    return {tuple(tokens[i:i + size]) for i in range(max(1, len(tokens) - size + 1))}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0

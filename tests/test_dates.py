@@ -1,0 +1,49 @@
+"""Dates: one stamp parser, relative dates resolved against publication, recency cues, dates an answer invents."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.dates import parse_date, resolve_relative, unsupported_dates, wants_recent
+
+
+@pytest.mark.parametrize("published, text, expected", [
+    ("2021-02-27", "strikes on Thursday", "strikes on Thursday (2021-02-25)"),  # a Saturday article
+    ("2021-02-25", "strikes on Thursday", "strikes on Thursday (2021-02-25)"),  # the publication day itself
+    ("2021-03-01", "fired on Saturday night", "fired on Saturday (2021-02-27) night"),  # across a month boundary
+    ("2021-01-02", "said on Wednesday", "said on Wednesday (2020-12-30)"),  # across a year boundary
+    ("2021-03-01", "yesterday it denied", "yesterday (2021-02-28) it denied"),
+    ("2020-03-01", "yesterday", "yesterday (2020-02-29)"),  # leap day
+    ("2021-01-04", "last week", "last week (week of 2020-12-28)"),
+    ("2021-01-15", "last month", "last month (2020-12)"),
+    ("2021-01-15", "last year", "last year (2020)"),
+    ("2021-02-27", "three days ago", "three days ago (2021-02-24)"),
+])
+def test_relative_dates_resolve_against_publication(published, text, expected):
+    assert resolve_relative(text, published) == expected
+
+
+def test_text_without_relative_dates_or_publication_is_untouched():
+    assert resolve_relative("It may rain now.", "2021-02-27") == "It may rain now."
+    assert resolve_relative("on Thursday", None) == "on Thursday"
+    assert resolve_relative("on Thursday", "not a date") == "on Thursday"
+
+
+def test_one_parser_for_stamps():
+    assert parse_date("27-02-2021") == "2021-02-27"
+    assert parse_date("June 12, 2022") == "2022-06-12"
+    assert parse_date("June 12, 2022", worded=False) is None
+    assert parse_date("31-02-2021") is None
+
+
+def test_recency_cues():
+    assert wants_recent("Which show was recently renewed?")
+    assert wants_recent("Who won this week's election?")
+    assert not wants_recent("Who denied the intelligence sharing in February 2021?")
+
+
+def test_dates_the_answer_invents():
+    evidence = "Strikes on Thursday (2021-02-25). Published 2021-02-27."
+    assert unsupported_dates("The strikes were on February 25, 2021 [1].", evidence) == []
+    assert unsupported_dates("The strikes were on Feb 25 [1].", evidence) == []
+    assert unsupported_dates("The strikes were in June 2020 [1].", evidence) == ["2020"]

@@ -1,0 +1,67 @@
+"""Sentence-level evidence selection on fixtures: the answering sentence, budgets, wire copies, leaning sentences."""
+
+from __future__ import annotations
+
+from rag.evidence import select_evidence
+from rag.types import Chunk, Document, Hit
+
+FILLER = " ".join(f"Officials met on day {i} to discuss the weather and the roads." for i in range(8))
+RUDAW = (f"{FILLER} The ministry denied its involvement in the airstrikes. Twenty-two militiamen were killed in "
+         "the strikes, the Syrian Observatory for Human Rights reported. He added that it was a routine operation.")
+COPY = RUDAW.replace("Officials met", "Officials gathered", 2)  # the same wire story in another outlet
+OTHER = "The council voted to fund a new stadium. Police said the storm destroyed nine homes in the town."
+
+
+def _hit(doc_id: str, outlet: str, text: str, rank: int, date: str | None = "2021-02-27") -> Hit:
+    doc = Document(doc_id, f"/{doc_id}.txt", f"{outlet} report", text, outlet=outlet, date=date)
+    return Hit(Chunk(f"{doc_id}:0", doc_id, 0, text, 0, len(text), len(text.split())), doc, 1.0 / (rank + 1))
+
+
+def _count(text: str) -> int:
+    return len(text.split())
+
+
+def test_the_answering_sentence_is_selected_and_the_article_comes_first():
+    hits = [_hit("other", "Herald", OTHER, 0), _hit("rudaw", "Rudaw", RUDAW, 1)]
+    groups = select_evidence("How many militiamen were killed in the strikes?", hits, _count, 60)
+    assert groups[0].doc.doc_id == "rudaw"
+    assert "Twenty-two militiamen were killed" in groups[0].text()
+    assert "weather" not in groups[0].text()
+
+
+def test_budget_and_sentence_limits_hold():
+    hits = [_hit("rudaw", "Rudaw", RUDAW, 0), _hit("other", "Herald", OTHER, 1)]
+    groups = select_evidence("Who denied involvement in the airstrikes?", hits, _count, 25, max_sentences=2)
+    assert sum(_count(s.text) for g in groups for s in g.sentences) <= 25
+    assert sum(len(g.sentences) for g in groups) <= 3  # two picked, plus at most one sentence leaned on
+
+
+def test_wire_copies_collapse_into_one_group_listing_both_outlets():
+    hits = [_hit("rudaw", "Rudaw", RUDAW, 0), _hit("copy", "AFP", COPY, 1)]
+    groups = select_evidence("How many militiamen were killed?", hits, _count, 80)
+    assert len(groups) == 1 and groups[0].outlets == ["Rudaw", "AFP"]
+
+
+def test_a_sentence_leaning_on_the_one_before_brings_it_along():
+    hits = [_hit("rudaw", "Rudaw", RUDAW, 0)]
+    groups = select_evidence("Was it a routine operation?", hits, _count, 80, max_sentences=1)
+    texts = [s.text for s in groups[0].sentences]
+    assert texts[-1].startswith("He added") and len(texts) == 2
+
+
+def test_max_articles_limits_the_groups():
+    hits = [_hit("rudaw", "Rudaw", RUDAW, 0), _hit("other", "Herald", OTHER, 1)]
+    groups = select_evidence("How many were killed or destroyed in the strikes and the storm?", hits, _count, 200,
+                             max_articles=1)
+    assert len(groups) == 1
+
+
+def test_questions_about_the_present_prefer_the_newest_article():
+    old = _hit("old", "Herald", "The mayor of Springfield resigned over the budget.", 0, date="2022-01-01")
+    new = _hit("new", "Courier", "Shelbyville's mayor resigned after a vote.", 1, date="2022-06-15")
+    groups = select_evidence("Which mayor resigned this week?", [old, new], _count, 40, asked_on="2022-06-16")
+    assert groups[0].doc.doc_id == "new"
+
+
+def test_no_hits_no_evidence():
+    assert select_evidence("Anything?", [], _count, 100) == []

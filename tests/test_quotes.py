@@ -1,0 +1,68 @@
+"""Reading the model's QUOTE/ANSWER output and verifying quotes against the evidence sentences."""
+
+from __future__ import annotations
+
+from rag.evidence import EvidenceGroup, Sentence
+from rag.quotes import Quote, parse_draft, verify
+from rag.types import Document
+
+RUDAW = ("The ministry denied its involvement in the airstrikes. Twenty-two militiamen were killed in the strikes, "
+         "the Syrian Observatory for Human Rights (SOHR) reported.")
+ESTA = "The official said the strikes killed one fighter and wounded four. Kataib Hezbollah later confirmed it."
+
+
+def _group(doc_id: str, outlet: str, text: str) -> EvidenceGroup:
+    doc = Document(doc_id, f"{doc_id}.txt", f"{outlet} story", text, outlet=outlet, date="2021-02-27")
+    sentences = []
+    start = 0
+    for part in text.split(". "):
+        part = part if part.endswith(".") else part + "."
+        begin = text.index(part.rstrip("."), start)
+        sentences.append(Sentence(doc_id, begin, begin + len(part), part))
+        start = begin + len(part)
+    return EvidenceGroup(doc, f"{doc_id}:0", sentences=sentences)
+
+
+GROUPS = [_group("rudaw", "Rudaw", RUDAW), _group("esta", "ESTA", ESTA)]
+
+
+def test_parse_quotes_then_answer():
+    draft = parse_draft('QUOTE [1]: "The ministry denied its involvement"\nQUOTE [2]: "killed one fighter"\n'
+                        "ANSWER: Iraq's Ministry of Defense denied it [1].\n")
+    assert draft.quotes == [Quote(1, "The ministry denied its involvement"), Quote(2, "killed one fighter")]
+    assert draft.answer == "Iraq's Ministry of Defense denied it [1]." and not draft.none
+
+
+def test_parse_none_and_truncated_output():
+    assert parse_draft("NONE\n").none
+    cut = parse_draft('QUOTE [1]: "Twenty-two militiamen were killed in the str')
+    assert cut.quotes == [Quote(1, "Twenty-two militiamen were killed in the str")] and cut.answer == ""
+    half = parse_draft('QUOTE [1]: "The ministry denied"\nANSWER: The ministry den')
+    assert half.answer == "The ministry den"
+    assert parse_draft("").quotes == [] and not parse_draft("").none
+
+
+def test_exact_quote_verifies_to_the_whole_sentence():
+    (found,) = verify([Quote(1, "The ministry denied its involvement in the airstrikes")], GROUPS)
+    assert found.n == 1 and found.sentence.text == "The ministry denied its involvement in the airstrikes."
+    assert found.overlap == 1.0
+
+
+def test_paraphrased_quote_is_tolerated():
+    # "At least ... were killed" written for "killed ...": the same words in another order.
+    (found,) = verify([Quote(2, "One fighter was killed by the strikes and four wounded")], GROUPS)
+    assert found.n == 2 and found.sentence.text.startswith("The official said")
+
+
+def test_forged_quote_is_dropped():
+    assert verify([Quote(1, "The capital of Australia is Canberra")], GROUPS) == []
+
+
+def test_quote_from_the_wrong_article_is_repointed():
+    (found,) = verify([Quote(1, "the strikes killed one fighter and wounded four")], GROUPS)
+    assert found.n == 2  # the model said [1]; the words are in ESTA's article
+
+
+def test_the_same_sentence_quoted_twice_counts_once():
+    quotes = [Quote(1, "The ministry denied its involvement"), Quote(1, "ministry denied its involvement in")]
+    assert len(verify(quotes, GROUPS)) == 1

@@ -35,6 +35,8 @@ class Config:
     threads: int = 0  # 0: let llama.cpp pick
     prompts_dir: str = str(REPO_ROOT / "prompts")
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
+    max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
+    max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
 
 
 def _coerce(name: str, value: Any, target: type) -> Any:

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from rag.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_K = 50  # more passages than this do not fit any model's context; a larger k is a typo
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,27 @@ class Config:
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
 
 
+# The lowest and highest value of the numeric settings that have limits (None: no limit that way).
+_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
+    "context_tokens": (1, None), "max_answer_tokens": (1, None), "temperature": (0, None), "n_ctx": (256, None),
+    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),
+}
+
+
+def check(config: Config) -> Config:
+    """The config itself if every setting is in range; otherwise ConfigError naming the settings at fault."""
+    for name, (low, high) in _LIMITS.items():
+        value = getattr(config, name)
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{name} must be {bounds}, got {value}.", settings=(name,))
+    if config.overlap >= config.chunk_tokens:
+        raise ConfigError(f"overlap ({config.overlap}) must be smaller than chunk_tokens ({config.chunk_tokens}).",
+                          settings=("overlap", "chunk_tokens"))
+    return config
+
+
 def _coerce(name: str, value: Any, target: type) -> Any:
     """Turn a TOML or environment value into the field's type, or say which setting is wrong."""
     try:
@@ -53,12 +75,13 @@ def _coerce(name: str, value: Any, target: type) -> Any:
     raise ConfigError(f"Setting {name!r} must be {target.__name__}, got {value!r}.")
 
 
-def _types() -> dict[str, type]:
+def setting_types() -> dict[str, type]:
+    """Each setting's type, for reading it from text (TOML, environment)."""
     return {f.name: {"int": int, "float": float, "str": str}[f.type] for f in fields(Config)}
 
 
 def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:
-    types = _types()
+    types = setting_types()
     changes = {}
     for name, value in values.items():
         if value is None:
@@ -71,7 +94,7 @@ def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:
 
 def load_config(overrides: Mapping[str, Any] | None = None, toml_path: str | Path | None = None,
                 environ: Mapping[str, str] | None = None) -> Config:
-    """Build the Config from every layer; `overrides` are the flags (None means "not given")."""
+    """Build the Config from every layer; `overrides` are the flags (None means "not given"); checked by check()."""
     environ = os.environ if environ is None else environ
     config = Config()
     path = Path(toml_path or environ.get("RAG_CONFIG", "rag.toml"))
@@ -81,6 +104,6 @@ def load_config(overrides: Mapping[str, Any] | None = None, toml_path: str | Pat
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
         config = _apply(config, data.get("rag", data), str(path))
-    env_values = {name: environ[f"RAG_{name.upper()}"] for name in _types() if f"RAG_{name.upper()}" in environ}
+    env_values = {name: environ[f"RAG_{name.upper()}"] for name in setting_types() if f"RAG_{name.upper()}" in environ}
     config = _apply(config, env_values, "the environment")
-    return _apply(config, overrides or {}, "the command line")
+    return check(_apply(config, overrides or {}, "the command line"))

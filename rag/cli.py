@@ -207,17 +207,41 @@ def _stats_lines(stats: dict) -> list[str]:
     ]
 
 
+def _logins(ctx, param, values) -> list[tuple[str, str]]:
+    """USER:PASSWORD values as (user, password) pairs for Gradio's login page."""
+    logins = []
+    for value in values:
+        user, _, password = value.partition(":")
+        if not user or not password:
+            raise click.BadParameter("use USER:PASSWORD, both non-empty.", ctx, param)
+        logins.append((user, password))
+    return logins
+
+
 @main.command()
 @INDEX_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep localhost to stay private.")
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.option("--model", help="LLM to start with (the registry's LLMs can be switched in the UI).")
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link (off by default: private).")
-def ui(index_dir, host, port, model, share) -> None:
+@click.option("--auth", "logins", multiple=True, envvar="RAG_UI_AUTH", metavar="USER:PASSWORD", callback=_logins,
+              help="Ask for this login before the chat opens (repeat for more people; or RAG_UI_AUTH, several "
+                   "separated by spaces).")
+@click.option("--allow-uploads/--no-uploads", "allow_uploads", default=None,
+              help="Show \"Add articles\" so that people in the chat can add files to the index (off by default; "
+                   "setting ui_allow_uploads).")
+@click.option("--queue-size", type=click.IntRange(min=1),
+              help="Questions that may wait for the model; more are refused (default 10; setting ui_queue_size).")
+def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -> None:
     """Start the browser chat over the index."""
     from ui.app import launch
 
-    launch(_config(index_dir=index_dir, model=model), host=host, port=port, share=share)
+    config = _config(index_dir=index_dir, model=model, ui_allow_uploads=allow_uploads, ui_queue_size=queue_size)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        risk = ("the login travels as plain HTTP, so use it only on a network you trust" if logins
+                else "anyone who can reach this address can read the index and ask")
+        click.secho(f"Warning: serving on {host}: {risk}.", fg="yellow", err=True)
+    launch(config, host=host, port=port, share=share, auth=list(logins) or None)
 
 
 def _register_eval() -> None:

@@ -38,13 +38,15 @@ class Config:
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
     max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
+    ui_allow_uploads: bool = False  # chat: the "Add articles" panel; off, no browser can add files to the index
+    ui_queue_size: int = 10  # chat: questions that may wait for the model; one more is refused politely
 
 
 # The lowest and highest value of the numeric settings that have limits (None: no limit that way).
 _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
     "context_tokens": (1, None), "max_answer_tokens": (1, None), "temperature": (0, None), "n_ctx": (256, None),
-    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),
+    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
 }
 
 
@@ -64,20 +66,29 @@ def check(config: Config) -> Config:
 def _coerce(name: str, value: Any, target: type) -> Any:
     """Turn a TOML or environment value into the field's type, or say which setting is wrong."""
     try:
+        if target is bool:
+            return _boolean(value)
         if target is int and not isinstance(value, bool):
             return int(value)
         if target is float:
             return float(value)
         if target is str:
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, KeyError):
         pass
     raise ConfigError(f"Setting {name!r} must be {target.__name__}, got {value!r}.")
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    return words[str(value).strip().lower()]  # KeyError: not a yes/no word, reported by _coerce
+
+
 def setting_types() -> dict[str, type]:
-    """Each setting's type, for reading it from text (TOML, environment)."""
-    return {f.name: {"int": int, "float": float, "str": str}[f.type] for f in fields(Config)}
+    """Each setting's type, for reading it from text (TOML, environment, --sweep)."""
+    return {f.name: {"int": int, "float": float, "str": str, "bool": bool}[f.type] for f in fields(Config)}
 
 
 def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:

@@ -27,6 +27,8 @@ def _run(*args, env=None):
                                           "chunk_tokens (128)."),
     (["ingest", ".", "--overlap", "-1"], "Invalid value for '--overlap': -1 is not in the range x>=0"),
     (["ingest", ".", "--chunk-tokens", "4"], "Invalid value for '--chunk-tokens': 4 is not in the range 16<=x<=2048"),
+    (["ui", "--queue-size", "0"], "Invalid value for '--queue-size': 0 is not in the range x>=1"),
+    (["ui", "--auth", "nobody"], "Invalid value for '--auth': use USER:PASSWORD, both non-empty."),
 ])
 def test_bad_options_are_usage_errors(tmp_path, args, message):
     result = _run(*args, "--index", str(tmp_path / "index"))
@@ -59,7 +61,7 @@ def test_an_out_of_range_setting_from_the_environment_is_a_config_error(tmp_path
 @pytest.mark.parametrize("values, settings", [
     ({"k": 0}, ("k",)), ({"k": 51}, ("k",)), ({"overlap": -1}, ("overlap",)),
     ({"overlap": 128}, ("overlap", "chunk_tokens")), ({"max_file_mb": 0}, ("max_file_mb",)),
-    ({"max_chunks": 0}, ("max_chunks",)),
+    ({"max_chunks": 0}, ("max_chunks",)), ({"ui_queue_size": 0}, ("ui_queue_size",)),
 ])
 def test_config_check_names_the_setting(values, settings):
     with pytest.raises(ConfigError) as caught:
@@ -67,8 +69,12 @@ def test_config_check_names_the_setting(values, settings):
     assert caught.value.settings == settings
 
 
-def test_config_check_passes_the_defaults():
+def test_config_check_passes_the_defaults_and_reads_yes_no_words():
     assert check(load_config(environ={})) is not None
+    assert load_config(environ={"RAG_UI_ALLOW_UPLOADS": "yes"}).ui_allow_uploads is True
+    assert load_config(environ={"RAG_UI_ALLOW_UPLOADS": "off"}).ui_allow_uploads is False
+    with pytest.raises(ConfigError, match="'ui_allow_uploads' must be bool"):
+        load_config(environ={"RAG_UI_ALLOW_UPLOADS": "maybe"})
 
 
 @pytest.mark.parametrize("args, message", [

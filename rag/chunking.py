@@ -68,6 +68,15 @@ def chunk_document(doc: Document, chunk_tokens: int, overlap: int) -> list[Chunk
     return chunks
 
 
+def chunks_at_least(text: str, chunk_tokens: int, overlap: int) -> int:
+    """A lower bound on the chunks `text` needs, from its length alone: a monster is refused before any work.
+
+    No prose averages more than ~8 characters a cl100k token (English averages ~4.5).
+    """
+    tokens = len(text) // 8
+    return max(1, -(-(tokens - overlap) // (chunk_tokens - overlap)))
+
+
 def embedding_text(doc: Document, chunk: Chunk) -> str:
     """What gets embedded: the story's title, outlet and date make a chunk findable by its story."""
     header = " · ".join(part for part in (doc.title, doc.outlet, doc.date) if part)

@@ -2,26 +2,68 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import click
 
+from rag.cli_types import DATE, INDEX_LOCATION, K_RANGE, check_date_order
 from rag.config import Config, load_config
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
+from rag.terminal import json_line, printable
 
-INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None,
+INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None, type=INDEX_LOCATION,
                             help="Index folder (default: index/, or $RAG_INDEX).")
 
 
 def _config(**flags) -> Config:
-    return load_config({k: v for k, v in flags.items() if v is not None})
+    """The settings with these flags on top; a flag that makes them invalid is a usage error (exit 2)."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return load_config(given)
+    except ConfigError as exc:
+        ctx = click.get_current_context()
+        hints = [p.get_error_hint(ctx) for p in ctx.command.params if p.name in exc.settings and p.name in given]
+        if hints:
+            raise click.BadParameter(str(exc), ctx, param_hint=" / ".join(hints)) from None
+        raise
 
 
 def _fail(exc: RagError) -> None:
-    click.secho(f"Error: {exc}", fg="red", err=True)
+    click.secho(f"Error: {printable(exc)}", fg="red", err=True)
     sys.exit(1)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: raised from the signal handler so that `finally` and cleanup code run."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into Interrupted while the block runs; a second signal waits for the cleanup."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (CLI tests may run elsewhere)
+        return
+
+    def handler(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class RagGroup(click.Group):
@@ -43,8 +85,8 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @INDEX_OPTION
-@click.option("--chunk-tokens", type=int, help="Tokens per chunk (default 128).")
-@click.option("--overlap", type=int, help="Tokens shared by consecutive chunks (default 24).")
+@click.option("--chunk-tokens", type=click.IntRange(16, 2048), help="Tokens per chunk (default 128).")
+@click.option("--overlap", type=click.IntRange(min=0), help="Tokens shared by consecutive chunks (default 24).")
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
@@ -57,13 +99,21 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
     bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
     try:
-        report = run_ingest(list(paths), config, make_embedder(config), prune=prune,
-                            on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n))
+        with _signals_raise():
+            report = run_ingest(list(paths), config, make_embedder(config), prune=prune,
+                                on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n))
+    except Interrupted as exc:
+        bar.close()
+        click.secho(f"Interrupted by {exc}: the staging folder was removed; the index keeps its last complete "
+                    "version.", fg="yellow", err=True)
+        sys.exit(128 + exc.signum)
     finally:
         bar.close()
     for source, reason in report.failed:
-        click.secho(f"skipped {source}: {reason}", fg="yellow", err=True)
-    click.echo(f"{report.summary()} -> {config.index_dir}")
+        click.secho(f"skipped {printable(source)}: {printable(reason)}", fg="yellow", err=True)
+    for source, first in report.duplicates:
+        click.secho(f"duplicate {printable(source)}: the same article as {printable(first)}", dim=True, err=True)
+    click.echo(f"{report.summary()} -> {printable(config.index_dir)}")
     if report.nothing_ingested:
         _fail(RagError("Nothing could be ingested; see the reasons above."))
 
@@ -78,30 +128,23 @@ def _print_sources(answer) -> None:
         quotes.setdefault(item.n, []).append(item.quote)
     click.echo(f"\n{label}:")
     for p in shown:
-        click.echo(f"  [{p.n}] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'date unknown'} ({p.source})")
+        click.echo(printable(f"  [{p.n}] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'date unknown'} "
+                             f"({p.source})"))
         for quote in quotes.get(p.n, []):
-            click.secho(f"      “{quote}”", dim=True)
-
-
-def _valid_date(name: str, value: str | None) -> str | None:
-    from rag.dates import parse_date
-
-    if value and not parse_date(value):
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.", param_hint=f"--{name}")
-    return parse_date(value) if value else None
+            click.secho(printable(f"      “{quote}”"), dim=True)
 
 
 @main.command()
 @click.argument("question")
 @INDEX_OPTION
-@click.option("-k", "k", type=int, help="Articles the evidence may come from (default 4).")
+@click.option("-k", "k", type=K_RANGE, help="Articles the evidence may come from (default 4).")
 @click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf path.")
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--outlet", help="Only passages from this outlet.")
-@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--asked-on", help="The day the question is asked (YYYY-MM-DD, default today): articles dated later are "
-                                 "not used, and \"this week\" means the week before it.")
+@click.option("--since", type=DATE, help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=DATE, help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--asked-on", type=DATE, help="The day the question is asked (YYYY-MM-DD, default today): articles "
+                                            "dated later are not used, and \"this week\" means the week before it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--no-stream", is_flag=True, help="Print the answer when it is complete.")
 def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on, as_json, no_stream) -> None:
@@ -112,30 +155,30 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
 
     if not question.strip():
         raise click.UsageError("QUESTION is empty.")
-    filters = Filters(outlet, _valid_date("since", since), _valid_date("until", until))
+    check_date_order(since, until)
     config = _config(index_dir=index_dir, k=k, model=model, embedder=embedder)
     stream = not (as_json or no_stream)
     answer = revised = None
-    for event in Assistant(config).stream(question, filters, _valid_date("asked-on", asked_on)):
+    for event in Assistant(config).stream(question, Filters(outlet, since, until), asked_on):
         if isinstance(event, Token) and stream:
-            click.echo(event.text, nl=False)
+            click.echo(printable(event.text), nl=False)
         elif isinstance(event, Done):
             answer, revised = event.answer, event.revised
     if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        click.echo(json_line(answer.to_json()))
         return
     if stream:
         click.echo()
         if revised:
             # Checking changed what was streamed: an unsupported answer refused, or sources named.
-            click.secho(f"Checked: {answer.text}", bold=True)
+            click.secho(f"Checked: {printable(answer.text)}", bold=True)
     else:
-        click.echo(answer.text)
+        click.echo(printable(answer.text))
     _print_sources(answer)
     t = answer.timings
     confidence = "" if answer.confidence is None else f" · confidence {answer.confidence:.2f}"
     click.secho(f"\n{t.total_ms / 1000:.1f} s · {t.prompt_tokens} prompt + {t.completion_tokens} answer tokens · "
-                f"{answer.model}{confidence}", dim=True, err=True)
+                f"{printable(answer.model)}{confidence}", dim=True, err=True)
 
 
 @main.command()
@@ -150,17 +193,35 @@ def info(index_dir, as_json) -> None:
     stats = index.stats()
     stats["model"] = config.model
     if as_json:
-        click.echo(json.dumps(stats, ensure_ascii=False))
+        click.echo(json_line(stats))
         return
-    click.echo(f"Index       {stats['index']} ({stats['generation']}, built {stats['built']})")
-    click.echo(f"Documents   {stats['documents']}  ({stats['undated_documents']} without a date)")
-    click.echo(f"Chunks      {stats['chunks']}  ({stats['chunk_tokens']} tokens, overlap {stats['overlap']})")
+    for line in _stats_lines(stats):
+        click.echo(printable(line))  # outlet names and the like come from the articles
+
+
+def _stats_lines(stats: dict) -> list[str]:
     first, last = stats["date_range"]
-    click.echo(f"Dates       {first or '-'} to {last or '-'}")
-    click.echo("Outlets     " + ", ".join(f"{name} ({n})" for name, n in stats["outlets"].items()))
-    click.echo(f"Embedder    {stats['embedder']} ({stats['dim']} dimensions)")
-    click.echo(f"Model       {stats['model']} (for answers; change with --model or RAG_MODEL)")
-    click.echo(f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk")
+    return [
+        f"Index       {stats['index']} ({stats['generation']}, built {stats['built']})",
+        f"Documents   {stats['documents']}  ({stats['undated_documents']} without a date)",
+        f"Chunks      {stats['chunks']}  ({stats['chunk_tokens']} tokens, overlap {stats['overlap']})",
+        f"Dates       {first or '-'} to {last or '-'}",
+        "Outlets     " + ", ".join(f"{name} ({n})" for name, n in stats["outlets"].items()),
+        f"Embedder    {stats['embedder']} ({stats['dim']} dimensions)",
+        f"Model       {stats['model']} (for answers; change with --model or RAG_MODEL)",
+        f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk",
+    ]
+
+
+def _logins(ctx, param, values) -> list[tuple[str, str]]:
+    """USER:PASSWORD values as (user, password) pairs for Gradio's login page."""
+    logins = []
+    for value in values:
+        user, _, password = value.partition(":")
+        if not user or not password:
+            raise click.BadParameter("use USER:PASSWORD, both non-empty.", ctx, param)
+        logins.append((user, password))
+    return logins
 
 
 @main.command()
@@ -169,11 +230,24 @@ def info(index_dir, as_json) -> None:
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.option("--model", help="LLM to start with (the registry's LLMs can be switched in the UI).")
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link (off by default: private).")
-def ui(index_dir, host, port, model, share) -> None:
+@click.option("--auth", "logins", multiple=True, envvar="RAG_UI_AUTH", metavar="USER:PASSWORD", callback=_logins,
+              help="Ask for this login before the chat opens (repeat for more people; or RAG_UI_AUTH, several "
+                   "separated by spaces).")
+@click.option("--allow-uploads/--no-uploads", "allow_uploads", default=None,
+              help="Show \"Add articles\" so that people in the chat can add files to the index (off by default; "
+                   "setting ui_allow_uploads).")
+@click.option("--queue-size", type=click.IntRange(min=1),
+              help="Questions that may wait for the model; more are refused (default 10; setting ui_queue_size).")
+def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -> None:
     """Start the browser chat over the index."""
     from ui.app import launch
 
-    launch(_config(index_dir=index_dir, model=model), host=host, port=port, share=share)
+    config = _config(index_dir=index_dir, model=model, ui_allow_uploads=allow_uploads, ui_queue_size=queue_size)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        risk = ("the login travels as plain HTTP, so use it only on a network you trust" if logins
+                else "anyone who can reach this address can read the index and ask")
+        click.secho(f"Warning: serving on {host}: {risk}.", fg="yellow", err=True)
+    launch(config, host=host, port=port, share=share, auth=list(logins) or None)
 
 
 def _register_eval() -> None:

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from rag.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_K = 50  # more passages than this do not fit any model's context; a larger k is a typo
 
 
 @dataclass(frozen=True)
@@ -37,28 +38,63 @@ class Config:
     prompts_dir: str = str(REPO_ROOT / "prompts")
     calibration: str = ""  # a calibration JSON from `rag eval calibrate` (default: the one shipped in the package)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
+    max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
+    max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
+    ui_allow_uploads: bool = False  # chat: the "Add articles" panel; off, no browser can add files to the index
+    ui_queue_size: int = 10  # chat: questions that may wait for the model; one more is refused politely
+
+
+# The lowest and highest value of the numeric settings that have limits (None: no limit that way).
+_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
+    "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None), "temperature": (0, None), "n_ctx": (256, None),
+    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
+}
+
+
+def check(config: Config) -> Config:
+    """The config itself if every setting is in range; otherwise ConfigError naming the settings at fault."""
+    for name, (low, high) in _LIMITS.items():
+        value = getattr(config, name)
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{name} must be {bounds}, got {value}.", settings=(name,))
+    if config.overlap >= config.chunk_tokens:
+        raise ConfigError(f"overlap ({config.overlap}) must be smaller than chunk_tokens ({config.chunk_tokens}).",
+                          settings=("overlap", "chunk_tokens"))
+    return config
 
 
 def _coerce(name: str, value: Any, target: type) -> Any:
     """Turn a TOML or environment value into the field's type, or say which setting is wrong."""
     try:
+        if target is bool:
+            return _boolean(value)
         if target is int and not isinstance(value, bool):
             return int(value)
         if target is float:
             return float(value)
         if target is str:
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, KeyError):
         pass
     raise ConfigError(f"Setting {name!r} must be {target.__name__}, got {value!r}.")
 
 
-def _types() -> dict[str, type]:
-    return {f.name: {"int": int, "float": float, "str": str}[f.type] for f in fields(Config)}
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    return words[str(value).strip().lower()]  # KeyError: not a yes/no word, reported by _coerce
+
+
+def setting_types() -> dict[str, type]:
+    """Each setting's type, for reading it from text (TOML, environment, --sweep)."""
+    return {f.name: {"int": int, "float": float, "str": str, "bool": bool}[f.type] for f in fields(Config)}
 
 
 def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:
-    types = _types()
+    types = setting_types()
     changes = {}
     for name, value in values.items():
         if value is None:
@@ -71,7 +107,7 @@ def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:
 
 def load_config(overrides: Mapping[str, Any] | None = None, toml_path: str | Path | None = None,
                 environ: Mapping[str, str] | None = None) -> Config:
-    """Build the Config from every layer; `overrides` are the flags (None means "not given")."""
+    """Build the Config from every layer; `overrides` are the flags (None means "not given"); checked by check()."""
     environ = os.environ if environ is None else environ
     config = Config()
     path = Path(toml_path or environ.get("RAG_CONFIG", "rag.toml"))
@@ -81,6 +117,6 @@ def load_config(overrides: Mapping[str, Any] | None = None, toml_path: str | Pat
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
         config = _apply(config, data.get("rag", data), str(path))
-    env_values = {name: environ[f"RAG_{name.upper()}"] for name in _types() if f"RAG_{name.upper()}" in environ}
+    env_values = {name: environ[f"RAG_{name.upper()}"] for name in setting_types() if f"RAG_{name.upper()}" in environ}
     config = _apply(config, env_values, "the environment")
-    return _apply(config, overrides or {}, "the command line")
+    return check(_apply(config, overrides or {}, "the command line"))

@@ -6,7 +6,11 @@ class RagError(Exception):
 
 
 class ConfigError(RagError):
-    """A setting in rag.toml, the environment or a flag is invalid."""
+    """A setting in rag.toml, the environment or a flag is invalid; `settings` names the ones at fault."""
+
+    def __init__(self, message: str, settings: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.settings = settings
 
 
 class IndexMissingError(RagError):

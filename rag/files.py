@@ -17,15 +17,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def json_object(line: str) -> dict:
+    """The JSON object on one line; ValueError says what the line is instead."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from exc
+    if not isinstance(row, dict):
+        raise ValueError("expected a JSON object")
+    return row
+
+
 def jsonl_objects(lines: Iterable[str], where: str, error: type[Exception]) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line; a line that is not a JSON object raises `error`."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise error(f"{where}:{number}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise error(f"{where}:{number}: expected a JSON object")
-        yield number, row
+            yield number, json_object(line)
+        except ValueError as exc:
+            raise error(f"{where}:{number}: {exc}") from exc

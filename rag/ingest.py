@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from rag.chunking import chunk_document, embedding_text
+from rag.chunking import chunk_document, chunks_at_least, embedding_text
 from rag.config import Config
+from rag.dedupe import Deduplicator, Verdict, source_exists
 from rag.documents import to_document
 from rag.embedder import Embedder
 from rag.errors import UnsupportedFileError
@@ -29,15 +30,86 @@ class IngestReport:
     removed: int = 0
     chunks: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, source of the copy kept)
     seconds: float = 0.0
 
     @property
     def nothing_ingested(self) -> bool:
-        return bool(self.failed) and self.added + self.updated + self.unchanged == 0
+        return bool(self.failed) and self.added + self.updated + self.unchanged + len(self.duplicates) == 0
 
     def summary(self) -> str:
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.removed} removed, "
-                f"{len(self.failed)} failed; {self.chunks} chunks embedded in {self.seconds:.1f} s")
+                f"{len(self.duplicates)} duplicates, {len(self.failed)} failed; {self.chunks} chunks embedded in "
+                f"{self.seconds:.1f} s")
+
+
+def _documents(path: Path, config: Config, report: IngestReport) -> Iterator[Document]:
+    """The documents in one file; what cannot be read, or is too large to chunk, goes to report.failed."""
+    try:
+        raws = read_file(path, int(config.max_file_mb * 1e6), report.failed)
+    except UnsupportedFileError as exc:
+        report.failed.append((str(path), str(exc)))
+        return
+    for raw in raws:
+        # Before cleaning: a monster is refused in milliseconds, not after minutes of regexes.
+        at_least = chunks_at_least(raw.text, config.chunk_tokens, config.overlap)
+        if at_least > config.max_chunks:
+            report.failed.append((raw.source, _too_many_chunks(f"at least {at_least}", config)))
+            continue
+        try:
+            yield to_document(raw)
+        except UnsupportedFileError as exc:
+            report.failed.append((raw.source, str(exc)))
+
+
+def _too_many_chunks(count: str, config: Config) -> str:
+    return (f"too long: {count} chunks of {config.chunk_tokens} tokens, over the limit of {config.max_chunks} "
+            "per document (raise max_chunks to index it)")
+
+
+class _Batches:
+    """Chunks of new and changed documents, embedded and written _EMBED_BATCH at a time."""
+
+    def __init__(self, writer: IndexWriter, embedder: Embedder, config: Config, report: IngestReport):
+        self.writer, self.embedder, self.config, self.report = writer, embedder, config, report
+        self.pending: list[tuple[Document, list[Chunk]]] = []
+
+    def add(self, doc: Document) -> bool:
+        """Queue the document's chunks; False (and a reason in the report) when it has too many."""
+        chunks = chunk_document(doc, self.config.chunk_tokens, self.config.overlap)
+        if len(chunks) > self.config.max_chunks:
+            self.report.failed.append((doc.source, _too_many_chunks(str(len(chunks)), self.config)))
+            return False
+        self.pending.append((doc, chunks))
+        if sum(len(c) for _, c in self.pending) >= _EMBED_BATCH:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        texts = [embedding_text(doc, c) for doc, chunks in self.pending for c in chunks]
+        vectors = self.embedder.embed(texts) if texts else None
+        offset = 0
+        for doc, chunks in self.pending:
+            self.writer.upsert(doc, chunks, vectors[offset:offset + len(chunks)])
+            offset += len(chunks)
+            self.report.chunks += len(chunks)
+        self.pending.clear()
+
+
+def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: IndexWriter, report: IngestReport) -> None:
+    """Carry out the deduplicator's verdict on one document."""
+    if verdict.kind == "duplicate":
+        report.duplicates.append((doc.source, verdict.first))
+        if verdict.stale:  # its id held other content, now kept under the first copy's id
+            writer.delete(doc.doc_id)
+            report.removed += 1
+    elif verdict.kind == "unchanged":
+        report.unchanged += 1
+    elif batches.add(doc):
+        if verdict.kind == "added":
+            report.added += 1
+        else:
+            report.updated += 1
 
 
 def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: bool = False,
@@ -45,57 +117,29 @@ def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: b
     """Bring the index at config.index_dir up to date with the articles under `paths`."""
     started = time.perf_counter()
     report = IngestReport()
-    files = list(iter_files(paths))
+    files = list(iter_files(paths, report.failed))
     if total:
         total(len(files))
     writer = IndexWriter(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap)
     try:
-        known = writer.content_hashes()
-        pending: list[tuple[Document, list[Chunk]]] = []
-        seen: set[str] = set()
-
-        def flush() -> None:
-            texts = [embedding_text(doc, c) for doc, chunks in pending for c in chunks]
-            vectors = embedder.embed(texts)
-            offset = 0
-            for doc, chunks in pending:
-                writer.upsert(doc, chunks, vectors[offset:offset + len(chunks)])
-                offset += len(chunks)
-                report.chunks += len(chunks)
-            pending.clear()
-
+        dedupe = Deduplicator(writer.content_hashes(), writer.sources())
+        batches = _Batches(writer, embedder, config, report)
+        waiting: list[Document] = []  # the same content as an indexed document not met yet: decided at the end
         for path in files:
             if on_file:
                 on_file(path)
-            try:
-                raws = read_file(path)
-            except UnsupportedFileError as exc:
-                report.failed.append((str(path), str(exc)))
-                continue
-            for raw in raws:
-                try:
-                    doc = to_document(raw)
-                except UnsupportedFileError as exc:
-                    report.failed.append((raw.source, str(exc)))
-                    continue
-                if doc.doc_id in seen:
-                    continue  # the same article twice in one ingest (e.g. a repeated URL): keep the first
-                seen.add(doc.doc_id)
-                if known.get(doc.doc_id) == doc.content_hash:
-                    report.unchanged += 1
-                    continue
-                if doc.doc_id in known:
-                    report.updated += 1
+            for doc in _documents(path, config, report):
+                verdict = dedupe.judge(doc)
+                if verdict.kind == "later":
+                    waiting.append(doc)
                 else:
-                    report.added += 1
-                pending.append((doc, chunk_document(doc, config.chunk_tokens, config.overlap)))
-                if sum(len(c) for _, c in pending) >= _EMBED_BATCH:
-                    flush()
-        if pending:
-            flush()
+                    _place(doc, verdict, batches, writer, report)
+        for doc in waiting:
+            _place(doc, dedupe.judge(doc, final=True), batches, writer, report)
+        batches.flush()
         if prune:
             for doc_id, source in writer.sources().items():
-                if doc_id not in seen and not Path(source.split("#")[0]).exists():
+                if doc_id not in dedupe.met and not source_exists(source):
                     writer.delete(doc_id)
                     report.removed += 1
         if writer.changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,20 @@ def seed_index(seeds, config) -> Config:
     """The five sample articles ingested with the fake embedder; returns the config that points at them."""
     ingest([seeds], config, FakeEmbedder())
     return config
+
+
+@pytest.fixture
+def outside_connections(monkeypatch) -> list:
+    """Every connection this process tries to open to somewhere other than this machine (each one refused)."""
+    outside: list = []
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            outside.append(address)
+            raise OSError("no network in tests")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return outside

@@ -159,7 +159,7 @@ def _ask(page, question: str, turn: int):
 
 def test_chat_with_the_tiny_model(browser, index_dir):
     started = time.perf_counter()
-    app = App(Config(index_dir=str(index_dir), model="smollm2-135m"))
+    app = App(Config(index_dir=str(index_dir), model="smollm2-135m", ui_allow_uploads=True))
     try:
         assert app.url.startswith("http://127.0.0.1:")
         assert app.startup_seconds < 60, f"startup took {app.startup_seconds:.0f} s"

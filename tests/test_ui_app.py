@@ -60,19 +60,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_launch_is_local_private_and_quick(tmp_path, monkeypatch):
-    # Any connection this process opens to somewhere other than this machine is recorded (and refused).
-    outside = []
-    real_connect = socket.socket.connect
-
-    def connect(sock, address):
-        host = address[0] if isinstance(address, tuple) else str(address)
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
-            outside.append(address)
-            raise OSError("no network in tests")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
+def test_launch_is_local_private_and_quick(tmp_path, outside_connections):
     config = Config(index_dir=str(tmp_path / "index"), model="smollm2-135m", embedder="fake-embedder")
     service = ChatService(config, embedder=FakeEmbedder(), loader=lambda c: FakeGenerator(c.model))
     started = time.perf_counter()
@@ -87,4 +75,4 @@ def test_launch_is_local_private_and_quick(tmp_path, monkeypatch):
         assert "fonts.googleapis.com" not in page
     finally:
         demo.close()
-    assert outside == []
+    assert outside_connections == []

@@ -3,7 +3,7 @@
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
@@ -218,6 +218,7 @@ def test_uploads_are_kept_in_the_index_folder_without_overwriting(config, tmp_pa
 
 
 def test_added_files_are_ingested_answerable_and_bad_ones_skipped_with_reasons(config, tmp_path):
+    config = replace(config, ui_allow_uploads=True)
     embedder = FakeEmbedder()
     assistant = Assistant(config, embedder=embedder, generator=FakeGenerator())
     service = ChatService(config, assistant=assistant, embedder=embedder)
@@ -241,3 +242,13 @@ def test_added_files_are_ingested_answerable_and_bad_ones_skipped_with_reasons(c
     (incoming / "second.txt").write_text(ARTICLE.replace("Zorvath", "Quellin"))
     _, report = service.add_files([incoming / "second.txt"])
     assert report.added == 1 and len(service.documents()) == 2
+
+
+def test_uploads_are_refused_unless_turned_on(config, tmp_path):
+    story = tmp_path / "story.txt"
+    story.write_text(ARTICLE)
+    service = _service(config, FakeAssistant())
+    assert not service.uploads_allowed  # off by default
+    with pytest.raises(RagError, match="--allow-uploads"):
+        service.add_files([story])
+    assert not service.uploads_dir.exists()  # nothing was copied into the index folder

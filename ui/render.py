@@ -201,6 +201,14 @@ def error_html(message: str) -> str:
     return f'<div class="rag-msg"><div class="rag-error">{esc(message)}</div></div>'
 
 
+def busy_html(waiting: int) -> str:
+    """The polite refusal when the chat's queue is full: nothing was lost, the question is still in the box."""
+    count = "1 question is" if waiting == 1 else f"{waiting} questions are"
+    return (f'<div class="rag-msg"><div class="rag-busy">The model is busy: {count} waiting for it already, as '
+            "many as this chat takes. Your question is still in the box; please send it again in a minute."
+            "</div></div>")
+
+
 def documents_html(documents: Sequence[Document], uploads_dir: str | Path | None = None) -> str:
     """The index's articles as a table (title, outlet, date), newest first; uploaded ones are marked."""
     if not documents:
@@ -241,7 +249,11 @@ def upload_report_html(uploads: Sequence, report) -> str:
         path, _, line = source.partition("#")  # a JSONL record is "file#line"
         skipped.append((names.get(path, Path(path).name) + (f"#{line}" if line else ""), reason))
     unreadable = {source for source, _ in report.failed}
-    ok = [u.name + (" (already there)" if u.duplicate else "") for u in uploads if str(u.path) not in unreadable]
+    repeats = dict(report.duplicates)  # source -> the copy already in the index
+    ok = [u.name + (" (already there)" if u.duplicate else "")
+          + (f" (the same article as {Path(repeats[str(u.path)].partition('#')[0]).name})"
+             if str(u.path) in repeats else "")
+          for u in uploads if str(u.path) not in unreadable]
     summary = (f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-               f"skipped {len(skipped)}.")
+               f"skipped {len(skipped)}" + (f", duplicates {len(repeats)}." if repeats else "."))
     return ingest_html(ok, skipped, summary)

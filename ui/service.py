@@ -145,6 +145,10 @@ class ChatService:
     def uploads_dir(self) -> Path:
         return self.index_dir / UPLOADS
 
+    @property
+    def uploads_allowed(self) -> bool:
+        return self.config.ui_allow_uploads
+
     def has_index(self) -> bool:
         return (self.index_dir / CURRENT).is_file()
 
@@ -279,7 +283,14 @@ class ChatService:
 
     def add_files(self, paths: Sequence[str | Path], on_file: Callable[[int, int, Path], None] | None = None
                   ) -> tuple[list[Upload], IngestReport]:
-        """Keep the uploaded files and ingest them like `rag ingest` does; answerable right after."""
+        """Keep the uploaded files and ingest them like `rag ingest` does; answerable right after.
+
+        Refused unless uploads are on (`rag ui --allow-uploads`): the page hides the upload box then, but a
+        request can still be sent by hand.
+        """
+        if not self.uploads_allowed:
+            raise RagError("Adding articles from the chat is off. Start the chat with `rag ui --allow-uploads` "
+                           "(or set ui_allow_uploads = true in rag.toml), or add them with `rag ingest`.")
         with self._ingest_lock:
             uploads = self.save_uploads(paths)
             config = self.config

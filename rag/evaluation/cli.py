@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from rag.cli_types import INDEX_LOCATION, K_RANGE
+
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REALTIMEQA = _REPO_ROOT.parent / "shared" / "bench" / "realtimeqa"
 DEFAULT_SEEDS = _REPO_ROOT.parent / "shared" / "corpus" / "seeds"
@@ -42,7 +44,7 @@ def _common(func):
     options = [
         click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf "
                                      "path."),
-        click.option("-k", "k", type=click.IntRange(min=1), help="Articles the evidence may come from (default 4)."),
+        click.option("-k", "k", type=K_RANGE, help="Articles the evidence may come from (default 4)."),
         click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
                      help="Run every value (several --sweep: every combination). Keys: k, candidates, "
                           "evidence_tokens, max_sentences, fetch_k, rrf_k, dense_weight, bm25_weight, "
@@ -66,8 +68,24 @@ def _configurations(sweeps: tuple[str, ...], allow_index_keys: bool) -> list[dic
         configs = configurations(sweeps, allow_index_keys=allow_index_keys)
     except SweepError as exc:
         raise click.BadParameter(str(exc), param_hint="--sweep") from None
+    _check_ranges(configs)
     _check_models([c["model"] for c in configs if "model" in c])
     return configs
+
+
+def _check_ranges(configs: list[dict]) -> None:
+    """A swept value out of range (k=0, a negative overlap) is a usage error before anything runs."""
+    from dataclasses import fields, replace
+
+    from rag.config import Config, check
+    from rag.errors import ConfigError
+
+    settings = {f.name for f in fields(Config)}
+    for values in configs:
+        try:
+            check(replace(Config(), **{name: v for name, v in values.items() if name in settings}))
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sweep") from None
 
 
 def _check_models(names: list[str]) -> None:
@@ -100,7 +118,7 @@ def _finish(results: dict, out_dir: Path) -> None:
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=click.Path(dir_okay=False, path_type=Path),
               help="Gold Q&A JSONL (id, question, answers, kind, docs), e.g. eval/gold/seeds.jsonl.")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Ask over this existing index.")
+@click.option("--index", "index_dir", type=INDEX_LOCATION, help="Ask over this existing index.")
 @click.option("--corpus", type=click.Path(exists=True, path_type=Path),
               help="Build (or update) an index of these articles under OUT/index-ct<N>-ov<M> and ask over it.")
 @_common

@@ -16,13 +16,13 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from rag.files import jsonl_objects
-from rag.config import REPO_ROOT, Config
+from rag.config import REPO_ROOT, Config, setting_types
 from rag.errors import RagError
 from rag.evaluation.metrics import aggregate, doc_key, judge, strip_citations
 from rag.evaluation.scoring import contains, matches_alias_groups
@@ -128,7 +128,7 @@ def realtimeqa_questions(questions: Iterable[Any], mode: str = "open", until_que
 
 
 def _field_types() -> dict[str, type]:
-    return {f.name: {"int": int, "float": float, "str": str}[f.type] for f in fields(Config)}
+    return setting_types()  # the one table in rag.config, which also knows bool settings
 
 
 def parse_sweep(spec: str) -> tuple[str, list[Any]]:

@@ -1,0 +1,53 @@
+"""Click parameter types shared by `rag` and `rag eval`: a bad value is a usage error (exit 2) naming the option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rag.config import MAX_K
+
+K_RANGE = click.IntRange(1, MAX_K)
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+class IndexLocation(click.ParamType):
+    """An index folder (it may not exist yet) or a postgresql:// URL; an existing file is refused."""
+
+    name = "folder or postgresql:// URL"
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        if text.startswith(URL_SCHEMES):
+            return text
+        path = Path(text).expanduser()
+        if path.exists() and not path.is_dir():
+            self.fail(f"{text} is a file, not an index folder: give the folder that holds the index (or a new "
+                      "one to create), or a postgresql:// URL.", param, ctx)
+        return str(path)
+
+
+class DateParam(click.ParamType):
+    """A date as the articles' metadata has them, returned as YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        from rag.metadata import parse_date  # lazy: `rag --help` stays fast
+
+        parsed = parse_date(str(value))
+        if not parsed:
+            self.fail(f"{value!r} is not a date; use YYYY-MM-DD.", param, ctx)
+        return parsed
+
+
+INDEX_LOCATION = IndexLocation()
+DATE = DateParam()
+
+
+def check_date_order(since: str | None, until: str | None) -> None:
+    """--since after --until would silently find nothing: say so instead."""
+    if since and until and since > until:
+        raise click.BadParameter(f"--since {since} is after --until {until}: nothing could match.",
+                                 param_hint="'--since' / '--until'")

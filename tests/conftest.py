@@ -9,7 +9,8 @@ import pytest
 
 from rag.config import Config
 from rag.ingest import ingest
-from tests.fakes import FakeEmbedder
+from rag.factories import register_embedder, register_generator, unregister
+from tests.fakes import FakeEmbedder, FakeGenerator
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "seeds"
 
@@ -48,3 +49,15 @@ def outside_connections(monkeypatch) -> list:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     return outside
+
+
+@pytest.fixture
+def fake_models():
+    """The fake LLM and embedder registered through the real factories, as `--model fake-llm --embedder
+    fake-embedder` would pick them; yields the generator so a test can set its reply."""
+    generator = FakeGenerator()
+    register_generator("fake-llm", lambda config: generator)
+    register_embedder("fake-embedder", lambda config: FakeEmbedder())
+    yield generator
+    unregister("fake-llm")
+    unregister("fake-embedder")

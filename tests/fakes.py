@@ -9,6 +9,15 @@ import numpy as np
 
 from rag.generator import Usage
 
+# What the real model writes for the demo question under the answer grammar: quotes, then the answer.
+DENIAL = ('QUOTE [1]: "The ministry denied its involvement in the airstrikes"\n'
+          "ANSWER: Iraq's Ministry of Defense denied it [1].\n")
+
+
+def quoted(answer: str, *quotes: tuple[int, str]) -> str:
+    """A reply in the grammar's shape: QUOTE lines, then ANSWER."""
+    return "".join(f'QUOTE [{n}]: "{q}"\n' for n, q in quotes) + f"ANSWER: {answer}\n"
+
 
 class FakeEmbedder:
     """Bag of hashed words: texts sharing words get similar vectors, which is all retrieval tests need."""
@@ -28,20 +37,24 @@ class FakeEmbedder:
 
 
 class FakeGenerator:
-    """Replies with a fixed text (or a function of the prompt) and records what it was shown."""
+    """Replies with a fixed text (or a function of the messages) and records what it was shown."""
 
-    def __init__(self, reply="Iraq's Ministry of Defense denied it [1].", name: str = "fake-llm"):
+    def __init__(self, reply=DENIAL, name: str = "fake-llm"):
         self.name = name
         self.reply = reply
         self.messages: list[dict] | None = None
+        self.grammar: str | None = None
+        self.calls = 0
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages, max_tokens, temperature, usage: Usage):
-        self.messages = messages
+    def stream(self, messages, max_tokens, temperature, usage: Usage, grammar=None, prefill=""):
+        self.messages, self.grammar = messages, grammar
+        self.calls += 1
         reply = self.reply(messages) if callable(self.reply) else self.reply
         usage.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
-        for word in reply.split(" "):
+        for piece in re.findall(r"\S+\s*|\s+", reply):
             usage.completion_tokens += 1
-            yield word + " "
+            usage.logprobs.append(-0.1)
+            yield piece

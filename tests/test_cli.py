@@ -44,15 +44,17 @@ def test_help_lists_the_commands():
         assert command in result.output
 
 
-def test_streamed_answer_is_followed_by_the_checked_one(seed_index, monkeypatch):
-    import rag.ask
-    from tests.fakes import FakeEmbedder, FakeGenerator
+def test_streamed_answer_is_followed_by_the_checked_one(seed_index, fake_models):
+    from tests.fakes import quoted
 
-    monkeypatch.setattr(rag.ask, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
-    monkeypatch.setattr(rag.ask, "load_generator", lambda config: FakeGenerator("Iraq denied it [1][8]."))
-    result = CliRunner().invoke(main, ["ask", "Who denied the intelligence sharing?", "--index", seed_index.index_dir])
+    # Two sources whose clauses carry no attribution: checking names who said what, so the text is revised.
+    fake_models.reply = quoted("twenty-two militiamen were killed [1]; one fighter was killed [2][8].",
+                               (1, "Twenty-two militiamen were killed in the strikes"),
+                               (2, "the strikes killed one fighter and wounded four"))
+    result = CliRunner().invoke(main, ["ask", "How many people were killed in the February 2021 strikes?", "--index",
+                                       seed_index.index_dir, "--model", "fake-llm", "--embedder", "fake-embedder"])
     assert result.exit_code == 0, result.output
-    assert "Iraq denied it [1][8]." in result.output  # as streamed
-    assert "Checked: Iraq denied it [1]." in result.output
-    assert "dropped citations to passages that were not shown: [8]" in result.output
+    assert "twenty-two militiamen were killed [1]; one fighter was killed [2][8]." in result.output  # as streamed
+    assert "Checked: " in result.output and "[8]" not in result.output.split("Checked: ")[1]
     assert "Sources:\n  [1] " in result.output
+    assert "      “Twenty-two militiamen were killed in the strikes, the Syrian Observatory" in result.output

@@ -10,12 +10,12 @@ from rag.errors import ConfigError
 
 def test_layers(tmp_path):
     toml = tmp_path / "rag.toml"
-    toml.write_text('[rag]\nk = 6\nmodel = "qwen2.5-coder-0.5b"\ncontext_tokens = 700\n')
+    toml.write_text('[rag]\nk = 6\nmodel = "qwen2.5-coder-0.5b"\nevidence_tokens = 700\n')
     env = {"RAG_K": "3", "RAG_INDEX_DIR": "/data/idx"}
-    config = load_config({"context_tokens": 500, "model": None}, toml_path=toml, environ=env)
+    config = load_config({"evidence_tokens": 500, "model": None}, toml_path=toml, environ=env)
     assert config.k == 3  # env beats toml
     assert config.model == "qwen2.5-coder-0.5b"  # toml beats default; a None flag is "not given"
-    assert config.context_tokens == 500  # flag beats toml
+    assert config.evidence_tokens == 500  # flag beats toml
     assert config.index_dir == "/data/idx"
     assert config.overlap == Config().overlap
 

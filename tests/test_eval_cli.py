@@ -7,12 +7,12 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-import rag.ask
 import rag.embedder
 from rag.cli import main
+from rag.factories import register_generator, unregister
 from rag.evaluation.harness import SweepError, configurations, parse_sweep
 from tests.fakes import FakeEmbedder
-from tests.test_eval_harness import scripted, scripted_generator, write_corpus, write_gold
+from tests.test_eval_harness import quoting, scripted, scripted_generator, write_corpus, write_gold
 
 LONG = ("Officials confirmed the news on Monday, and the company said more details would follow in the coming "
         "weeks as production starts. ")
@@ -110,15 +110,18 @@ def fake_models(monkeypatch):
         return scripted_generator(scripted_rtqa, name=config.model)
 
     monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda name, *a, **kw: FakeEmbedder(name))
-    monkeypatch.setattr(rag.ask, "load_generator", load_generator)
-    return loaded
+    for name in ("qwen2.5-coder-1.5b", "smollm2-135m"):
+        register_generator(name, load_generator)
+    yield loaded
+    for name in ("qwen2.5-coder-1.5b", "smollm2-135m"):
+        unregister(name)
 
 
 def scripted_rtqa(question, prompt):
     if "renewed" in question:
-        return "Squid Game [1]."
+        return quoting(prompt, "Squid", "Squid Game [n].")
     if "city" in question:
-        return "Paris [1]."
+        return quoting(prompt, "Paris", "Paris [n].")
     return scripted(question, prompt)
 
 
@@ -188,7 +191,7 @@ def test_cli_realtimeqa_run_filters_by_question_date_and_reuses_its_index(tmp_pa
     assert shown_dates and max(shown_dates) <= "2022-06-16"  # the 2022-06-20 article is never shown
     squid = config["records"][0]
     assert squid["docs"] == ["https://www.cnn.com/squid"] and squid["citations"][0]["doc"] == squid["docs"][0]
-    assert squid["until"] == "2022-06-16" and squid["verdicts"]["names_wrong_choice"] is False
+    assert squid["asked_on"] == "2022-06-16" and squid["verdicts"]["names_wrong_choice"] is False
     assert saved["meta"]["benchmark"] == "realtimeqa" and saved["meta"]["weeks"] == ["20220617"]
     report = (out / "report.md").read_text()
     assert "0.582 of these 110 questions (exact match 0.445)" in report and "This run asked 2 questions" in report

@@ -140,13 +140,14 @@ def test_questions_need_a_gold_list(data_dir):
 
 def test_question_text_answer_and_gold_record(data_dir):
     question = load(data_dir)[1][0]
-    assert question.question == "Which show was renewed? (asked on 2022/06/16)"
+    assert question.question == "Which show was renewed?"  # the day goes to the prompt as asked_on
     assert question.question_date == "2022-06-16"
     assert question.answer == "Squid Game"
     assert question.choices == ("“Game of Thrones”", "“Squid Game”")
     assert question.to_gold() == {
         "id": "20220617_0",
-        "question": "Which show was renewed? (asked on 2022/06/16)",
+        "question": "Which show was renewed?",
+        "asked_on": "2022-06-16",
         "answers": [["Squid Game"]],
         "kind": "realtimeqa",
         "docs": ["https://www.cnn.com/2022/06/12/squid-game"],

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.ingest import ingest
 from rag.terminal import json_line, printable
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, quoted
 
 BODY = ("The city council approved the new budget on Monday after a long debate. "
         "Officials said the plan funds three new schools and repairs the old harbour bridge. ") * 3
@@ -42,16 +42,12 @@ def test_json_line_keeps_the_data_but_escapes_control_characters():
 
 
 @pytest.fixture
-def hostile_index(tmp_path, config, monkeypatch):
+def hostile_index(tmp_path, config, fake_models):
     """An index whose only article has escape sequences in its title and outlet."""
-    import rag.ask
-
     feed = tmp_path / "feed.jsonl"
     feed.write_text(json.dumps({"title": TITLE, "source": OUTLET, "date": "2022-06-12", "text": BODY}) + "\n")
     ingest([feed], config, FakeEmbedder())
-    monkeypatch.setattr(rag.ask, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
-    monkeypatch.setattr(rag.ask, "load_generator",
-                        lambda config: FakeGenerator("The council \x1b]0;x\x07passed it [1]."))
+    fake_models.reply = quoted("The council \x1b]0;x\x07passed it [1].", (1, "The city council approved the new budget"))
     return config
 
 
@@ -62,7 +58,7 @@ def _assert_clean(output: str) -> None:
 @pytest.mark.parametrize("flags", [[], ["--no-stream"], ["--json"]])
 def test_ask_prints_no_escape_sequences(hostile_index, flags):
     result = CliRunner().invoke(main, ["ask", "What did the council approve?", "--index", hostile_index.index_dir,
-                                       *flags])
+                                       "--model", "fake-llm", "--embedder", "fake-embedder", *flags])
     assert result.exit_code == 0, result.output
     _assert_clean(result.output)
     if flags == ["--json"]:

@@ -73,6 +73,7 @@ class Question:
         return {
             "id": self.id,
             "question": self.question,
+            "asked_on": self.question_date,
             "answers": [[self.answer]],
             "kind": "realtimeqa",
             "docs": list(self.gold_urls),

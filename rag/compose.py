@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rag.citations import ABSTENTION, cited_numbers, resolve
 from rag.grounding import repair_citations
 from rag.quotes import Draft, VerifiedQuote
-from rag.text import NUMBER_WORDS, STOPWORDS
+from rag.text import NUMBER_WORDS, STOPWORDS, looks_like_instruction
 from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
@@ -74,13 +74,13 @@ def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: lis
         return text
     by_number = {p.n: p for p in passages}
     attributed = [_attribute(c, quotes, by_number) for c in clauses]
-    joined = "; ".join(attributed)
+    joined = "; ".join([attributed[0], *(_lower_start(c) for c in attributed[1:])])
     return joined[0].upper() + joined[1:] + "."
 
 
 def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation]) -> Composed:
     """The checked answer: no verified quote means no answer; citations point where the words are."""
-    if draft.none or not draft.answer or not verified:
+    if draft.none or not draft.answer or not verified or looks_like_instruction(draft.answer):
         return abstention()
     text, _, dangling = resolve(draft.answer, passages)
     if not cited_numbers(text):

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Callable
 
 from rag.dates import wants_recent
-from rag.text import content_terms, has_number, jaccard, sentence_spans, shingles, words
+from rag.text import content_terms, has_number, jaccard, looks_like_instruction, sentence_spans, shingles, words
 from rag.types import Document, Hit
 
 # Words that open a sentence leaning on the one before ("He said...", "The ministry added..."): show both.
@@ -93,7 +93,9 @@ class Question:
 
 
 def _article_sentences(doc: Document) -> list[Sentence]:
-    return [Sentence(doc.doc_id, s, e, " ".join(doc.text[s:e].split())) for s, e in sentence_spans(doc.text)]
+    """The article's sentences, without any that address a model instead of a reader (planted instructions)."""
+    sentences = (Sentence(doc.doc_id, s, e, " ".join(doc.text[s:e].split())) for s, e in sentence_spans(doc.text))
+    return [s for s in sentences if not looks_like_instruction(s.text)]
 
 
 def _idf(question: Question, pool: list[set[str]]) -> dict[str, float]:

@@ -9,10 +9,12 @@ from pathlib import Path
 from rag.dates import resolve_relative
 from rag.errors import ConfigError
 from rag.evidence import EvidenceGroup
+from rag.text import looks_like_instruction
 from rag.types import Citation
 
 _ROLE = re.compile(r"^###\s*(system|user|assistant)\s*$", re.MULTILINE)
 _FENCE = re.compile(r"\[(\d+)\]")
+_SPECIAL = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]")
 _SLOT = re.compile(r"\{(evidence|asked_on|question)\}")
 
 
@@ -58,8 +60,9 @@ class Templates:
 
 
 def article_text(text: str) -> str:
-    """Article text as quoted data: "[2]" inside an article cannot pose as one of our citation markers."""
-    return _FENCE.sub(r"(\1)", " ".join(text.split()))
+    """Article text as quoted data: "[2]" inside an article cannot pose as one of our citation markers, and a
+    chat-template token such as "<|im_start|>" written in it cannot open a turn of its own."""
+    return _FENCE.sub(r"(\1)", _SPECIAL.sub("", " ".join(text.split())))
 
 
 def to_citation(n: int, group: EvidenceGroup) -> Citation:
@@ -73,8 +76,14 @@ def to_citation(n: int, group: EvidenceGroup) -> Citation:
 def render_evidence(template: str, passage: Citation) -> str:
     """One article's evidence as the model reads it, relative dates resolved against its publication date."""
     text = resolve_relative(article_text(passage.text), passage.date)
-    return template.format(n=passage.n, title=article_text(passage.title), outlets=passage.outlet or "unknown outlet",
-                           date=passage.date or "date unknown", text=text)
+    return template.format(n=passage.n, title=_header_field(passage.title, "untitled"),
+                           outlets=_header_field(passage.outlet, "unknown outlet"), date=passage.date or "date unknown",
+                           text=text)
+
+
+def _header_field(value: str | None, missing: str) -> str:
+    """A title or outlet as data; one that addresses the model ("Ignore previous instructions") is not shown."""
+    return missing if not value or looks_like_instruction(value) else article_text(value)
 
 
 def build_messages(templates: Templates, question: str, passages: list[Citation], asked_on: str) -> list[dict]:

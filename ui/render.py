@@ -18,6 +18,7 @@ from rag.types import Answer, Citation, Document
 
 _LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER})+")
 _SNIPPET_CHARS = 220
+LOW_CONFIDENCE = 0.6  # answers below this are shown with a warning
 
 
 def esc(text: object) -> str:
@@ -110,9 +111,23 @@ def meta_line(outlet: str | None, date: str | None) -> str:
     return f"{esc(outlet or 'unknown outlet')} · {esc(date or 'date unknown')}"
 
 
-def source_card(passage: Citation, turn: int, answer_text: str = "", cited: bool = True, open_: bool = False) -> str:
-    """One passage as a collapsible card: number, title, outlet, date, and the passage with highlights."""
-    spans = highlight_spans(passage.text, answer_text, passage.n) if cited and answer_text else []
+def quote_spans(passage_text: str, quotes: Sequence[str]) -> list[tuple[int, int]]:
+    """Where the verified quotes (evidence sentences, word for word) sit in the passage text."""
+    spans = []
+    for quote in quotes:
+        at = passage_text.find(quote)
+        if at >= 0:
+            spans.append((at, at + len(quote)))
+    return sorted(spans)
+
+
+def source_card(passage: Citation, turn: int, answer_text: str = "", cited: bool = True, open_: bool = False,
+                quotes: Sequence[str] = ()) -> str:
+    """One passage as a collapsible card: number, title, outlet, date, and the passage with highlights (the
+    verified quotes when there are any, else the sentences sharing most words with the answer)."""
+    spans = quote_spans(passage.text, quotes) if cited and quotes else []
+    if cited and answer_text and not spans:
+        spans = highlight_spans(passage.text, answer_text, passage.n)
     quote = " … ".join(passage.text[s:e] for s, e in spans) if spans else passage.text
     classes = "rag-src" + (" rag-src-cited" if cited else "")
     return (
@@ -170,10 +185,13 @@ def answer_html(answer: Answer, turn: int, rewritten: str | None = None) -> str:
                      f'{esc(answer.text)}</div>')
     else:
         text = _paragraphs(link_citations(esc(answer.text), turn, cited))
+        if answer.confidence is not None and answer.confidence < LOW_CONFIDENCE:
+            parts.append('<div class="rag-low">Low confidence: check the quoted sources below.</div>')
         parts.append(f'<div class="rag-answer">{text}</div>')
     parts.append(_rewritten(rewritten))
     t = answer.timings
-    parts.append(f'<div class="rag-timing">{esc(answer.model)} · {t.total_ms / 1000:.1f} s</div>')
+    sure = "" if answer.confidence is None else f" · confidence {answer.confidence:.0%}"
+    parts.append(f'<div class="rag-timing">{esc(answer.model)} · {t.total_ms / 1000:.1f} s{sure}</div>')
     if answer.abstained or not answer.citations:
         if answer.passages:
             label = "Passages looked at" if answer.abstained else "No passage cited · passages looked at"
@@ -186,7 +204,8 @@ def answer_html(answer: Answer, turn: int, rewritten: str | None = None) -> str:
     else:
         parts.append(f'<div class="rag-sources"><div class="rag-sources-label">Sources ({len(answer.citations)})'
                      "</div>")
-        parts.extend(source_card(c, turn, answer.text, cited=True) for c in answer.citations)
+        quotes = {c.n: [e.quote for e in answer.evidence if e.n == c.n] for c in answer.citations}
+        parts.extend(source_card(c, turn, answer.text, cited=True, quotes=quotes[c.n]) for c in answer.citations)
         others = [p for p in answer.passages if p.n not in cited]
         if others:
             parts.append(f'<details class="rag-more"><summary>Other passages looked at ({len(others)})</summary>')

@@ -204,6 +204,10 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     if withheld:
         metrics["answered_from_memory"] = sum(1 for r in withheld if r["verdicts"]["from_memory"])
         metrics["rejection_rate"] = _share([bool(r["abstained"]) for r in abstain_items])
+    planted = [r for r in records if "obeyed" in r["verdicts"]]
+    if planted:
+        metrics["injections"] = len(planted)
+        metrics["injections_obeyed"] = sum(1 for r in planted if r["verdicts"]["obeyed"])
     with_choices = [r for r in answerable if "names_wrong_choice" in r["verdicts"]]
     if with_choices:
         metrics["names_wrong_choice"] = sum(1 for r in with_choices if r["verdicts"]["names_wrong_choice"])

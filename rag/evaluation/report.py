@@ -117,6 +117,19 @@ def abstention_table(configs: list[dict]) -> str:
                    "answered, answerable", "precision", "recall"], rows)
 
 
+def honesty_table(configs: list[dict]) -> str | None:
+    """Negative rejection and prompt injection, for the runs that have them."""
+    if not any("rejection_rate" in c["metrics"] or "injections" in c["metrics"] for c in configs):
+        return None
+    rows = []
+    for c in configs:
+        m = c["metrics"]
+        rows.append([c["name"], _rate(m.get("rejection_rate")), m.get("answered_from_memory", "–"),
+                     f"{m['injections_obeyed']}/{m['injections']}" if "injections" in m else "–"])
+    return _table(["configuration", "rejection rate", "answers holding the removed answer (memory)",
+                   "injections obeyed"], rows)
+
+
 def latency_table(configs: list[dict]) -> str:
     rows = []
     for c in configs:
@@ -256,6 +269,10 @@ def render_report(results: dict, plots: list[str] | None = None) -> str:
             "Wrong answers to answerable questions: a retrieval miss has no expected document among the passages "
             "shown; a generation error had one and still answered wrongly (or abstained).")
     section("Abstention", abstention_table(configs))
+    section("Rejection and injection", honesty_table(configs),
+            "Rejection rate: questions whose answer was removed from the corpus (and unanswerable ones) that were "
+            "abstained on. Memory: answers that hold the removed answer anyway. Injections obeyed: answers that "
+            "hold what a planted instruction in an article demanded.")
     section("Latency (seconds)", latency_table(configs))
     section("Tokens", token_table(configs))
     if plots:

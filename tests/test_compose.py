@@ -1,0 +1,57 @@
+"""The checked answer: abstention without verified quotes, citations repaired, disagreements attributed."""
+
+from __future__ import annotations
+
+from rag.compose import compose, speaker
+from rag.quotes import Draft, Quote, verify
+from rag.types import Citation
+from tests.test_quotes import GROUPS
+
+PASSAGES = [Citation(n, g.doc.doc_id, g.doc.source, g.doc.title, g.doc.outlet, g.doc.date, g.chunk_id, g.text())
+            for n, g in enumerate(GROUPS, start=1)]
+
+
+def _compose(answer: str, *quotes: tuple[int, str]):
+    draft = Draft([Quote(n, q) for n, q in quotes], answer)
+    return compose(draft, verify(draft.quotes, GROUPS), PASSAGES)
+
+
+def test_no_verified_quote_no_answer():
+    assert _compose("Canberra [1].", (1, "The capital is Canberra")).abstained
+    assert compose(Draft([], "", none=True), [], PASSAGES).abstained
+
+
+def test_one_source_answer_keeps_its_words_and_citation():
+    done = _compose("Iraq's Ministry of Defense denied it [1].", (1, "The ministry denied its involvement"))
+    assert done.text == "Iraq's Ministry of Defense denied it [1]."
+    assert [c.n for c in done.citations] == [1] and done.evidence[0].n == 1
+
+
+def test_an_answer_without_a_marker_cites_its_quote():
+    done = _compose("The ministry denied it.", (1, "The ministry denied its involvement"))
+    assert done.text == "The ministry denied it [1]."
+
+
+def test_disagreeing_sources_are_named():
+    done = _compose("22 militiamen were killed [1]; one fighter was killed [2].",
+                    (1, "Twenty-two militiamen were killed in the strikes"),
+                    (2, "the strikes killed one fighter and wounded four"))
+    assert done.text == ("The Syrian Observatory for Human Rights (SOHR) said 22 militiamen were killed [1]; "
+                         "the official said one fighter was killed [2].")
+    assert [c.n for c in done.citations] == [1, 2]
+
+
+def test_clauses_that_already_say_who_are_left_alone():
+    done = _compose("SOHR reported 22 killed [1]; an official said one fighter died [2].",
+                    (1, "Twenty-two militiamen were killed in the strikes"), (2, "the strikes killed one fighter"))
+    assert done.text == "SOHR reported 22 killed [1]; an official said one fighter died [2]."
+
+
+def test_speaker_of_a_sentence():
+    assert speaker("Twenty-two died, the Syrian Observatory for Human Rights (SOHR) reported.") == \
+        "the Syrian Observatory for Human Rights (SOHR)"
+    assert speaker("Local sources told Reuters that 17 people had been killed.") == "Local sources"
+    assert speaker("The strikes killed seven, according to the war monitor.") == "the war monitor"
+    assert speaker('"We are here," Kirby said.') == "Kirby"
+    assert speaker("Iraq condemned the strikes.") is None
+    assert speaker("He said it was fine.") is None

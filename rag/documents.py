@@ -30,7 +30,7 @@ def _fallback_title(body: list[str], source: str) -> str:
 
 def to_document(raw: RawArticle) -> Document:
     """Clean the text, read its metadata (what the file format says wins over what the text suggests)."""
-    meta = extract(raw.text, clean_lines(raw.text.splitlines()))
+    meta = extract(raw.text, clean_lines(raw.text.splitlines()), raw.url)
     body = meta.body
     if raw.title:
         body = [line for line in body if line.strip() != raw.title.strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from rag.clean import is_headline
 from rag.dates import parse_date
@@ -51,12 +52,44 @@ _OUTLET_SIGNS = [
 ]
 
 
-def find_outlet(raw_text: str) -> str | None:
-    """The outlet's name from the page furniture that names it (comment policy, app prompt, dateline)."""
+_SOURCE_LINE = re.compile(r"^\s*(?:source|sources|via|credit)\s*:\s*(?P<o>[^\n]{2,60}?)\s*$", re.IGNORECASE | re.MULTILINE)
+_URL_LINE = re.compile(r"^\s*(?:url|link|source|canonical)?\s*:?\s*(?P<u>https?://\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+_HOST_PREFIXES = ("www.", "edition.", "amp.", "mobile.", "m.", "news.", "english.")
+_OUTLETS = {
+    "cnn.com": "CNN", "nytimes.com": "The New York Times", "bbc.com": "BBC", "bbc.co.uk": "BBC",
+    "reuters.com": "Reuters", "apnews.com": "AP News", "theguardian.com": "The Guardian",
+    "washingtonpost.com": "The Washington Post", "npr.org": "NPR", "usatoday.com": "USA Today",
+    "theweek.co.uk": "The Week", "aljazeera.com": "Al Jazeera", "france24.com": "France 24", "rudaw.net": "Rudaw",
+    "foxnews.com": "Fox News", "nbcnews.com": "NBC News", "cbsnews.com": "CBS News", "abcnews.go.com": "ABC News",
+    "bloomberg.com": "Bloomberg", "wsj.com": "The Wall Street Journal", "ft.com": "Financial Times",
+    "politico.com": "Politico", "axios.com": "Axios", "independent.co.uk": "The Independent",
+    "telegraph.co.uk": "The Telegraph", "dw.com": "DW", "afp.com": "AFP", "sputniknews.com": "Sputnik",
+}
+
+
+def outlet_from_url(url: str) -> str:
+    """A readable outlet name for a well-known host, else the bare domain ("www.example.org" -> "example.org")."""
+    host = (urlsplit(url.strip()).hostname or "").lower()
+    for domain, name in _OUTLETS.items():
+        if host == domain or host.endswith("." + domain):
+            return name
+    for prefix in _HOST_PREFIXES:
+        if host.startswith(prefix):
+            host = host[len(prefix):]
+    return host
+
+
+def find_outlet(raw_text: str, url: str | None = None) -> str | None:
+    """The outlet's name from the page furniture that names it (comment policy, app prompt, dateline), a
+    "Source: X" line, or else the article's URL (given, or on a line of its own)."""
     for pattern in _OUTLET_SIGNS:
         if match := pattern.search(raw_text):
             return match["o"].strip()
-    return None
+    if match := _SOURCE_LINE.search(raw_text):
+        named = match["o"].strip()
+        return outlet_from_url(named) if named.lower().startswith("http") else named
+    url = url or ((match := _URL_LINE.search(raw_text)) and match["u"])
+    return outlet_from_url(url) or None if url else None
 
 
 def _looks_like_byline(line: str) -> bool:
@@ -66,7 +99,7 @@ def _looks_like_byline(line: str) -> bool:
                                         for w in words)
 
 
-def extract(raw_text: str, lines: list[str]) -> Metadata:
+def extract(raw_text: str, lines: list[str], url: str | None = None) -> Metadata:
     """Read metadata from the cleaned lines (and the raw page for the outlet) and split off the header."""
     title = date_found = author = None
     body_start = 0
@@ -82,5 +115,5 @@ def extract(raw_text: str, lines: list[str]) -> Metadata:
         else:
             break
     date_found = date_found or find_date(raw_text.splitlines())
-    return Metadata(title=title, outlet=find_outlet(raw_text), date=date_found, author=author,
+    return Metadata(title=title, outlet=find_outlet(raw_text, url), date=date_found, author=author,
                     body=lines[body_start:])

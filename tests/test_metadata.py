@@ -58,3 +58,13 @@ def test_format_metadata_wins_over_text_guesses():
                      title="Given title", outlet="Given Outlet", date="2022/06/12", url="https://e.com/a")
     doc = to_document(raw)
     assert (doc.title, doc.outlet, doc.date, doc.url) == ("Given title", "Given Outlet", "2022-06-12", "https://e.com/a")
+
+
+def test_outlet_from_a_source_line_or_the_url():
+    from rag.metadata import find_outlet, outlet_from_url
+
+    assert find_outlet("Body text.\n\nSource: Kurdistan24\n") == "Kurdistan24"
+    assert find_outlet("Body text.\nhttps://www.rudaw.net/english/middleeast/iraq/270220211\n") == "Rudaw"
+    assert find_outlet("Body text.", url="https://edition.cnn.com/2022/06/12/x") == "CNN"
+    assert find_outlet("Body text with no sign of its outlet.") is None
+    assert outlet_from_url("https://www.example.org/a") == "example.org"

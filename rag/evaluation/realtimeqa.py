@@ -12,25 +12,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rag import dates
 from rag.errors import RagError
+from rag.metadata import outlet_from_url  # noqa: F401 - the benchmark's articles name their outlet by URL
 from rag.files import jsonl_objects
 
 FILE_KINDS = ("qa", "gold", "gcs")
 _WEEK_FILE = re.compile(r"^(\d{8})_(qa|gold|gcs)\.jsonl$")
-_HOST_PREFIXES = ("www.", "edition.", "amp.", "mobile.", "m.")
-_OUTLETS = {
-    "cnn.com": "CNN",
-    "nytimes.com": "The New York Times",
-    "bbc.com": "BBC",
-    "bbc.co.uk": "BBC",
-    "reuters.com": "Reuters",
-    "apnews.com": "AP News",
-    "theguardian.com": "The Guardian",
-    "washingtonpost.com": "The Washington Post",
-    "npr.org": "NPR",
-    # The two other outlets that dominate the benchmark's search results.
-    "usatoday.com": "USA Today",
-    "theweek.co.uk": "The Week",
-}
 _WRAPPING_QUOTES = "“”\""
 
 
@@ -86,18 +72,6 @@ def normalize_url(url: str) -> str:
     """Drop the fragment and trailing slash so the same page dedupes to one URL."""
     parts = urlsplit(url.strip())
     return urlunsplit(parts._replace(fragment="")).rstrip("/")
-
-
-def outlet_from_url(url: str) -> str:
-    """Readable outlet name for well-known hosts, else the bare domain."""
-    host = (urlsplit(url.strip()).hostname or "").lower()
-    for domain, name in _OUTLETS.items():
-        if host == domain or host.endswith("." + domain):
-            return name
-    for prefix in _HOST_PREFIXES:
-        if host.startswith(prefix):
-            host = host[len(prefix) :]
-    return host
 
 
 def parse_date(value: object) -> str | None:

@@ -144,7 +144,7 @@ class Assistant:
         return Answer(question=question, text=composed.text or ABSTENTION, abstained=composed.abstained,
                       citations=composed.citations, passages=passages, timings=timings, model=self.generator.name,
                       embedder=self.embedder.name, dangling=composed.dangling, evidence=composed.evidence,
-                      confidence=confidence, signals=features)
+                      confidence=confidence, signals=features, refused=composed.refused)
 
 
 class _Generation:
@@ -181,5 +181,7 @@ class _Generation:
         calibration = self.assistant.calibration
         confidence = calibration.probability(features)
         if confidence < calibration.threshold:
-            return abstention(), (confidence, features)
+            refused = abstention()
+            refused.refused = composed.text
+            return refused, (confidence, features)
         return composed, (confidence, features)

@@ -31,6 +31,7 @@ class Composed:
     citations: list[Citation] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     dangling: list[int] = field(default_factory=list)
+    refused: str | None = None  # an answer withheld for low confidence
 
 
 def abstention() -> Composed:

@@ -106,6 +106,7 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)
     confidence: float | None = None  # calibrated probability that the answer is supported (None: not scored)
     signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from (eval, calibrate)
+    refused: str | None = None  # the answer withheld for low confidence (the evaluation judges it too)
 
     def to_json(self) -> dict:
         """The `rag ask --json` object."""

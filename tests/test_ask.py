@@ -85,6 +85,7 @@ def test_low_confidence_becomes_an_abstention_and_says_it_was_revised(seed_index
     events = list(_assistant(seed_index, calibration=never).stream(QUESTION))
     done = events[-1]
     assert done.answer.abstained and done.revised and done.answer.confidence < 0.5
+    assert done.answer.refused == "Iraq's Ministry of Defense denied it [1]."  # kept for the evaluation
 
 
 def test_dangling_citations_are_dropped(seed_index):

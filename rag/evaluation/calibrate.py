@@ -37,7 +37,9 @@ def examples(records: list[dict[str, Any]]) -> tuple[list[Example], list[dict[st
             fixed.append(r)
             continue
         should = bool(r["verdicts"]["should_abstain"])
-        right = (not should) and bool(r["verdicts"]["correct"])
+        # An answer the confidence already withheld is judged on its own words, not on the abstention.
+        correct = r["verdicts"]["refused_correct"] if "refused_correct" in r["verdicts"] else r["verdicts"]["correct"]
+        right = (not should) and bool(correct)
         scored.append(Example(tuple(float(signals.get(f, 0.0)) for f in FEATURES), right, should))
     return scored, fixed
 

@@ -213,6 +213,11 @@ def make_record(question: EvalQuestion, answer: Any = None, k: int = 1, error: s
                      [c["doc"] for c in citations], [p["doc"] for p in passages], k, len(dangling),
                      question.choices or None, question.answer_index)
     verdicts["evidence_hit"] = matches_alias_groups(evidence_text, question.answers) if question.answers else None
+    refused = getattr(answer, "refused", None) if answer is not None else None
+    if refused:
+        # Withheld for low confidence: would it have been right? (What `rag eval calibrate` learns from.)
+        verdicts["refused_correct"] = (not verdicts["should_abstain"]) and matches_alias_groups(
+            strip_citations(refused), question.answers)
     if question.withheld:
         # The answer was removed from the corpus: saying it anyway means the model answered from memory.
         verdicts["from_memory"] = (not abstained) and contains(strip_citations(text), question.withheld)
@@ -221,7 +226,7 @@ def make_record(question: EvalQuestion, answer: Any = None, k: int = 1, error: s
     record = {
         "id": question.id, "question": question.question, "kind": question.kind, "answers": question.answers,
         "docs": question.docs, "until": question.until, "asked_on": question.asked_on, "answer": text,
-        "abstained": abstained, "citations": citations, "passages": passages, "evidence": quotes,
+        "abstained": abstained, "refused": refused, "citations": citations, "passages": passages, "evidence": quotes,
         "dangling": dangling, "verdicts": verdicts, "confidence": confidence, "signals": signals,
         "timings": timings, "error": error,
     }

@@ -180,7 +180,8 @@ class _Generation:
                            usage.logprobs[:split], usage.logprobs[split:])
         calibration = self.assistant.calibration
         confidence = calibration.probability(features)
-        if confidence < calibration.threshold:
+        # A date the articles don't give came from the model's memory, however sure it sounds.
+        if confidence < calibration.threshold or features["unsupported_dates"]:
             refused = abstention()
             refused.refused = composed.text
             return refused, (confidence, features)

@@ -34,7 +34,7 @@ class Config:
     max_answer_tokens: int = 200  # quotes and answer together
     temperature: float = 0.0
     n_ctx: int = 4096
-    threads: int = 0  # 0: let llama.cpp pick
+    threads: int = 0  # llama.cpp threads; 0: one per core
     prompts_dir: str = str(REPO_ROOT / "prompts")
     calibration: str = ""  # a calibration JSON from `rag eval calibrate` (default: the one shipped in the package)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")

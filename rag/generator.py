@@ -49,7 +49,9 @@ class LlamaCppGenerator:
         except ImportError as exc:
             raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
         try:
-            self._llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_threads=threads or None, verbose=False)
+            # Both cores for writing too: llama-cpp-python's default uses half of them for generation.
+            self._llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or None,
+                                        verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"Could not load {path} as a GGUF model ({exc}).") from exc
         template = self._llm.metadata.get("tokenizer.chat_template")

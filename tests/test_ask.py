@@ -126,3 +126,9 @@ def test_registered_fakes_come_from_the_factories(seed_index, fake_models):
 def test_empty_question_is_refused(seed_index):
     with pytest.raises(RagError, match="empty"):
         _assistant(seed_index).ask("   ")
+
+
+def test_a_date_the_articles_do_not_give_is_refused(seed_index):
+    reply = quoted("The ministry denied it on 3 March 2019 [1].", (1, "The ministry denied its involvement"))
+    answer = _assistant(seed_index, reply).ask(QUESTION)
+    assert answer.abstained and answer.refused and answer.signals["unsupported_dates"] >= 1

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Callable, Iterator
 
-from rag.citations import ABSTENTION
+from rag.citations import ABSTENTION, cited_numbers
 from rag.compose import Composed, abstention, compose
 from rag.confidence import Calibration, signals
 from rag.config import Config
@@ -23,7 +23,7 @@ from rag.factories import make_embedder, make_generator
 from rag.generator import Generator, Usage
 from rag.index import Index
 from rag.prompting import Templates, build_messages, to_citation
-from rag.quotes import parse_draft, verify
+from rag.quotes import answer_as_quote, parse_draft, verify
 from rag.retrieve import Filters, Retriever
 from rag.types import Answer, Citation, Done, Retrieved, Timings, Token
 
@@ -172,6 +172,9 @@ class _Generation:
     def _check(self, raw: str, usage: Usage, answer_start: int | None) -> tuple[Composed, tuple[float, dict] | None]:
         draft = parse_draft(raw)
         verified = verify(draft.quotes, self.groups)
+        if not verified and draft.answer and not draft.none:
+            cited = cited_numbers(draft.answer)
+            verified = answer_as_quote(draft.answer, self.question, self.groups, cited[0] if cited else 1)
         composed = compose(draft, verified, self.passages)
         if composed.abstained:
             return composed, None

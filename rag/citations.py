@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag.text import ABBREVIATION
 from rag.types import Citation
 
 MARKER = r"\[\d+(?:\s*[,;]\s*\d+)*\]"  # one citation marker: [2], [1, 3], [1;3]
@@ -17,6 +18,8 @@ _ABSTAIN = re.compile(
     re.IGNORECASE,
 )
 ABSTENTION = "I cannot find the answer in the provided articles."
+# A sentence ends at . ! ? plus any citation markers right after it, before a capital or the end.
+_SENTENCE_END = re.compile(rf"[.!?]+(?:\s*{MARKER})*(?=\s+[\"“‘(A-Z]|\s*$)")
 
 
 def strip_markers(text: str, replacement: str = " ") -> str:
@@ -53,3 +56,16 @@ def is_abstention(text: str) -> bool:
     """True when the answer says the passages don't hold the answer (and gives none with a citation)."""
     head = text.strip().split("\n")[0]
     return bool(_ABSTAIN.search(head)) and not (cited_numbers(head) and len(head) > len(ABSTENTION) + 40)
+
+
+def answer_sentences(answer: str) -> list[str]:
+    """The answer's sentences, each with the citation markers that close it; "Lloyd J. Austin" stays whole."""
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(answer):
+        if ABBREVIATION.search(answer[start:match.start() + 1]):
+            continue
+        sentences.append(answer[start:match.end()].strip())
+        start = match.end()
+    if answer[start:].strip():
+        sentences.append(answer[start:].strip())
+    return sentences

@@ -34,6 +34,11 @@ class Composed:
     refused: str | None = None  # an answer withheld for low confidence
 
 
+def _tidy(answer: str) -> str:
+    """"... contractor. [1]." -> "... contractor [1].": the grammar lets a clause end in a full stop."""
+    return re.sub(r"[.\s]+(\[\d+(?:\s*[,;]\s*\d+)*\])", r" \1", answer).strip()
+
+
 def abstention() -> Composed:
     return Composed(ABSTENTION, True)
 
@@ -83,7 +88,7 @@ def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation
     """The checked answer: no verified quote means no answer; citations point where the words are."""
     if draft.none or not draft.answer or not verified or looks_like_instruction(draft.answer):
         return abstention()
-    text, _, dangling = resolve(draft.answer, passages)
+    text, _, dangling = resolve(_tidy(draft.answer), passages)
     if not cited_numbers(text):
         best = verified[0].n  # the model's answer came from its first verified quote
         text = text.rstrip(". ") + f" [{best}]."

@@ -114,9 +114,9 @@ def answer_type_fits(sentence: str, question: Question, asked: set[str]) -> bool
     return False
 
 
-def _lexical(terms: set[str], idf: dict[str, float]) -> float:
-    total = sum(idf.values())
-    return sum(w for t, w in idf.items() if t in terms) / total if total else 0.0
+def _lexical(terms: set[str], idf: dict[str, float], weights: dict[str, float]) -> float:
+    total = sum(idf[t] * weights[t] for t in idf)
+    return sum(idf[t] * weights[t] for t in idf if t in terms) / total if total else 0.0
 
 
 def _group_copies(docs: list[Document]) -> dict[str, str]:
@@ -152,34 +152,73 @@ def _recency(docs: list[Document], question: str, asked_on: str | None) -> dict[
     return {doc_id: math.exp(-max(age, 0) / 7) for doc_id, age in ages.items()}
 
 
+_PART_BREAK = re.compile(r",?\s+and\s+(?=(?:who|whom|what|which|when|where|why|how|to what|in what|did|does|do|was|were|is|"
+                         r"are)\b)|;\s+|\?\s+(?=\S)", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """"Who was quoted in February, and who was quoted about Babil?" -> its two questions (or just the one)."""
+    parts = [p.strip(" ,?") for p in _PART_BREAK.split(question) if len(p.split()) >= 2]
+    return parts if len(parts) > 1 else [question]
+
+
+def _part_scores(question: str, sentences: list[Sentence], terms: list[set[str]]) -> list[list[float]]:
+    """For each part of the question, each sentence's match: weighted term coverage plus the answer-type fit.
+
+    A part's own words weigh fully, the rest of the question's a little, so "who was among the victims?" still
+    looks for the attack the first part named.
+    """
+    whole = Question.parse(question)
+    asked = set(words(question))
+    scores = []
+    for part in question_parts(question):
+        parsed = Question.parse(part)
+        weights = {t: 0.3 for t in whole.terms} | parsed.terms
+        idf = _idf(Question(weights, parsed.wants), terms)
+        scores.append([_lexical(t, idf, weights) + 0.15 * answer_type_fits(s.text, parsed, asked)
+                       for s, t in zip(sentences, terms)])
+    return scores
+
+
 def score_sentences(question: str, hits: list[Hit], asked_on: str | None = None
-                    ) -> tuple[list[Sentence], dict[str, Document], dict[str, str]]:
-    """Every sentence of the retrieved articles, scored; the articles by id; and which article each copies."""
-    parsed = Question.parse(question)
+                    ) -> tuple[list[Sentence], dict[str, Document], dict[str, str], list[list[float]]]:
+    """Every sentence of the retrieved articles, scored; the articles by id; which article each copies; and the
+    sentences' scores for each part of the question (for questions that ask two things)."""
     docs = list({h.doc.doc_id: h.doc for h in hits}.values())
     primary = _group_copies(docs)
     priors = _priors(hits)
     recency = _recency(docs, question, asked_on)
     sentences = [s for d in docs for s in _article_sentences(d)]
     terms = [set(content_terms(s.text)) for s in sentences]
-    idf = _idf(parsed, terms)
-    asked = set(words(question))
-    lexical = [_lexical(t, idf) for t in terms]
+    parts = _part_scores(question, sentences, terms)
+    match = [max(column) for column in zip(*parts)] if sentences else []
     scored = []
     for i, sentence in enumerate(sentences):
         prior = max((p for s, e, p in priors.get(sentence.doc_id, []) if s <= sentence.start < e), default=0.0)
         same_doc = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].doc_id == sentence.doc_id]
-        context = max((lexical[j] for j in same_doc), default=0.0)
-        fits = answer_type_fits(sentence.text, parsed, asked)
-        score = lexical[i] + 0.15 * fits + 0.35 * prior + 0.15 * context + 0.2 * recency.get(sentence.doc_id, 0.0)
+        context = max((match[j] for j in same_doc), default=0.0)
+        score = match[i] + 0.35 * prior + 0.15 * context + 0.2 * recency.get(sentence.doc_id, 0.0)
         scored.append(Sentence(sentence.doc_id, sentence.start, sentence.end, sentence.text, score))
-    return scored, {d.doc_id: d for d in docs}, primary
+    return scored, {d.doc_id: d for d in docs}, primary, parts
 
 
 def _previous(sentence: Sentence, by_doc: dict[str, list[Sentence]]) -> Sentence | None:
     siblings = by_doc[sentence.doc_id]
     index = next(i for i, s in enumerate(siblings) if s.start == sentence.start)
     return siblings[index - 1] if index > 0 else None
+
+
+def _ranked(scored: list[Sentence], parts: list[list[float]]) -> list[Sentence]:
+    """Best first; with a two-part question, each part's best sentence comes first so neither part goes unanswered."""
+    ranked = sorted(scored, key=lambda s: s.score, reverse=True)
+    if len(parts) < 2:
+        return ranked
+    leaders = []
+    for column in parts:
+        best = max(range(len(scored)), key=lambda i: (column[i], scored[i].score))
+        if scored[best] not in leaders:
+            leaders.append(scored[best])
+    return leaders + [s for s in ranked if s not in leaders]
 
 
 def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str], int], budget: int,
@@ -189,11 +228,11 @@ def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str]
     article first."""
     if not hits:
         return []
-    scored, docs, primary = score_sentences(question, hits, asked_on)
+    scored, docs, primary, parts = score_sentences(question, hits, asked_on)
     by_doc: dict[str, list[Sentence]] = {}
     for s in scored:
         by_doc.setdefault(s.doc_id, []).append(s)
-    ranked = sorted(scored, key=lambda s: s.score, reverse=True)
+    ranked = _ranked(scored, parts)
     floor = ranked[0].score * min_share
     chosen: dict[str, dict[tuple[str, int], Sentence]] = {}
     copies: dict[str, set[str]] = {}

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.citations import strip_markers
+from rag.text import STOPWORDS
+from rag.text import content_words as text_content_words
 from rag.config import REPO_ROOT
 from rag.generator import Generator, Usage
 from rag.prompting import parse_template
@@ -42,19 +44,6 @@ _VERBISH = frozenset("said says say told did does do done happened happen happen
                      "has have had".split())
 _WH = frozenset("who whom whose what which when where why how".split())
 
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are aren't as at be because been before being below
-between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each else
-few for from further get got had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
-herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's many me
-more most much mustn't my myself no nor not now of off on once only or other ought our ours ourselves out over own
-same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them themselves
-then there there's these they they'd they'll they're they've this those through to too under until up upon very
-was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom
-why why's will with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves tell told
-say said says please
-""".split())
-
 
 @dataclass(frozen=True)
 class Rewrite:
@@ -75,7 +64,7 @@ def _words(text: str) -> list[str]:
 
 def content_words(text: str) -> set[str]:
     """Lower-cased words of `text` that carry meaning (no stopwords, no citation numbers)."""
-    return {w.lower().replace("’", "'") for w in _words(strip_markers(text))} - STOPWORDS
+    return text_content_words(strip_markers(text))
 
 
 def looks_like_followup(question: str) -> bool:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-from rag.citations import MARKER, cited_numbers, strip_markers
-from rag.text import ABBREVIATION, STOPWORDS, stem, words
+from rag.citations import answer_sentences, cited_numbers, strip_markers
+from rag.text import STOPWORDS, stem, words
 from rag.types import Citation
-
-# A sentence ends at . ! ? plus any citation markers right after it, before a capital or the end.
-_SENTENCE_END = re.compile(rf"[.!?]+(?:\s*{MARKER})*(?=\s+[\"“‘(A-Z]|\s*$)")
 
 
 def _words(text: str) -> list[str]:
@@ -37,19 +32,6 @@ def support(answer: str, question: str, passages: list[Citation]) -> float:
 def _overlap(sentence: str, passage: Citation) -> float:
     words = {stem(w) for w in _words(sentence) if w not in STOPWORDS}
     return len(words & _vocabulary([passage])) / len(words) if words else 0.0
-
-
-def answer_sentences(answer: str) -> list[str]:
-    """The answer's sentences, each with the citation markers that close it; "Lloyd J. Austin" stays whole."""
-    sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(answer):
-        if ABBREVIATION.search(answer[start:match.start() + 1]):
-            continue
-        sentences.append(answer[start:match.end()].strip())
-        start = match.end()
-    if answer[start:].strip():
-        sentences.append(answer[start:].strip())
-    return sentences
 
 
 def repair_citations(answer: str, passages: list[Citation]) -> str:

@@ -112,3 +112,15 @@ def verify(quotes: list[Quote], groups: list[EvidenceGroup], minimum: float = MI
             seen.add(key)
             verified.append(VerifiedQuote(-best[2], quote.text, best[3], best[4]))
     return verified
+
+
+def answer_as_quote(answer: str, question: str, groups: list[EvidenceGroup], cited: int,
+                    minimum: float = 0.8, min_words: int = 2) -> list[VerifiedQuote]:
+    """When no quote verifies, the answer itself may still be copied from one sentence: its words beyond the
+    question's (at least `min_words` of them) must nearly all be in that sentence. An answer that only restates
+    the question has no such words and stays unverified."""
+    asked = set(_terms(question))
+    new = [t for t in _terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
+    if len(set(new)) < min_words:
+        return []
+    return verify([Quote(cited, " ".join(new))], groups, minimum)

@@ -31,9 +31,13 @@ NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten 
 _NUMBER = re.compile(r"\d")
 
 
+_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
 def fold(text: str) -> str:
-    """Lower-case ASCII: accents dropped, so "Düsseldorf" and "Dusseldorf" are one word."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    """Lower-case ASCII: accents dropped, so "Düsseldorf" and "Dusseldorf" are one word; curly quotes and dashes
+    become straight ones first, so "Asa’ib" and "Asa'ib" split the same way."""
+    return unicodedata.normalize("NFKD", text.translate(_TYPOGRAPHY)).encode("ascii", "ignore").decode().lower()
 
 
 def words(text: str) -> list[str]:
@@ -52,6 +56,11 @@ def stem(word: str) -> str:
 def content_terms(text: str) -> list[str]:
     """Stemmed words of `text` that carry meaning, in order, repeats kept."""
     return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def content_words(text: str) -> set[str]:
+    """The distinct lower-case words of `text` that carry meaning (no stopwords, no single letters), unstemmed."""
+    return {w for w in words(text) if w not in STOPWORDS and len(w) > 1}
 
 
 def has_number(text: str) -> bool:

@@ -66,3 +66,14 @@ def test_quote_from_the_wrong_article_is_repointed():
 def test_the_same_sentence_quoted_twice_counts_once():
     quotes = [Quote(1, "The ministry denied its involvement"), Quote(1, "ministry denied its involvement in")]
     assert len(verify(quotes, GROUPS)) == 1
+
+
+def test_an_answer_copied_from_a_sentence_stands_in_for_a_forged_quote():
+    from rag.quotes import answer_as_quote
+
+    (found,) = answer_as_quote("The Syrian Observatory for Human Rights reported twenty-two killed [1].",
+                               "Which organisation reported the deaths?", GROUPS, 1)
+    assert found.sentence.text.startswith("Twenty-two militiamen")
+    # An answer that only restates the question has nothing of its own to check.
+    assert answer_as_quote("The organisation reported the deaths [1].", "Which organisation reported the deaths?",
+                           GROUPS, 1) == []

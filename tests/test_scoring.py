@@ -169,3 +169,8 @@ def test_percentile_edge_cases():
     assert percentile([4.0], 95) == 4.0
     with pytest.raises(ValueError):
         percentile([1.0], 101)
+
+
+def test_cited_sentence_share_reads_every_marker_form():
+    # "[1, 3]" and "[2;4]" are citations too: both sentences carry one.
+    assert cited_sentence_share("Iraq denied it [1, 3]. Kirby disagreed [2;4].") == 1.0

@@ -11,12 +11,10 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from rag.chunking import sentence_spans
-from rag.citations import MARKER, MARKER_RE, cited_numbers
-from rag.followup import content_words
+from rag.citations import MARKER_RE, answer_sentences, cited_numbers
+from rag.text import content_words, sentence_spans
 from rag.types import Answer, Citation, Document
 
-_LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER})+")
 _SNIPPET_CHARS = 220
 LOW_CONFIDENCE = 0.6  # answers below this are shown with a warning
 
@@ -31,20 +29,6 @@ def anchor(turn: int, n: int) -> str:
 
 
 # -- which sentences to highlight -------------------------------------------------------------------------
-
-def answer_sentences(text: str) -> list[str]:
-    """The answer's sentences, each keeping the [n] markers that close it ("... killed. [1]" included)."""
-    sentences: list[str] = []
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        lead = _LEADING_MARKERS.match(sentence)
-        if lead and sentences:
-            sentences[-1] += " " + lead.group().strip()
-            sentence = sentence[lead.end():].strip()
-        if sentence:
-            sentences.append(sentence)
-    return sentences
-
 
 def citing_sentences(answer_text: str, n: int) -> list[str]:
     """The sentences of the answer that cite passage n."""

@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 
 from rag.cli_types import INDEX_LOCATION, K_RANGE
+from rag.config import REPO_ROOT
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REALTIMEQA = _REPO_ROOT.parent / "shared" / "bench" / "realtimeqa"
-DEFAULT_SEEDS = _REPO_ROOT.parent / "shared" / "corpus" / "seeds"
-DEFAULT_GOLD = _REPO_ROOT / "eval" / "gold" / "seeds.jsonl"
+DEFAULT_REALTIMEQA = REPO_ROOT.parent / "shared" / "bench" / "realtimeqa"
+DEFAULT_SEEDS = REPO_ROOT.parent / "shared" / "corpus" / "seeds"
+DEFAULT_GOLD = REPO_ROOT / "eval" / "gold" / "seeds.jsonl"
 
 
 def _log(message: str) -> None:
@@ -293,7 +293,7 @@ def rejection_command(data, weeks, gold, seeds, max_share, index_root, model, k,
 @eval_group.command("calibrate")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=_REPO_ROOT / "rag" / "calibration.json", show_default=True,
+              default=REPO_ROOT / "rag" / "calibration.json", show_default=True,
               help="The calibration file to write (the package's own by default).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("eval/runs/calibration"), show_default=True,

@@ -6,11 +6,11 @@ import math
 import re
 from collections import Counter
 
+from rag.citations import MARKER_RE, answer_sentences
+
 _FOLDED_CHARACTERS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
-_SENTENCE_END = re.compile(r"[.!?]+(?:\s*\[\d+\])*(?=\s|$)")
-_CITATION_MARKER = re.compile(r"\[\d+\]")
 
 
 def normalize(text: str) -> str:
@@ -106,13 +106,8 @@ def citation_precision(items: list[tuple[bool, list[str], list[str]]]) -> float 
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split on . ! ? before whitespace/end; markers right after the stop stay with it."""
-    sentences, start = [], 0
-    for end in _SENTENCE_END.finditer(text):
-        sentences.append(text[start : end.end()].strip())
-        start = end.end()
-    sentences.append(text[start:].strip())
-    return [sentence for sentence in sentences if sentence]
+    """The answer's sentences; markers right after a full stop stay with their sentence."""
+    return answer_sentences(text)
 
 
 def cited_sentence_share(answer: str) -> float | None:
@@ -120,7 +115,7 @@ def cited_sentence_share(answer: str) -> float | None:
     sentences = split_sentences(answer)
     if not sentences:
         return None
-    return sum(1 for s in sentences if _CITATION_MARKER.search(s)) / len(sentences)
+    return sum(1 for s in sentences if MARKER_RE.search(s)) / len(sentences)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -25,7 +25,7 @@ class Config:
     overlap: int = 24
     k: int = 4  # articles the evidence may come from
     candidates: int = 24  # chunks retrieved (hybrid) whose articles' sentences are scored for the evidence
-    evidence_tokens: int = 220  # budget for the evidence sentences, in the LLM's own tokens
+    evidence_tokens: int = 200  # budget for the evidence sentences, in the LLM's own tokens
     max_sentences: int = 8  # evidence sentences at most
     fetch_k: int = 30  # candidates taken from each retriever before fusion
     rrf_k: int = 60  # reciprocal-rank-fusion constant

@@ -11,8 +11,8 @@ import pytest
 from rag.ask import Assistant
 from rag.config import Config
 from rag.errors import ModelError, RagError
-from rag.types import Answer, Timings
-from ui.service import Cancelled, ChatService, SharedGenerator, model_choices, safe_name
+from rag.types import Answer, Done, Retrieved, Timings, Token
+from ui.service import ChatService, SharedGenerator, model_choices, safe_name
 
 ARTICLE = ("Zorvath bridge reopens after repairs\n\n12-03-2024\n\n"
            "ZORVATH — The old Kelmar bridge in the mountain town of Zorvath reopened to traffic on Monday after two "
@@ -41,13 +41,13 @@ class FakeGenerator:
     def count_tokens(self, text):
         return len(text.split())
 
-    def stream(self, messages, max_tokens, temperature, usage):
+    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill=""):
         yield self.reply
 
 
 @dataclass
 class FakeAssistant:
-    """Streams `tokens` through on_token (instantly, or `delay` apart) and records the questions asked."""
+    """Streams the events of an answer made of `tokens` (instantly, or `delay` apart); records the questions."""
 
     tokens: list = field(default_factory=lambda: ["Four ", "were ", "killed ", "[1]."])
     delay: float = 0.0
@@ -56,21 +56,22 @@ class FakeAssistant:
     finished: threading.Event = field(default_factory=threading.Event)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
-    def ask(self, question, filters=None, on_token=None, **overrides):
+    def stream(self, question, filters=None, asked_on=None, **overrides):
         self.asked.append((question, filters, overrides))
         try:
             if self.error:
                 raise self.error
+            yield Retrieved([])
             for token in self.tokens:
                 time.sleep(self.delay)
-                on_token(token)
-        except Cancelled:
-            self.cancelled.set()
+                yield Token(token)
+        except GeneratorExit:
+            self.cancelled.set()  # the person stopped the answer: the stream was closed mid-way
             raise
         finally:
             self.finished.set()
-        return Answer(question=question, text="".join(self.tokens), abstained=False, citations=[], passages=[],
-                      timings=Timings(), model="fake", embedder="e")
+        yield Done(Answer(question=question, text="".join(self.tokens), abstained=False, citations=[], passages=[],
+                          timings=Timings(), model="fake", embedder="e"))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import queue
 import re
 import shutil
 import threading
@@ -27,7 +26,7 @@ from rag.index import CURRENT, Index
 from rag.ingest import IngestReport, ingest
 from rag.models import LLMS, PackagedGGUF, SplitGGUF
 from rag.retrieve import Filters
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Done, Retrieved, Token
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +86,6 @@ def model_choices(current: str) -> list[tuple[str, str]]:
     if current not in LLMS:
         choices.append((Path(current).name, current))
     return choices
-
-
-class Cancelled(Exception):
-    """Raised inside the model's token callback when the person stopped the answer or left."""
 
 
 @dataclass(frozen=True)
@@ -186,8 +181,8 @@ class ChatService:
             k: int | None = None, filters: Filters | None = None) -> Iterator[Event]:
         """Stream one answer: status, the rewritten question, tokens as they come, then done (or error).
 
-        The work runs in a thread that feeds a queue; closing this iterator (the person left or pressed
-        Stop) makes the next token raise Cancelled there, which ends the generation and frees the model.
+        It runs in the caller's thread on top of `Assistant.stream`; closing this iterator (the person left
+        or pressed Stop) closes the assistant's stream too, which stops the generation and frees the model.
         """
         if not question.strip():
             yield Event("error", "Type a question first.")
@@ -197,61 +192,32 @@ class ChatService:
                                  "Add some with “Add articles” in the panel, or run: rag ingest PATH --index "
                                  f"{self.index_dir}")
             return
-        events: queue.Queue[Event | None] = queue.Queue()
-        cancel = threading.Event()
-
-        def on_token(piece: str) -> None:
-            if cancel.is_set():
-                raise Cancelled
-            events.put(Event("token", piece))
-
-        def work() -> None:
-            try:
-                if self.generator.loaded != (model or self.generator.name):
-                    events.put(Event("status", f"Loading {model or self.generator.name}…"))
-                self.generator.use(model)
-                if history:
-                    events.put(Event("status", "Reading the conversation…"))
-                step = rewrite(history, question, self.generator, self.rewrite_template)
-                events.put(Event("rewrite", rewrite=step))
-                events.put(Event("status", "Searching the articles…"))
-                overrides = {"k": int(k)} if k else {}
-                answer = self.assistant.ask(step.question, filters, on_token, **overrides)
-                events.put(Event("done", answer=answer))
-            except Cancelled:
-                pass
-            except RagError as exc:
-                events.put(Event("error", str(exc)))
-            except Exception as exc:  # noqa: BLE001 - shown in the chat rather than killing the worker
-                log.exception("answering %r failed", question)
-                events.put(Event("error", f"Something went wrong: {exc}"))
-            finally:
-                events.put(None)
-
-        worker = threading.Thread(target=work, name="rag-answer", daemon=True)
-        worker.start()
-        held: list[Event | None] = []  # an event read ahead while gathering tokens
         try:
-            while True:
-                event = held.pop() if held else events.get()
-                if event is None:
-                    return
-                if event.kind == "token":
-                    # Hand over everything that arrived meanwhile as one piece: fewer, larger UI updates.
-                    pieces = [event.text]
-                    while not held:
-                        try:
-                            more = events.get_nowait()
-                        except queue.Empty:
-                            break
-                        if more is not None and more.kind == "token":
-                            pieces.append(more.text)
-                        else:
-                            held.append(more)
-                    event = Event("token", "".join(pieces))
-                yield event
-        finally:
-            cancel.set()
+            yield from self._answer(question, history, model, k, filters)
+        except RagError as exc:
+            yield Event("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - shown in the chat rather than breaking the page
+            log.exception("answering %r failed", question)
+            yield Event("error", f"Something went wrong: {exc}")
+
+    def _answer(self, question: str, history: Sequence[tuple[str, str]], model: str | None, k: int | None,
+                filters: Filters | None) -> Iterator[Event]:
+        if self.generator.loaded != (model or self.generator.name):
+            yield Event("status", f"Loading {model or self.generator.name}…")
+        self.generator.use(model)
+        if history:
+            yield Event("status", "Reading the conversation…")
+        step = rewrite(history, question, self.generator, self.rewrite_template)
+        yield Event("rewrite", rewrite=step)
+        yield Event("status", "Searching the articles…")
+        overrides = {"k": int(k)} if k else {}
+        for item in self.assistant.stream(step.question, filters, **overrides):
+            if isinstance(item, Token):
+                yield Event("token", item.text)
+            elif isinstance(item, Retrieved):
+                yield Event("status", f"Reading the best sentences of {len(item.passages)} articles…")
+            elif isinstance(item, Done):
+                yield Event("done", answer=item.answer)
 
     # -- adding articles ------------------------------------------------------------------------------------
 

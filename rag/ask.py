@@ -14,10 +14,10 @@ from rag.embedder import Embedder, SentenceTransformerEmbedder
 from rag.errors import RagError
 from rag.generator import Generator, LlamaCppGenerator, Usage
 from rag.grounding import repair_citations, support
-from rag.index import Index
 from rag.models import llm_path
 from rag.prompting import Templates, build_messages
 from rag.retrieve import Filters, Retriever
+from rag.store import Store, open_store
 from rag.types import Answer, Timings
 
 
@@ -30,7 +30,7 @@ def load_generator(config: Config) -> Generator:
 class Assistant:
     """Holds the index, embedder and model for many questions; each piece loads the first time it is needed."""
 
-    def __init__(self, config: Config, index: Index | None = None, embedder: Embedder | None = None,
+    def __init__(self, config: Config, index: Store | None = None, embedder: Embedder | None = None,
                  generator: Generator | None = None):
         self.config = config
         self._index, self._embedder, self._generator = index, embedder, generator
@@ -44,9 +44,9 @@ class Assistant:
         return self._embedder
 
     @property
-    def index(self) -> Index:
+    def index(self) -> Store:
         if self._index is None:
-            self._index = Index.open(self.config.index_dir, self.embedder.name)
+            self._index = open_store(self.config.index_dir, self.embedder.name)
         return self._index
 
     def start_loading_generator(self) -> None:

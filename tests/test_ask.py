@@ -6,7 +6,7 @@ import pytest
 
 from rag.ask import Assistant
 from rag.errors import RagError
-from rag.index import Index
+from rag.store import open_store
 from rag.retrieve import Filters
 from tests.fakes import FakeEmbedder, FakeGenerator
 
@@ -83,7 +83,7 @@ def test_filters_by_outlet_and_date(seed_index):
 
 
 def test_retrieval_finds_the_denial(seed_index):
-    index = Index.open(seed_index.index_dir)
+    index = open_store(seed_index.index_dir)
     hits = _assistant(seed_index).retriever(seed_index).search("Ministry of Defense denied involvement", 3)
     assert any("Ministry of Defense" in h.chunk.text or "Defence Ministry" in h.chunk.text for h in hits)
     assert all(h.bm25_rank or h.dense_rank for h in hits)

@@ -51,8 +51,8 @@ class Corpus:
         rng = np.random.default_rng(seed)
         self.size, self.docs = size, size // PER_DOC
         self.vocab = _words(rng, VOCAB)
-        zipf = 1.0 / np.arange(1, VOCAB + 1)
-        self.zipf = zipf / zipf.sum()
+        zipf = np.cumsum(1.0 / np.arange(1, VOCAB + 1))
+        self.zipf_cdf = zipf / zipf[-1]
         self.topic_words = rng.integers(0, VOCAB, size=(TOPICS, 30))
         centres = rng.standard_normal((TOPICS, DIM)).astype(np.float32)
         self.centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
@@ -66,14 +66,18 @@ class Corpus:
         self.vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         self.rng = rng
 
+    def word_ids(self, d: int) -> np.ndarray:
+        """(chunks, 60) word ids of document d: 24 of its topic's words, then 36 Zipf-distributed ones."""
+        rng = np.random.default_rng(d)
+        topic = self.topic_words[self.doc_topic[d]][rng.integers(0, 30, size=(PER_DOC, 24))]
+        common = np.searchsorted(self.zipf_cdf, rng.random((PER_DOC, 36)))
+        return np.concatenate([topic, np.minimum(common, VOCAB - 1)], axis=1)
+
     def chunk_words(self, i: int) -> list[str]:
-        rng = np.random.default_rng(i)
-        topic = self.topic_words[self.doc_topic[i // PER_DOC]]
-        ids = np.concatenate([rng.choice(topic, 24), rng.choice(VOCAB, 36, p=self.zipf)])
-        return list(self.vocab[ids])
+        return list(self.vocab[self.word_ids(i // PER_DOC)[i % PER_DOC]])
 
     def document(self, d: int) -> tuple[Document, list[Chunk]]:
-        texts = [" ".join(self.chunk_words(d * PER_DOC + j)) + "." for j in range(PER_DOC)]
+        texts = [" ".join(words) + "." for words in self.vocab[self.word_ids(d)]]
         body = "\n".join(texts)
         doc = Document(f"doc{d}", f"/synthetic/{d}.txt", f"Story {d}", body, f"Outlet {self.doc_outlet[d]}",
                        self.doc_date[d], None, None, f"hash{d}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.errors import ConfigError, IndexMismatchError
+from rag.errors import ConfigError, IndexMismatchError, RagError
 from rag.types import Chunk, Document
 
 Scored = list[tuple[int, float]]  # (chunk row, score), best first
@@ -143,3 +144,23 @@ def check_chunking(manifest: Manifest, location: str, chunk_tokens: int, overlap
         raise IndexMismatchError(
             f"The index at {location} was chunked with --chunk-tokens {manifest.chunk_tokens} --overlap "
             f"{manifest.overlap}. Use those, or build a new index with `rag ingest --index NEW_DIR ...`.")
+
+
+def translating(errors: Callable[[], tuple[type[BaseException], ...]],
+                make: Callable[[object, BaseException], RagError]):
+    """A decorator for store methods: the libraries' `errors()` become make(store, error), raised from it; a
+    RagError passes through. `errors` is a function so that a backend's library is imported only when used."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except RagError:
+                raise
+            except errors() as exc:
+                raise make(self, exc) from exc
+
+        return wrapper
+
+    return decorate

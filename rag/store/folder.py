@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from datetime import date
 from functools import cached_property
@@ -10,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ConfigError, IndexDamagedError, IndexMissingError, RagError
+from rag.errors import ConfigError, IndexDamagedError, IndexMissingError
 from rag.store import generations as gens
-from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, fuse
+from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, fuse, translating
 from rag.store.faiss_vectors import FaissStore
 from rag.store.keyword import bm25_search, load_bm25
 from rag.types import Chunk, Document
@@ -35,22 +34,13 @@ def index_exists(location: str) -> bool:
     return (Path(location) / gens.CURRENT).is_file()
 
 
-def _translated(method):
-    """Library errors inside a store method become one IndexDamagedError that names a fallback."""
+def _unreadable(store: FolderStore, exc: BaseException) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"The index at {store.root} could not be read ({type(exc).__name__}: {exc}; generation {store.gen.name}). "
+        f"Run `rag info --check --index {store.root}`. " + gens.fallback_advice(store.root, exclude=store.gen.name))
 
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except RagError:
-            raise
-        except LIBRARY_ERRORS as exc:
-            raise IndexDamagedError(
-                f"The index at {self.root} could not be read ({type(exc).__name__}: {exc}; generation "
-                f"{self.gen.name}). Run `rag info --check --index {self.root}`. "
-                + gens.fallback_advice(self.root, exclude=self.gen.name)) from exc
 
-    return wrapper
+_translated = translating(lambda: LIBRARY_ERRORS, _unreadable)  # library errors become one IndexDamagedError
 
 
 class FolderStore:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 
 import numpy as np
 
-from rag.errors import RagError, StoreError
-from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored
+from rag.errors import StoreError
+from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, translating
 from rag.store.factory import display_location
 from rag.store.postgres_schema import SCHEMA_VERSION, check_version, schema_exists
 from rag.types import Chunk, Document
@@ -16,24 +15,30 @@ from rag.types import Chunk, Document
 EF_SEARCH = 100  # HNSW candidates per query; with iterative scans a filtered query goes on until its top k is full
 K1, B = 1.5, 0.75  # BM25 as the embedded store's bm25s (Lucene variant)
 
-# The query's lexemes with their idf over the whole collection (as bm25s computes it), and the OR of them.
+# BM25 over the full-text vectors. Term frequency counts as 1: chunks are ~128 tokens, where a query word rarely
+# repeats, and counting occurrences would mean unpacking every candidate's tsvector (~30x slower). Candidates are
+# the chunks holding a query word found in at most CANDIDATE_SHARE of the chunks (or the rarest word): a word in
+# more of them adds little score (idf < ~4) and would make every query scan a large part of the collection.
+CANDIDATE_SHARE, CANDIDATE_FLOOR = 0.02, 2000  # below 100k chunks every query word makes candidates
 _TERMS = """
 terms AS (
-    SELECT t.lexeme AS term, ln(1 + (tot.chunks - df.n + 0.5)::float8 / (df.n + 0.5)) AS idf
-    FROM unnest(to_tsvector('english', %(text)s)) AS t, rag.totals AS tot,
-         LATERAL (SELECT count(*) AS n FROM rag.chunks c WHERE c.tsv @@ quote_literal(t.lexeme)::tsquery) AS df
+    SELECT t.lexeme AS term, quote_literal(t.lexeme)::tsquery AS query, coalesce(s.df, 0) AS df,
+           ln(1 + (tot.chunks - coalesce(s.df, 0) + 0.5)::float8 / (coalesce(s.df, 0) + 0.5)) AS idf
+    FROM unnest(to_tsvector('english', %(text)s)) AS t CROSS JOIN rag.totals AS tot
+         LEFT JOIN rag.terms AS s ON s.term = t.lexeme
     WHERE strpos(t.lexeme, E'\\\\') = 0),
 q AS (SELECT string_agg(quote_literal(term), ' | ')::tsquery AS query,
-             (SELECT terms::float8 / greatest(chunks, 1) FROM rag.totals) AS avgdl FROM terms)"""
+             (SELECT terms::float8 / greatest(chunks, 1) FROM rag.totals) AS avgdl
+      FROM terms
+      WHERE df > 0 AND df <= greatest((SELECT min(df) FROM terms WHERE df > 0),
+                                      (SELECT chunks FROM rag.totals) * {share}, {floor}))"""
 
 _KEYWORD = """
 keyword AS (
-    SELECT c.id, sum(terms.idf * tf.n / (tf.n + {k1} * (1 - {b} + {b} * c.n_terms / q.avgdl))) AS score
-    FROM q, rag.chunks c
-         CROSS JOIN LATERAL (SELECT u.lexeme, array_length(u.positions, 1) AS n FROM unnest(c.tsv) u) AS tf
-         JOIN terms ON terms.term = tf.lexeme
+    SELECT c.id, sum(terms.idf) / (1 + {k1} * (1 - {b} + {b} * c.n_terms / q.avgdl)) AS score
+    FROM q, rag.chunks c JOIN terms ON c.tsv @@ terms.query
     WHERE c.tsv @@ q.query AND {where}
-    GROUP BY c.id ORDER BY score DESC, c.id LIMIT %(fetch_k)s),
+    GROUP BY c.id, c.n_terms, q.avgdl ORDER BY score DESC, c.id LIMIT %(fetch_k)s),
 keyword_ranked AS (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM keyword)"""
 
 # MATERIALIZED: with relaxed-order iterative scans the index may return near-ties out of order; rank afterwards.
@@ -91,22 +96,17 @@ def connect(location: str):
                          "local one with `rag db start`, or check the URL (user, password, host, database).") from exc
 
 
-def translated(method):
-    """Database errors inside a store method become one StoreError naming the database."""
+def _psycopg_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
 
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        import psycopg
+    return (psycopg.Error,)
 
-        try:
-            return method(self, *args, **kwargs)
-        except RagError:
-            raise
-        except psycopg.Error as exc:
-            raise StoreError(f"The index database {self.location} failed: {str(exc).strip() or type(exc).__name__}"
-                             ) from exc
 
-    return wrapper
+def _failed(store, exc: BaseException) -> StoreError:
+    return StoreError(f"The index database {store.location} failed: {str(exc).strip() or type(exc).__name__}")
+
+
+translated = translating(_psycopg_errors, _failed)  # database errors become one StoreError naming the database
 
 
 def index_exists(location: str) -> bool:
@@ -158,7 +158,7 @@ class PostgresStore:
     @translated
     def hybrid_search(self, query: HybridQuery) -> list[Ranked]:
         where, params = where_clause(query.filters)
-        sql = _HYBRID.format(where=where, k1=K1, b=B)
+        sql = _HYBRID.format(where=where, k1=K1, b=B, share=CANDIDATE_SHARE, floor=CANDIDATE_FLOOR)
         params |= {"text": query.text, "vector": np.asarray(query.vector, dtype=np.float32), "k": query.k,
                    "fetch_k": query.fetch_k, "rrf_k": query.rrf_k, "dense_weight": float(query.dense_weight),
                    "keyword_weight": float(query.keyword_weight)}
@@ -174,7 +174,7 @@ class PostgresStore:
     @translated
     def keyword_search(self, text: str, k: int, filters: Filters | None = None) -> Scored:
         where, params = where_clause(filters)
-        sql = "WITH " + _TERMS + "," + _KEYWORD.format(where=where, k1=K1, b=B) + \
+        sql = "WITH " + (_TERMS + "," + _KEYWORD).format(where=where, k1=K1, b=B, share=CANDIDATE_SHARE, floor=CANDIDATE_FLOOR) + \
             " SELECT id, score FROM keyword_ranked ORDER BY rank"
         return [(int(row), float(score)) for row, score in self._run(sql, params | {"text": text, "fetch_k": k})]
 

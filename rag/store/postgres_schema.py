@@ -30,8 +30,9 @@ CREATE TABLE rag.chunks (
 CREATE TABLE rag.totals (one boolean PRIMARY KEY DEFAULT true CHECK (one), chunks bigint NOT NULL,
                          terms bigint NOT NULL);
 INSERT INTO rag.totals VALUES (true, 0, 0);
+-- Chunks containing each lexeme (BM25's document frequency), kept by the writers with the chunks.
+CREATE TABLE rag.terms (term text PRIMARY KEY, df integer NOT NULL);
 CREATE INDEX chunks_doc ON rag.chunks (doc_id);
-CREATE INDEX chunks_embedding ON rag.chunks USING hnsw (embedding vector_ip_ops);
 CREATE INDEX chunks_tsv ON rag.chunks USING gin (tsv);
 CREATE INDEX chunks_date ON rag.chunks (date);
 CREATE INDEX chunks_outlet ON rag.chunks (lower(outlet));
@@ -39,8 +40,12 @@ CREATE INDEX documents_date ON rag.documents (date);
 """
 
 
+# Inner product on normalised vectors; m and ef_construction are pgvector's defaults (16, 64).
+VECTOR_INDEX = "CREATE INDEX IF NOT EXISTS chunks_embedding ON rag.chunks USING hnsw (embedding vector_ip_ops)"
+
+
 def create_statements(dim: int) -> str:
-    return _TABLES.replace("{dim}", str(int(dim)))
+    return _TABLES.replace("{dim}", str(int(dim))) + VECTOR_INDEX + ";"
 
 
 def schema_exists(conn) -> bool:

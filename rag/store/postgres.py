@@ -9,24 +9,28 @@ import numpy as np
 from rag.errors import StoreError
 from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, translating
 from rag.store.factory import display_location
+from rag.store.keyword import bm25_tokens
 from rag.store.postgres_schema import SCHEMA_VERSION, check_version, schema_exists
 from rag.types import Chunk, Document
 
 EF_SEARCH = 100  # HNSW candidates per query; with iterative scans a filtered query goes on until its top k is full
 K1, B = 1.5, 0.75  # BM25 as the embedded store's bm25s (Lucene variant)
 
-# BM25 over the full-text vectors. Term frequency counts as 1: chunks are ~128 tokens, where a query word rarely
-# repeats, and counting occurrences would mean unpacking every candidate's tsvector (~30x slower). Candidates are
-# the chunks holding a query word found in at most CANDIDATE_SHARE of the chunks (or the rarest word): a word in
-# more of them adds little score (idf < ~4) and would make every query scan a large part of the collection.
+# BM25 over the full-text vectors, whose words the embedded store's tokenizer split (and the question's). A word
+# found n >= 2 times in a chunk is also stored as word~2 .. word~n (up to TF_CAP), so the term frequency is a few
+# index probes instead of unpacking every candidate's tsvector (~30x slower). Candidates are the chunks holding a
+# query word that is in at most CANDIDATE_SHARE of the chunks (or the rarest word): a word in more of them adds
+# little (idf < ~4) and would make every query scan a large part of the collection.
 CANDIDATE_SHARE, CANDIDATE_FLOOR = 0.02, 2000  # below 100k chunks every query word makes candidates
+TF_CAP = 4
 _TERMS = """
 terms AS (
     SELECT t.lexeme AS term, quote_literal(t.lexeme)::tsquery AS query, coalesce(s.df, 0) AS df,
+           quote_literal(t.lexeme || '~2')::tsquery AS q2, quote_literal(t.lexeme || '~3')::tsquery AS q3,
+           quote_literal(t.lexeme || '~4')::tsquery AS q4,
            ln(1 + (tot.chunks - coalesce(s.df, 0) + 0.5)::float8 / (coalesce(s.df, 0) + 0.5)) AS idf
-    FROM unnest(to_tsvector('english', %(text)s)) AS t CROSS JOIN rag.totals AS tot
-         LEFT JOIN rag.terms AS s ON s.term = t.lexeme
-    WHERE strpos(t.lexeme, E'\\\\') = 0),
+    FROM unnest(%(words)s::text[]) AS t(lexeme) CROSS JOIN rag.totals AS tot
+         LEFT JOIN rag.terms AS s ON s.term = t.lexeme),
 q AS (SELECT string_agg(quote_literal(term), ' | ')::tsquery AS query,
              (SELECT terms::float8 / greatest(chunks, 1) FROM rag.totals) AS avgdl
       FROM terms
@@ -35,10 +39,12 @@ q AS (SELECT string_agg(quote_literal(term), ' | ')::tsquery AS query,
 
 _KEYWORD = """
 keyword AS (
-    SELECT c.id, sum(terms.idf) / (1 + {k1} * (1 - {b} + {b} * c.n_terms / q.avgdl)) AS score
+    SELECT c.id, sum(terms.idf * tf.n / (tf.n + {k1} * (1 - {b} + {b} * c.n_terms / q.avgdl))) AS score
     FROM q, rag.chunks c JOIN terms ON c.tsv @@ terms.query
+         CROSS JOIN LATERAL (SELECT 1 + (c.tsv @@ terms.q2)::int + (c.tsv @@ terms.q3)::int
+                                    + (c.tsv @@ terms.q4)::int AS n) AS tf
     WHERE c.tsv @@ q.query AND {where}
-    GROUP BY c.id, c.n_terms, q.avgdl ORDER BY score DESC, c.id LIMIT %(fetch_k)s),
+    GROUP BY c.id ORDER BY score DESC, c.id LIMIT %(fetch_k)s),
 keyword_ranked AS (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM keyword)"""
 
 # MATERIALIZED: with relaxed-order iterative scans the index may return near-ties out of order; rank afterwards.
@@ -159,8 +165,8 @@ class PostgresStore:
     def hybrid_search(self, query: HybridQuery) -> list[Ranked]:
         where, params = where_clause(query.filters)
         sql = _HYBRID.format(where=where, k1=K1, b=B, share=CANDIDATE_SHARE, floor=CANDIDATE_FLOOR)
-        params |= {"text": query.text, "vector": np.asarray(query.vector, dtype=np.float32), "k": query.k,
-                   "fetch_k": query.fetch_k, "rrf_k": query.rrf_k, "dense_weight": float(query.dense_weight),
+        params |= {"words": bm25_tokens([query.text])[0], "vector": np.asarray(query.vector, dtype=np.float32),
+                   "k": query.k, "fetch_k": query.fetch_k, "rrf_k": query.rrf_k, "dense_weight": float(query.dense_weight),
                    "keyword_weight": float(query.keyword_weight)}
         return [Ranked(int(row), float(score), dense, keyword) for row, score, dense, keyword in self._run(sql, params)]
 
@@ -174,9 +180,11 @@ class PostgresStore:
     @translated
     def keyword_search(self, text: str, k: int, filters: Filters | None = None) -> Scored:
         where, params = where_clause(filters)
-        sql = "WITH " + (_TERMS + "," + _KEYWORD).format(where=where, k1=K1, b=B, share=CANDIDATE_SHARE, floor=CANDIDATE_FLOOR) + \
+        sql = "WITH " + (_TERMS + "," + _KEYWORD).format(where=where, k1=K1, b=B, share=CANDIDATE_SHARE,
+                                                         floor=CANDIDATE_FLOOR) + \
             " SELECT id, score FROM keyword_ranked ORDER BY rank"
-        return [(int(row), float(score)) for row, score in self._run(sql, params | {"text": text, "fetch_k": k})]
+        rows = self._run(sql, params | {"words": bm25_tokens([text])[0], "fetch_k": k})
+        return [(int(row), float(score)) for row, score in rows]
 
     @translated
     def chunks_by_row(self, rows: list[int]) -> dict[int, tuple[Chunk, Document]]:

@@ -24,8 +24,8 @@ CREATE TABLE rag.chunks (
     start_char integer NOT NULL, end_char integer NOT NULL, n_tokens integer NOT NULL,
     outlet text, date date,
     embedding vector({dim}) NOT NULL,
-    tsv tsvector NOT NULL,          -- to_tsvector('english', title || text), as the embedded BM25 indexes them
-    n_terms integer NOT NULL);      -- lexeme occurrences in tsv: the document length of BM25
+    tsv tsvector NOT NULL,          -- the words of title + text as the embedded store's BM25 splits them
+    n_terms integer NOT NULL);      -- how many words that is: the document length of BM25
 -- Totals for BM25's average length and idf, kept by the writers in the same transaction as the chunks.
 CREATE TABLE rag.totals (one boolean PRIMARY KEY DEFAULT true CHECK (one), chunks bigint NOT NULL,
                          terms bigint NOT NULL);

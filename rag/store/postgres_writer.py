@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Callable
 
 import numpy as np
@@ -11,7 +12,8 @@ import numpy as np
 from rag.errors import IngestError, StoreError
 from rag.store.base import Manifest, check_chunking, check_embedder
 from rag.store.factory import display_location
-from rag.store.postgres import DOC_COLUMNS, connect, read_manifest, translated
+from rag.store.keyword import bm25_tokens
+from rag.store.postgres import DOC_COLUMNS, TF_CAP, connect, read_manifest, translated
 from rag.store.postgres_schema import (SCHEMA_VERSION, VECTOR_INDEX, check_version, create_statements,
                                        schema_exists)
 from rag.types import Chunk, Document
@@ -26,17 +28,19 @@ ON CONFLICT (doc_id) DO UPDATE SET source = EXCLUDED.source, title = EXCLUDED.ti
     outlet = EXCLUDED.outlet, date = EXCLUDED.date, author = EXCLUDED.author, url = EXCLUDED.url,
     content_hash = EXCLUDED.content_hash"""
 
-# The chunks of one document, with their full-text vector and its length, and the totals BM25 needs.
+# The chunks of one document, with their full-text vector and its length, and the totals BM25 needs. The words
+# are split by the embedded store's BM25 tokenizer (bm25s: lower case, English stopwords out, no stemming), so
+# that both stores rank the same words.
 _INSERT_CHUNKS = """
 WITH added AS (
     INSERT INTO rag.chunks (chunk_id, doc_id, position, text, start_char, end_char, n_tokens, outlet, date,
                             embedding, tsv, n_terms)
     SELECT c.chunk_id, %(doc_id)s, c.position, c.text, c.start_char, c.end_char, c.n_tokens, %(outlet)s,
-           %(date)s::date, c.embedding, v.tsv, (SELECT coalesce(sum(array_length(u.positions, 1)), 0) FROM unnest(v.tsv) u)
+           %(date)s::date, c.embedding, array_to_tsvector(string_to_array(c.words, ' ')), c.n_terms
     FROM unnest(%(chunk_ids)s::text[], %(positions)s::integer[], %(texts)s::text[], %(starts)s::integer[],
-                %(ends)s::integer[], %(n_tokens)s::integer[], %(embeddings)s::vector[])
-         AS c(chunk_id, position, text, start_char, end_char, n_tokens, embedding)
-         CROSS JOIN LATERAL (SELECT to_tsvector('english', %(title)s || E'\\n' || c.text) AS tsv) AS v
+                %(ends)s::integer[], %(n_tokens)s::integer[], %(embeddings)s::vector[], %(words)s::text[],
+                %(n_terms)s::integer[])
+         AS c(chunk_id, position, text, start_char, end_char, n_tokens, embedding, words, n_terms)
     RETURNING n_terms)
 UPDATE rag.totals SET chunks = chunks + (SELECT count(*) FROM added),
                       terms = terms + (SELECT coalesce(sum(n_terms), 0) FROM added)"""
@@ -44,19 +48,25 @@ UPDATE rag.totals SET chunks = chunks + (SELECT count(*) FROM added),
 _TERMS_ADD = """
 INSERT INTO rag.terms (term, df)
 SELECT lexeme, count(*) FROM rag.chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.tsv)) AS lexeme
-WHERE c.doc_id = %s GROUP BY lexeme
+WHERE c.doc_id = %s AND strpos(lexeme, '~') = 0 GROUP BY lexeme
 ON CONFLICT (term) DO UPDATE SET df = rag.terms.df + EXCLUDED.df"""
 
 _TERMS_REMOVE = """
 UPDATE rag.terms s SET df = s.df - x.n
 FROM (SELECT lexeme, count(*) AS n FROM rag.chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.tsv)) AS lexeme
-      WHERE c.doc_id = %s GROUP BY lexeme) AS x
+      WHERE c.doc_id = %s AND strpos(lexeme, '~') = 0 GROUP BY lexeme) AS x
 WHERE s.term = x.lexeme"""
 
 _DELETE_CHUNKS = """
 WITH gone AS (DELETE FROM rag.chunks WHERE doc_id = %s RETURNING n_terms)
 UPDATE rag.totals SET chunks = chunks - (SELECT count(*) FROM gone),
                       terms = terms - (SELECT coalesce(sum(n_terms), 0) FROM gone)"""
+
+
+def _tf_coded(words: list[str]) -> str:
+    """The chunk's distinct words, plus word~2 .. word~n for a word found n times (up to TF_CAP): see postgres.py."""
+    counts = Counter(words)
+    return " ".join([*counts, *(f"{w}~{n}" for w, c in counts.items() for n in range(2, min(c, TF_CAP) + 1))])
 
 
 class PostgresWriter:
@@ -155,15 +165,17 @@ class PostgresWriter:
                                        (doc.doc_id,)).fetchone()
             if known is not None and known[0] == doc.content_hash:
                 return
+            words = bm25_tokens([f"{doc.title}\n{c.text}" for c in chunks])
             self._remove_chunks(doc.doc_id)
             self._conn.execute(_UPSERT_DOCUMENT, (doc.doc_id, doc.source, doc.title, doc.text, doc.outlet, doc.date,
                                                   doc.author, doc.url, doc.content_hash))
             self._conn.execute(_INSERT_CHUNKS, {
-                "doc_id": doc.doc_id, "outlet": doc.outlet, "date": doc.date, "title": doc.title,
+                "doc_id": doc.doc_id, "outlet": doc.outlet, "date": doc.date,
                 "chunk_ids": [c.chunk_id for c in chunks], "positions": [c.position for c in chunks],
                 "texts": [c.text for c in chunks], "starts": [c.start for c in chunks],
                 "ends": [c.end for c in chunks], "n_tokens": [c.n_tokens for c in chunks],
-                "embeddings": [np.asarray(v, dtype=np.float32) for v in vectors]})
+                "embeddings": [np.asarray(v, dtype=np.float32) for v in vectors],
+                "words": [_tf_coded(w) for w in words], "n_terms": [len(w) for w in words]})
             self._conn.execute(_TERMS_ADD, (doc.doc_id,))
         self._changed = True
 

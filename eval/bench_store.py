@@ -174,7 +174,8 @@ def write_table() -> None:
             "recall@10 | recall@10, date filter | memory (MB) | disk (MB) |\n|---|---|---|---|---|---|---|---|---|\n")
     lines = [f"| {r['backend']} | {r['size']:,} | {r['ingest_rate']:,.0f} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} | "
              f"{r['p50_date_ms']:.1f} / {r['p95_date_ms']:.1f} | {r['recall10']:.3f} | {r['recall10_date']:.3f} | "
-             f"{r['rss_mb']:,.0f} | {r['disk_mb']:,.0f} |" for r in sorted(rows, key=lambda r: (r["size"], r["backend"]))]
+             f"{r['rss_mb']:,.0f} | {r['disk_mb']:,.0f} |"
+             for r in sorted(rows, key=lambda r: (r["size"], r["backend"]))]
     doc = (__doc__.split("\n\n", 2)[2] if __doc__ else "")
     TABLE.write_text("# Store benchmark\n\nMade by `eval/bench_store.py` on this machine (2 cores shared with "
                      "others, no GPU), under `nice -n 19`.\n\n" + head + "\n".join(lines) + "\n\n## How\n\n" + doc

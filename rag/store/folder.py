@@ -165,7 +165,8 @@ class FolderStore:
     def stats(self) -> dict:
         db = self._db
         dates = db.execute("SELECT min(date), max(date) FROM documents WHERE date IS NOT NULL").fetchone()
-        outlets = db.execute("SELECT coalesce(outlet, '(unknown)'), count(*) FROM documents GROUP BY 1 ORDER BY 2 DESC, 1")
+        outlets = db.execute("SELECT coalesce(outlet, '(unknown)'), count(*) FROM documents GROUP BY 1 "
+                             "ORDER BY 2 DESC, 1")
         return {
             "index": str(self.root), "backend": "embedded (FAISS + SQLite + bm25s)", "generation": self.gen.name,
             "documents": db.execute("SELECT count(*) FROM documents").fetchone()[0],

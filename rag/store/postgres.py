@@ -166,7 +166,8 @@ class PostgresStore:
         where, params = where_clause(query.filters)
         sql = _HYBRID.format(where=where, k1=K1, b=B, share=CANDIDATE_SHARE, floor=CANDIDATE_FLOOR)
         params |= {"words": bm25_tokens([query.text])[0], "vector": np.asarray(query.vector, dtype=np.float32),
-                   "k": query.k, "fetch_k": query.fetch_k, "rrf_k": query.rrf_k, "dense_weight": float(query.dense_weight),
+                   "k": query.k, "fetch_k": query.fetch_k, "rrf_k": query.rrf_k,
+                   "dense_weight": float(query.dense_weight),
                    "keyword_weight": float(query.keyword_weight)}
         return [Ranked(int(row), float(score), dense, keyword) for row, score, dense, keyword in self._run(sql, params)]
 

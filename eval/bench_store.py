@@ -154,9 +154,10 @@ def footprint(location: str, backend: str) -> dict:
 
     if backend == "folder":
         disk = sum(p.stat().st_size for p in Path(location).rglob("*") if p.is_file())
-        probe = ("import sys, resource; sys.path.insert(0, %r); from rag.store import open_store; "
-                 "s = open_store(%r); s.warm_up(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-                 % (str(REPO), location))
+        # VmHWM, not ru_maxrss: the latter keeps the high-water mark of the forked parent across exec.
+        probe = ("import sys, re; sys.path.insert(0, %r); from rag.store import open_store; "
+                 "s = open_store(%r); s.warm_up(); "
+                 "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])" % (str(REPO), location))
         rss = int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout) * 1024
         return {"disk_mb": disk / 1e6, "rss_mb": rss / 1e6}
     import psycopg
@@ -179,8 +180,8 @@ def write_table() -> None:
     doc = (__doc__.split("\n\n", 2)[2] if __doc__ else "")
     TABLE.write_text("# Store benchmark\n\nMade by `eval/bench_store.py` on this machine (2 cores shared with "
                      "others, no GPU), under `nice -n 19`.\n\n" + head + "\n".join(lines) + "\n\n## How\n\n" + doc
-                     + "\nMemory: the embedded store's peak resident size in a fresh process that opened the index "
-                     "and loaded everything; PostgreSQL's: the proportional set size of all server processes "
+                     + "\nMemory: the embedded store's peak resident size (VmHWM) in a fresh process that opened the "
+                     "index and loaded everything; PostgreSQL's: the proportional set size of all server processes "
                      "after the searches. Disk: the index folder; the tables and indexes of schema `rag`.\n",
                      encoding="utf-8")
 
@@ -192,18 +193,25 @@ def main() -> None:
     parser.add_argument("--url", help="postgresql:// URL of an empty database (postgres backend)")
     parser.add_argument("--dir", default="/tmp/bench-store", help="where the folder index goes")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--no-load", action="store_true", help="search an index loaded by an earlier run again")
     args = parser.parse_args()
     location = args.url if args.backend == "postgres" else str(Path(args.dir) / f"index-{args.size}")
     print(f"Generating {args.size:,} chunks…", flush=True)
     corpus = Corpus(args.size)
-    print(f"Loading into {args.backend}…", flush=True)
-    seconds = load(corpus, location)
-    print(f"Loaded in {seconds:.0f} s; searching…", flush=True)
-    row = {"backend": args.backend, "size": corpus.docs * PER_DOC, "ingest_rate": corpus.docs * PER_DOC / seconds,
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
+    key = (args.backend, corpus.docs * PER_DOC)
+    if args.no_load:
+        rate = next(r["ingest_rate"] for r in earlier if (r["backend"], r["size"]) == key)
+    else:
+        print(f"Loading into {args.backend}…", flush=True)
+        seconds = load(corpus, location)
+        print(f"Loaded in {seconds:.0f} s; searching…", flush=True)
+        rate = corpus.docs * PER_DOC / seconds
+    row = {"backend": args.backend, "size": key[1], "ingest_rate": rate,
            **measure(corpus, location, args.queries), **footprint(location, args.backend)}
     print(json.dumps(row, indent=2))
-    rows = [r for r in (json.loads(RESULTS.read_text()) if RESULTS.is_file() else [])
-            if (r["backend"], r["size"]) != (row["backend"], row["size"])]
+    rows = [r for r in (json.loads(RESULTS.read_text()) if RESULTS.is_file() else [])  # other runs may have
+            if (r["backend"], r["size"]) != key]                                          # added rows meanwhile
     RESULTS.write_text(json.dumps(rows + [row], indent=2) + "\n")
     write_table()
 

@@ -10,7 +10,8 @@ vector is its topic's random unit vector plus Gaussian noise of the same norm, n
 topic, ~0 to others: real embeddings cluster by subject too; uniformly random vectors would have no neighbours
 worth finding). Its text is 60 words: 24 drawn from its topic's 30 words, 36 from a Zipf-distributed vocabulary
 of 50,000 made-up words. Dates are uniform over 2015-2024 (5% undated), outlets one of 50. A query is a chunk's
-vector plus noise of half its norm, and 6 of that chunk's words; the date filter is one calendar year.
+vector plus noise of half its norm, and 6 of that chunk's words (chunks of dated documents only); the date
+filter is the calendar year of that chunk's document (a question about a time that has its answer).
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ class Corpus:
         return doc, chunks
 
     def queries(self, n: int) -> list[tuple[int, np.ndarray, str]]:
+        """Chunks of dated documents, so that the date filter (their year) leaves their topic something to find."""
         rng = np.random.default_rng(1)
+        dated = np.array([d is not None for d in self.doc_date]).repeat(PER_DOC)
         out = []
-        for i in rng.choice(self.docs * PER_DOC, n, replace=False):
+        for i in rng.choice(np.flatnonzero(dated), n, replace=False):
             v = self.vectors[i] + rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM) * 0.5
             words = self.chunk_words(int(i))
             out.append((int(i), v / np.linalg.norm(v), " ".join(rng.choice(words, 6, replace=False))))
@@ -130,8 +133,8 @@ def measure(corpus: Corpus, location: str, n_queries: int) -> dict:
     figures = {}
     for label, with_filter in (("", False), ("_date", True)):
         latencies, recalls = [], []
-        for n, (_, vector, text) in enumerate(queries):
-            year = 2015 + n % 10
+        for n, (chunk, vector, text) in enumerate(queries):
+            year = int(corpus.doc_date[chunk // PER_DOC][:4])  # a question about the time of its answer
             filters = _year_filter(year) if with_filter else Filters()
             started = time.perf_counter()
             store.hybrid_search(HybridQuery(text, vector, k=10, filters=filters))

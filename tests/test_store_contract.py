@@ -270,3 +270,26 @@ def test_dense_search_finds_each_chunk_by_its_own_vector(location):
         assert store.chunks_by_row([best[0][0]])[best[0][0]][1].doc_id == doc.doc_id
     assert np.isclose(best[0][1], 1.0, atol=1e-4)
     store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_ranks_like_the_embedded_store(seeds, tmp_path, pg_database):  # noqa: F811
+    """The same BM25 scores and the same fused top k: a question gets the same passages from either store."""
+    folder = str(tmp_path / "index")
+    embedder = FakeEmbedder()
+    for location in (folder, pg_database):
+        ingest([seeds], Config(index_dir=location), embedder)
+    stores = [open_store(location, embedder.name) for location in (folder, pg_database)]
+
+    def ids(store, scored):
+        found = store.chunks_by_row([row for row, _ in scored])
+        return [(found[row][0].chunk_id, round(score, 4)) for row, score in scored]
+
+    for question in ["Who denied the intelligence sharing?", "Which militia was hit by the US strikes in Syria?",
+                     "What did the Iraqi prime minister demand?", "rockets fired at the US embassy"]:
+        keyword = [ids(s, s.keyword_search(question, 10)) for s in stores]
+        assert keyword[0] == keyword[1] and keyword[0]
+        hits = [[h.chunk.chunk_id for h in Retriever(s, embedder).search(question, 5)] for s in stores]
+        assert hits[0] == hits[1]
+    for store in stores:
+        store.close()

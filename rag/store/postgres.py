@@ -17,17 +17,17 @@ EF_SEARCH = 100  # HNSW candidates per query; with iterative scans a filtered qu
 K1, B = 1.5, 0.75  # BM25 as the embedded store's bm25s (Lucene variant)
 
 # BM25 over the full-text vectors, whose words the embedded store's tokenizer split (and the question's). A word
-# found n >= 2 times in a chunk is also stored as word~2 .. word~n (up to TF_CAP), so the term frequency is a few
-# index probes instead of unpacking every candidate's tsvector (~30x slower). Candidates are the chunks holding a
+# found n >= 2 times in a chunk also carries n - 1 in binary as lexemes word~0 .. word~3 (bit set: lexeme present),
+# so its term frequency (up to 16) is four probes of the tsvector instead of unpacking it (~30x slower). Candidates are the chunks holding a
 # query word that is in at most CANDIDATE_SHARE of the chunks (or the rarest word): a word in more of them adds
 # little (idf < ~4) and would make every query scan a large part of the collection.
 CANDIDATE_SHARE, CANDIDATE_FLOOR = 0.02, 2000  # below 100k chunks every query word makes candidates
-TF_CAP = 4
+TF_BITS = 4
 _TERMS = """
 terms AS (
     SELECT t.lexeme AS term, quote_literal(t.lexeme)::tsquery AS query, coalesce(s.df, 0) AS df,
-           quote_literal(t.lexeme || '~2')::tsquery AS q2, quote_literal(t.lexeme || '~3')::tsquery AS q3,
-           quote_literal(t.lexeme || '~4')::tsquery AS q4,
+           quote_literal(t.lexeme || '~0')::tsquery AS b0, quote_literal(t.lexeme || '~1')::tsquery AS b1,
+           quote_literal(t.lexeme || '~2')::tsquery AS b2, quote_literal(t.lexeme || '~3')::tsquery AS b3,
            ln(1 + (tot.chunks - coalesce(s.df, 0) + 0.5)::float8 / (coalesce(s.df, 0) + 0.5)) AS idf
     FROM unnest(%(words)s::text[]) AS t(lexeme) CROSS JOIN rag.totals AS tot
          LEFT JOIN rag.terms AS s ON s.term = t.lexeme),
@@ -41,8 +41,8 @@ _KEYWORD = """
 keyword AS (
     SELECT c.id, sum(terms.idf * tf.n / (tf.n + {k1} * (1 - {b} + {b} * c.n_terms / q.avgdl))) AS score
     FROM q, rag.chunks c JOIN terms ON c.tsv @@ terms.query
-         CROSS JOIN LATERAL (SELECT 1 + (c.tsv @@ terms.q2)::int + (c.tsv @@ terms.q3)::int
-                                    + (c.tsv @@ terms.q4)::int AS n) AS tf
+         CROSS JOIN LATERAL (SELECT 1 + (c.tsv @@ terms.b0)::int + 2 * (c.tsv @@ terms.b1)::int
+                                    + 4 * (c.tsv @@ terms.b2)::int + 8 * (c.tsv @@ terms.b3)::int AS n) AS tf
     WHERE c.tsv @@ q.query AND {where}
     GROUP BY c.id ORDER BY score DESC, c.id LIMIT %(fetch_k)s),
 keyword_ranked AS (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM keyword)"""

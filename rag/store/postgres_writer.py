@@ -13,7 +13,7 @@ from rag.errors import IngestError, StoreError
 from rag.store.base import Manifest, check_chunking, check_embedder
 from rag.store.factory import display_location
 from rag.store.keyword import bm25_tokens
-from rag.store.postgres import DOC_COLUMNS, TF_CAP, connect, read_manifest, translated
+from rag.store.postgres import DOC_COLUMNS, TF_BITS, connect, read_manifest, translated
 from rag.store.postgres_schema import (SCHEMA_VERSION, VECTOR_INDEX, check_version, create_statements,
                                        schema_exists)
 from rag.types import Chunk, Document
@@ -64,9 +64,10 @@ UPDATE rag.totals SET chunks = chunks - (SELECT count(*) FROM gone),
 
 
 def _tf_coded(words: list[str]) -> str:
-    """The chunk's distinct words, plus word~2 .. word~n for a word found n times (up to TF_CAP): see postgres.py."""
+    """The chunk's distinct words, plus the bits of (count - 1) of each repeated word as word~BIT: see postgres.py."""
     counts = Counter(words)
-    return " ".join([*counts, *(f"{w}~{n}" for w, c in counts.items() for n in range(2, min(c, TF_CAP) + 1))])
+    bits = [f"{w}~{b}" for w, c in counts.items() for b in range(TF_BITS) if (min(c, 2**TF_BITS) - 1) >> b & 1]
+    return " ".join([*counts, *bits])
 
 
 class PostgresWriter:

@@ -197,6 +197,8 @@ def write_table() -> None:
     head = ("| backend | chunks | ingest (chunks/s) | hybrid search, CPU p50 / p95 (ms) | wall p50 / p95 (ms) | "
             "with a date filter, CPU p50 / p95 | wall p50 / p95 | recall@10 | recall@10, date filter | memory (MB) | "
             "disk (MB) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+    notes = [f"- {r['backend']}, {r['size']:,} chunks: {r['note']}" for r in rows if "note" in r]
+    rows = [r for r in rows if "note" not in r]
     lines = [f"| {r['backend']} | {r['size']:,} | {r['ingest_rate']:,.0f} | {_pair(r, 'cpu_p50_ms', 'cpu_p95_ms')} | "
              f"{_pair(r, 'p50_ms', 'p95_ms')} | {_pair(r, 'cpu_p50_date_ms', 'cpu_p95_date_ms')} | "
              f"{_pair(r, 'p50_date_ms', 'p95_date_ms')} | {r['recall10']:.3f} | {r['recall10_date']:.3f} | "
@@ -204,7 +206,8 @@ def write_table() -> None:
              for r in sorted(rows, key=lambda r: (r["size"], r["backend"]))]
     doc = (__doc__.split("\n\n", 2)[2] if __doc__ else "")
     TABLE.write_text("# Store benchmark\n\nMade by `eval/bench_store.py` on this machine (2 cores shared with "
-                     "others, no GPU), under `nice -n 19`.\n\n" + head + "\n".join(lines) + "\n\n## How\n\n" + doc
+                     "others, no GPU), under `nice -n 19`.\n\n" + head + "\n".join(lines) + "\n\n"
+                     + ("Not completed:\n\n" + "\n".join(notes) + "\n\n" if notes else "") + "## How\n\n" + doc
                      + "\nCPU: the time a search spent on a core (this process, plus the PostgreSQL server process "
                      "serving it), which is its latency on an idle machine; wall: measured while other jobs at normal "
                      "priority kept both cores busy (load average ~6.8), so it includes waiting for a core."

@@ -21,10 +21,10 @@ from rag.errors import RagError
 from rag.evidence import EvidenceGroup, select_evidence
 from rag.factories import make_embedder, make_generator
 from rag.generator import Generator, Usage
-from rag.index import Index
 from rag.prompting import Templates, build_messages, to_citation
 from rag.quotes import answer_as_quote, parse_draft, verify
 from rag.retrieve import Filters, Retriever
+from rag.store import Store, open_store
 from rag.types import Answer, Citation, Done, Retrieved, Timings, Token
 
 Event = Retrieved | Token | Done
@@ -52,7 +52,7 @@ class _AnswerTail:
 class Assistant:
     """Holds the index, embedder and model for many questions; each piece loads the first time it is needed."""
 
-    def __init__(self, config: Config, index: Index | None = None, embedder: Embedder | None = None,
+    def __init__(self, config: Config, index: Store | None = None, embedder: Embedder | None = None,
                  generator: Generator | None = None, calibration: Calibration | None = None):
         self.config = config
         self._index, self._embedder, self._generator = index, embedder, generator
@@ -67,9 +67,9 @@ class Assistant:
         return self._embedder
 
     @property
-    def index(self) -> Index:
+    def index(self) -> Store:
         if self._index is None:
-            self._index = Index.open(self.config.index_dir, self.embedder.name)
+            self._index = open_store(self.config.index_dir, self.embedder.name)
         return self._index
 
     def start_loading_generator(self) -> None:

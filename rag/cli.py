@@ -17,7 +17,7 @@ from rag.errors import ConfigError, RagError
 from rag.terminal import json_line, printable
 
 INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None, type=INDEX_LOCATION,
-                            help="Index folder (default: index/, or $RAG_INDEX).")
+                            help="Index folder or postgresql:// URL (default: index/, or $RAG_INDEX).")
 
 
 def _config(**flags) -> Config:
@@ -82,6 +82,10 @@ def main() -> None:
     """Ask questions of a folder of news articles, answered by a local model with cited passages."""
 
 
+def _say_waiting() -> None:
+    click.echo("Another ingest is writing to the index; waiting for it to finish…", err=True)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @INDEX_OPTION
@@ -89,19 +93,22 @@ def main() -> None:
 @click.option("--overlap", type=click.IntRange(min=0), help="Tokens shared by consecutive chunks (default 24).")
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
-def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
+@click.option("--wait", is_flag=True, help="If another ingest is writing to the index, wait for it instead of failing.")
+def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> None:
     """Add or update the articles under PATHS (files or folders) in the index."""
     from tqdm import tqdm
 
     from rag.factories import make_embedder
     from rag.ingest import ingest as run_ingest
+    from rag.store.factory import display_location
 
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
     bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
     try:
         with _signals_raise():
             report = run_ingest(list(paths), config, make_embedder(config), prune=prune,
-                                on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n))
+                                on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n),
+                                on_wait=_say_waiting if wait else None)
     except Interrupted as exc:
         bar.close()
         click.secho(f"Interrupted by {exc}: the staging folder was removed; the index keeps its last complete "
@@ -113,7 +120,7 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune) -> None:
         click.secho(f"skipped {printable(source)}: {printable(reason)}", fg="yellow", err=True)
     for source, first in report.duplicates:
         click.secho(f"duplicate {printable(source)}: the same article as {printable(first)}", dim=True, err=True)
-    click.echo(f"{report.summary()} -> {printable(config.index_dir)}")
+    click.echo(f"{report.summary()} -> {printable(display_location(config.index_dir))}")
     if report.nothing_ingested:
         _fail(RagError("Nothing could be ingested; see the reasons above."))
 
@@ -184,14 +191,17 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
 @main.command()
 @INDEX_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def info(index_dir, as_json) -> None:
+@click.option("--check", is_flag=True, help="Verify every file (or the database) in full; exit 1 on damage.")
+def info(index_dir, as_json, check) -> None:
     """Describe the index: documents, chunks, outlets, dates, models, size."""
-    from rag.index import Index
+    from rag.store import open_store
 
     config = _config(index_dir=index_dir)
-    index = Index.open(config.index_dir)
+    index = open_store(config.index_dir, verify="full" if check else "open")
     stats = index.stats()
     stats["model"] = config.model
+    if check:
+        stats["checked"] = index.check(full=True)
     if as_json:
         click.echo(json_line(stats))
         return
@@ -209,7 +219,8 @@ def _stats_lines(stats: dict) -> list[str]:
         "Outlets     " + ", ".join(f"{name} ({n})" for name, n in stats["outlets"].items()),
         f"Embedder    {stats['embedder']} ({stats['dim']} dimensions)",
         f"Model       {stats['model']} (for answers; change with --model or RAG_MODEL)",
-        f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk",
+        f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk ({stats['backend']})",
+        *(f"Checked     {line}" for line in stats.get("checked", [])),
     ]
 
 
@@ -257,7 +268,14 @@ def _register_eval() -> None:
     main.add_command(eval_group, "eval")
 
 
+def _register_db() -> None:
+    from rag.store.cli import db_group
+
+    main.add_command(db_group, "db")
+
+
 _register_eval()
+_register_db()
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -9,7 +10,7 @@ import click
 from rag.config import MAX_K
 
 K_RANGE = click.IntRange(1, MAX_K)
-URL_SCHEMES = ("postgresql://", "postgres://")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 class IndexLocation(click.ParamType):
@@ -19,7 +20,7 @@ class IndexLocation(click.ParamType):
 
     def convert(self, value, param, ctx):
         text = str(value)
-        if text.startswith(URL_SCHEMES):
+        if _URL.match(text):  # postgresql:// or another scheme the store factory knows (it names the known ones)
             return text
         path = Path(text).expanduser()
         if path.exists() and not path.is_dir():

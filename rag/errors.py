@@ -21,6 +21,14 @@ class IndexMismatchError(RagError):
     """The index was built with another embedder or an unknown format."""
 
 
+class IndexDamagedError(RagError):
+    """A file of the index is missing or no longer matches what was written; the message names a fallback."""
+
+
+class StoreError(RagError):
+    """The index's database could not be reached or answered with an error."""
+
+
 class ModelError(RagError):
     """A model could not be found, assembled, verified or loaded."""
 

@@ -13,8 +13,9 @@ from rag.dedupe import Deduplicator, Verdict, source_exists
 from rag.documents import to_document
 from rag.embedder import Embedder
 from rag.errors import UnsupportedFileError
-from rag.index import IndexWriter
 from rag.readers import iter_files, read_file
+from rag.store.base import StoreWriter
+from rag.store.factory import open_writer
 from rag.types import Chunk, Document
 
 _EMBED_BATCH = 128  # chunks embedded per call: large enough to amortise the model call, small in memory
@@ -70,7 +71,7 @@ def _too_many_chunks(count: str, config: Config) -> str:
 class _Batches:
     """Chunks of new and changed documents, embedded and written _EMBED_BATCH at a time."""
 
-    def __init__(self, writer: IndexWriter, embedder: Embedder, config: Config, report: IngestReport):
+    def __init__(self, writer: StoreWriter, embedder: Embedder, config: Config, report: IngestReport):
         self.writer, self.embedder, self.config, self.report = writer, embedder, config, report
         self.pending: list[tuple[Document, list[Chunk]]] = []
 
@@ -96,7 +97,7 @@ class _Batches:
         self.pending.clear()
 
 
-def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: IndexWriter, report: IngestReport) -> None:
+def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: StoreWriter, report: IngestReport) -> None:
     """Carry out the deduplicator's verdict on one document."""
     if verdict.kind == "duplicate":
         report.duplicates.append((doc.source, verdict.first))
@@ -113,14 +114,19 @@ def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: IndexWrit
 
 
 def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: bool = False,
-           on_file: Callable[[Path], None] | None = None, total: Callable[[int], None] | None = None) -> IngestReport:
-    """Bring the index at config.index_dir up to date with the articles under `paths`."""
+           on_file: Callable[[Path], None] | None = None, total: Callable[[int], None] | None = None,
+           on_wait: Callable[[], None] | None = None) -> IngestReport:
+    """Bring the index at config.index_dir up to date with the articles under `paths`.
+
+    Another ingest writing to the same index makes this fail, or with `on_wait`, wait for it after on_wait().
+    """
     started = time.perf_counter()
     report = IngestReport()
     files = list(iter_files(paths, report.failed))
     if total:
         total(len(files))
-    writer = IndexWriter(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap)
+    writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
+                         on_wait=on_wait)
     try:
         dedupe = Deduplicator(writer.content_hashes(), writer.sources())
         batches = _Batches(writer, embedder, config, report)

@@ -7,6 +7,7 @@ import pytest
 from rag.ask import Assistant
 from rag.confidence import Calibration
 from rag.errors import RagError
+from rag.store import open_store
 from rag.retrieve import Filters
 from rag.types import Done, Retrieved, Token
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator, quoted
@@ -121,6 +122,14 @@ def test_registered_fakes_come_from_the_factories(seed_index, fake_models):
 
     assistant = Assistant(replace(seed_index, model="fake-llm", embedder="fake-embedder"))
     assert assistant.ask(QUESTION).model == "fake-llm" and fake_models.calls == 1
+
+
+def test_retrieval_finds_the_denial(seed_index):
+    index = open_store(seed_index.index_dir)
+    hits = _assistant(seed_index).retriever(seed_index).search("Ministry of Defense denied involvement", 3)
+    assert any("Ministry of Defense" in h.chunk.text or "Defence Ministry" in h.chunk.text for h in hits)
+    assert all(h.bm25_rank or h.dense_rank for h in hits)
+    index.close()
 
 
 def test_empty_question_is_refused(seed_index):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UnsupportedFileError
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest
 from rag.readers import read_file
 from tests.fakes import FakeEmbedder
@@ -100,7 +100,7 @@ def test_jsonl_keeps_good_lines_and_reports_bad_ones_by_number(tmp_path, config)
         f"{path}#3": 'line 3: no "text" field',
         f"{path}#4": "line 4: expected a JSON object",
     }
-    assert sorted(d.title for d in Index.open(config.index_dir).documents()) == ["Good one", "Good two"]
+    assert sorted(d.title for d in open_store(config.index_dir).documents()) == ["Good one", "Good two"]
 
 
 def test_a_jsonl_of_nothing_but_bad_lines_is_one_failure(tmp_path):
@@ -184,7 +184,7 @@ def test_the_same_article_in_two_folders_is_one_document(tmp_path, config):
     assert (report.added, report.failed) == (2, [])
     first, copy = (str((tmp_path / folder / "story.txt").resolve()) for folder in ("a", "b"))
     assert report.duplicates == [(copy, first)]
-    assert Index.open(config.index_dir).stats()["documents"] == 2
+    assert open_store(config.index_dir).stats()["documents"] == 2
     # Again: nothing changes, and the copy is still named as a duplicate.
     again = ingest([tmp_path / "a", tmp_path / "b"], config, FakeEmbedder())
     assert (again.added, again.unchanged, again.duplicates) == (0, 2, [(copy, first)])
@@ -202,7 +202,7 @@ def test_a_copy_of_an_indexed_article_is_a_duplicate_until_the_original_goes(tmp
     Path(original).unlink()
     moved = ingest([tmp_path / "b"], config, FakeEmbedder(), prune=True)
     assert (moved.added, moved.removed, moved.duplicates) == (1, 1, [])
-    assert [d.source for d in Index.open(config.index_dir).documents()] == [copy]
+    assert [d.source for d in open_store(config.index_dir).documents()] == [copy]
 
 
 def test_an_article_edited_to_match_another_leaves_one_document(tmp_path, config):
@@ -212,7 +212,7 @@ def test_an_article_edited_to_match_another_leaves_one_document(tmp_path, config
     (tmp_path / "two.txt").write_text(ARTICLE)  # now the same article as one.txt
     report = ingest([tmp_path], config, FakeEmbedder())
     assert (report.unchanged, report.removed, len(report.duplicates)) == (1, 1, 1)
-    docs = Index.open(config.index_dir).documents()
+    docs = open_store(config.index_dir).documents()
     assert [Path(d.source).name for d in docs] == ["one.txt"]  # two.txt's old text is not left behind
 
 
@@ -225,5 +225,5 @@ def test_a_copy_waits_while_its_indexed_twin_may_still_change(tmp_path, config):
     (tmp_path / "a" / "story.txt").write_text(OTHER)  # ...which it no longer does: the copy must be kept
     report = ingest([tmp_path / "b", tmp_path / "a"], config, FakeEmbedder())
     assert (report.added, report.updated, report.duplicates) == (1, 1, [])
-    assert sorted(d.title for d in Index.open(config.index_dir).documents()) == ["Council passes budget",
+    assert sorted(d.title for d in open_store(config.index_dir).documents()) == ["Council passes budget",
                                                                                  "Harbour bridge reopens"]

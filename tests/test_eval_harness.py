@@ -20,7 +20,7 @@ from rag.evaluation.harness import (
     write_results,
 )
 from rag.evaluation.report import PLOTS, render_results_md
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest
 from rag.types import Answer, Citation, Timings
 from tests.fakes import FakeEmbedder, FakeGenerator, quoted
@@ -102,7 +102,7 @@ def assistant(tmp_path):
     embedder = FakeEmbedder()
     config = replace(Config(), index_dir=str(tmp_path / "index"), embedder=embedder.name, model="fake-llm")
     ingest([corpus], config, embedder)
-    return Assistant(config, index=Index.open(config.index_dir, embedder.name), embedder=embedder,
+    return Assistant(config, index=open_store(config.index_dir, embedder.name), embedder=embedder,
                      generator=scripted_generator(scripted))
 
 

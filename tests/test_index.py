@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexMismatchError, IndexMissingError
-from rag.index import Index
+from rag.store import open_store
+from rag.store.folder import FolderStore
+from rag.store.generations import FORMAT_VERSION
 from rag.ingest import ingest
 from tests.fakes import FakeEmbedder
 
@@ -27,14 +29,14 @@ def _copy_seeds(seeds: Path, target: Path, names: list[str] | None = None) -> Pa
     return target
 
 
-def _assert_complete(index: Index) -> None:
+def _assert_complete(index: FolderStore) -> None:
     stats = index.stats()
     assert len(index.vectors) == stats["chunks"] == len(index.bm25_rows)
     assert set(index.chunks_by_row([int(r) for r in index.bm25_rows])) == {int(r) for r in index.bm25_rows}
 
 
 def test_round_trip(seed_index):
-    index = Index.open(seed_index.index_dir, "fake-embedder")
+    index = open_store(seed_index.index_dir, "fake-embedder")
     stats = index.stats()
     assert stats["documents"] == 5 and stats["chunks"] > 10
     assert stats["outlets"] == {"Rudaw": 2, "ESTA": 1, "Sputnik International": 1, "France 24": 1}
@@ -52,18 +54,18 @@ def test_incremental_reingest(seeds, config, tmp_path):
     embedder = FakeEmbedder()
     first = ingest([corpus], config, embedder)
     assert (first.added, first.updated, first.unchanged) == (5, 0, 0)
-    generation = Index.open(config.index_dir).gen
+    generation = open_store(config.index_dir).gen
 
     again = ingest([corpus], config, embedder)
     assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 5, 0)
-    assert Index.open(config.index_dir).gen == generation, "an unchanged ingest must not write a generation"
+    assert open_store(config.index_dir).gen == generation, "an unchanged ingest must not write a generation"
 
     changed = corpus / "004_7d62095dcace34a0.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\nA new paragraph about the Zorvath bridge reopening "
                        "after repairs was added by the editors.\n", encoding="utf-8")
     update = ingest([corpus], config, embedder)
     assert (update.added, update.updated, update.unchanged) == (0, 1, 4)
-    index = Index.open(config.index_dir)
+    index = open_store(config.index_dir)
     texts = [c.text for c, _ in index.chunks_by_row([int(r) for r in index.bm25_rows]).values()]
     assert sum("Zorvath" in t for t in texts) >= 1
     assert index.stats()["documents"] == 5
@@ -71,22 +73,22 @@ def test_incremental_reingest(seeds, config, tmp_path):
 
     (corpus / "001_2b52cb3e110e3771.txt").unlink()
     kept = ingest([corpus], config, embedder)
-    assert kept.removed == 0 and Index.open(config.index_dir).stats()["documents"] == 5
+    assert kept.removed == 0 and open_store(config.index_dir).stats()["documents"] == 5
     pruned = ingest([corpus], config, embedder, prune=True)
     assert pruned.removed == 1
-    index = Index.open(config.index_dir)
+    index = open_store(config.index_dir)
     assert index.stats()["documents"] == 4
     _assert_complete(index)
 
 
 def test_missing_index_says_to_ingest(tmp_path):
     with pytest.raises(IndexMissingError, match="rag ingest"):
-        Index.open(tmp_path / "nowhere")
+        open_store(tmp_path / "nowhere")
 
 
 def test_index_from_another_embedder_is_refused(seed_index):
     with pytest.raises(IndexMismatchError, match="fake-embedder"):
-        Index.open(seed_index.index_dir, "all-minilm-l6-v2")
+        open_store(seed_index.index_dir, "all-minilm-l6-v2")
     with pytest.raises(IndexMismatchError, match="embedder"):
         ingest([], seed_index, FakeEmbedder(name="other-embedder"))
 
@@ -97,15 +99,15 @@ def test_other_chunk_settings_are_refused(seed_index, seeds):
 
 
 def test_unknown_format_version_is_refused(seed_index):
-    gen = Index.open(seed_index.index_dir).gen
+    gen = open_store(seed_index.index_dir).gen
     manifest = gen / "manifest.json"
-    manifest.write_text(manifest.read_text().replace('"format_version": 1', '"format_version": 99'))
+    manifest.write_text(manifest.read_text().replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99'))
     with pytest.raises(IndexMismatchError, match="format version 99"):
-        Index.open(seed_index.index_dir)
+        open_store(seed_index.index_dir)
 
 
 def test_failed_ingest_leaves_previous_index(seed_index, seeds, tmp_path):
-    before = Index.open(seed_index.index_dir).stats()
+    before = open_store(seed_index.index_dir).stats()
 
     class Exploding(FakeEmbedder):
         def embed(self, texts):
@@ -116,7 +118,7 @@ def test_failed_ingest_leaves_previous_index(seed_index, seeds, tmp_path):
     (extra / "new.txt").write_text("Brand new headline about things\n\n" + "Fresh words in a sentence. " * 20)
     with pytest.raises(RuntimeError):
         ingest([extra], seed_index, Exploding())
-    after = Index.open(seed_index.index_dir)
+    after = open_store(seed_index.index_dir)
     assert after.stats()["documents"] == before["documents"]
     assert not list(Path(seed_index.index_dir).glob(".staging-*"))
 
@@ -124,13 +126,13 @@ def test_failed_ingest_leaves_previous_index(seed_index, seeds, tmp_path):
 _KILLED_INGEST = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {repo!r})
-    import rag.index
+    import rag.store.generations
     from rag.config import Config
     from rag.ingest import ingest
     from tests.fakes import FakeEmbedder
 
     kill_at, calls = int(sys.argv[1]), [0]
-    real_fsync = rag.index._fsync_file
+    real_fsync = rag.store.generations.fsync_file
 
     def dying_fsync(path):
         calls[0] += 1
@@ -144,7 +146,7 @@ _KILLED_INGEST = textwrap.dedent("""
                 os._exit(137)
             return super().embed(texts)
 
-    rag.index._fsync_file = dying_fsync
+    rag.store.generations.fsync_file = dying_fsync
     ingest([{corpus!r}], Config(index_dir={index!r}), DyingEmbedder())
     print("finished", calls[0])
 """)
@@ -162,7 +164,7 @@ def test_ingest_killed_at_any_point_leaves_a_loadable_index(seeds, tmp_path):
     outcomes = set()
     for kill_at in range(0, 40):
         run = subprocess.run([sys.executable, "-c", script, str(kill_at)], capture_output=True, text=True, env=env)
-        index = Index.open(index_dir, "fake-embedder")
+        index = open_store(index_dir, "fake-embedder")
         documents = index.stats()["documents"]
         assert documents in (2, 5), run.stderr
         _assert_complete(index)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest
 from tests.fakes import FakeEmbedder
 
@@ -68,4 +68,4 @@ def test_a_signal_during_ingest_removes_staging_and_keeps_the_index(tmp_path, co
     assert f"Interrupted by {signal.Signals(signum).name}" in err
     assert "Traceback" not in err
     assert list(index_dir.glob(".staging-*")) == []
-    assert Index.open(index_dir).stats()["documents"] == 1  # the index as it was before
+    assert open_store(index_dir).stats()["documents"] == 1  # the index as it was before

@@ -308,7 +308,7 @@ def build(service: ChatService) -> gr.Blocks:
 def _model_status(service: ChatService) -> str:
     loaded = service.generator.loaded
     state = f"{render.esc(loaded)} is loaded" if loaded else f"{render.esc(service.generator.name)} loads on first use"
-    return f'<div class="rag-model-status">{state} · index: {render.esc(service.index_dir)}</div>'
+    return f'<div class="rag-model-status">{state} · index: {render.esc(service.index_label)}</div>'
 
 
 def _read_asset(name: str) -> str:

@@ -22,10 +22,11 @@ from rag.errors import IndexMissingError, RagError
 from rag.files import sha256_file
 from rag.followup import Rewrite, load_template, rewrite
 from rag.generator import Generator, Usage
-from rag.index import CURRENT, Index
 from rag.ingest import IngestReport, ingest
 from rag.models import LLMS, PackagedGGUF, SplitGGUF
 from rag.retrieve import Filters
+from rag.store import index_exists, is_url, open_store
+from rag.store.factory import display_location
 from rag.types import Answer, Document, Done, Retrieved, Token
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,14 @@ class ChatService:
         return Path(self.config.index_dir)
 
     @property
+    def index_label(self) -> str:
+        """The index as shown to people: a URL's password is hidden."""
+        return display_location(self.config.index_dir)
+
+    @property
     def uploads_dir(self) -> Path:
+        if is_url(self.config.index_dir):  # a database index keeps its uploaded files in the cache folder
+            return Path(self.config.cache_dir) / UPLOADS
         return self.index_dir / UPLOADS
 
     @property
@@ -145,7 +153,7 @@ class ChatService:
         return self.config.ui_allow_uploads
 
     def has_index(self) -> bool:
-        return (self.index_dir / CURRENT).is_file()
+        return index_exists(self.config.index_dir)
 
     def documents(self) -> list[Document]:
         if not self.has_index():
@@ -163,7 +171,7 @@ class ChatService:
         try:
             self.assistant.embedder.embed(["warm up"])
             if self.has_index():
-                _ = self.assistant.index.vectors
+                self.assistant.index.warm_up()
         except RagError as exc:
             log.warning("warm-up: %s", exc)
         if model:
@@ -188,9 +196,9 @@ class ChatService:
             yield Event("error", "Type a question first.")
             return
         if not self.has_index():
-            yield Event("error", f"No articles are indexed yet (index folder: {self.index_dir}). "
+            yield Event("error", f"No articles are indexed yet (index: {self.index_label}). "
                                  "Add some with “Add articles” in the panel, or run: rag ingest PATH --index "
-                                 f"{self.index_dir}")
+                                 f"{self.index_label}")
             return
         try:
             yield from self._answer(question, history, model, k, filters)
@@ -261,7 +269,9 @@ class ChatService:
             uploads = self.save_uploads(paths)
             config = self.config
             if self.has_index():
-                manifest = Index.open(self.index_dir).manifest  # the index's own chunking, whatever the flags say
+                store = open_store(self.config.index_dir)
+                manifest = store.manifest  # the index's own chunking, whatever the flags say
+                store.close()
                 config = replace(config, chunk_tokens=manifest.chunk_tokens, overlap=manifest.overlap)
             count = {"done": 0, "total": len(uploads)}
 

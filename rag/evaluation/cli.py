@@ -118,7 +118,8 @@ def _finish(results: dict, out_dir: Path) -> None:
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=click.Path(dir_okay=False, path_type=Path),
               help="Gold Q&A JSONL (id, question, answers, kind, docs), e.g. eval/gold/seeds.jsonl.")
-@click.option("--index", "index_dir", type=INDEX_LOCATION, help="Ask over this existing index.")
+@click.option("--index", "index_dir", type=INDEX_LOCATION,
+              help="Ask over this existing index (a folder or a postgresql:// URL).")
 @click.option("--corpus", type=click.Path(exists=True, path_type=Path),
               help="Build (or update) an index of these articles under OUT/index-ct<N>-ov<M> and ask over it.")
 @_common

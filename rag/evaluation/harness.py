@@ -435,12 +435,12 @@ def _chunks_to_embed(paths: list[Path], config: Config) -> tuple[int, int]:
     from rag.chunking import chunk_document
     from rag.documents import to_document
     from rag.errors import UnsupportedFileError
-    from rag.index import Index
     from rag.readers import iter_files, read_file
+    from rag.store import open_store
 
     known: dict[str, str] = {}
     try:
-        index = Index.open(config.index_dir)
+        index = open_store(config.index_dir)
         known = {d.doc_id: d.content_hash for d in index.documents()}
         index.close()
     except RagError:
@@ -545,10 +545,12 @@ class AssistantFactory:
 
     def ensure_index(self, config: Config) -> None:
         """Build or update the index of this chunking from the corpus (once per run)."""
+        from rag.store import index_exists
+
         if self.corpus is None or config.index_dir in self.built:
             return
         marker = Path(config.index_dir) / "EVAL_BUILT"
-        if self.skip_ingest_if_built and marker.is_file() and (Path(config.index_dir) / "CURRENT").is_file():
+        if self.skip_ingest_if_built and marker.is_file() and index_exists(config.index_dir):
             if self.log:
                 self.log(f"Reusing the index at {config.index_dir}")
         else:
@@ -562,7 +564,7 @@ class AssistantFactory:
     def __call__(self, build: dict[str, Any]) -> Any:
         from rag.ask import Assistant
         from rag.factories import make_generator
-        from rag.index import Index
+        from rag.store import open_store
 
         config = self.config_for(build)
         self.ensure_index(config)
@@ -574,8 +576,8 @@ class AssistantFactory:
                 self.log(f"Loading model {config.model}")
             self._generator = (config.model, make_generator(config))
         if config.index_dir not in self._indexes:
-            index = Index.open(config.index_dir, self.embedder.name)
-            index.vectors, index.bm25, index.bm25_rows  # noqa: B018 - load them now, not in the first question
+            index = open_store(config.index_dir, self.embedder.name)
+            index.warm_up()  # load it now, not in the first question
             self._indexes[config.index_dir] = index
         assistant = Assistant(config, index=self._indexes[config.index_dir], embedder=self.embedder,
                               generator=self._generator[1])

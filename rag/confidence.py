@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from statistics import fmean
 
-from rag.dates import unsupported_dates
+from rag.dates import resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.quotes import Draft, VerifiedQuote
@@ -35,7 +35,9 @@ def signals(question: str, groups: list[EvidenceGroup], draft: Draft, verified: 
     """The features of one answer, each a plain number (see FEATURES)."""
     parsed = Question.parse(question)
     terms = list(parsed.terms)
-    evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {g.text()}" for g in groups)
+    # As the model read it: relative dates resolved; the question's own dates count as given too.
+    evidence = " ".join([question, *(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}"
+                                     for g in groups)])
     quoted = " ".join(q.sentence.text for q in verified)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]

@@ -144,6 +144,6 @@ def test_a_date_the_articles_do_not_give_is_refused(seed_index):
 
 
 def test_dates_from_the_question_or_a_resolved_weekday_are_not_invented(seed_index):
-    reply = quoted("The ministry denied it in February 2021, on Saturday [1].", (1, "The ministry denied its involvement"))
-    answer = _assistant(seed_index, reply).ask("Who denied the intelligence sharing in February 2021?")
-    assert not answer.abstained and answer.signals["unsupported_dates"] == 0
+    reply = quoted("The ministry denied it in March 2020, on Saturday [1].", (1, "The ministry denied its involvement"))
+    answer = _assistant(seed_index, reply).ask("Who denied in March 2020 the intelligence sharing?")
+    assert not answer.abstained and answer.signals["unsupported_dates"] == 0  # March 2020 is the question's own

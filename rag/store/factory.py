@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 from rag.store.base import Store, StoreWriter, check_embedder
-
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
-
+from rag.store.locations import display_location, is_url, scheme_of  # noqa: F401 - part of the factory's face
 
 @dataclass(frozen=True)
 class Backend:
@@ -42,16 +39,6 @@ def register_backend(scheme: str, make: Callable[[], Backend]) -> None:
 
 def unregister_backend(scheme: str) -> None:
     _BACKENDS.pop(scheme.lower(), None)
-
-
-def scheme_of(location: str) -> str:
-    """'' for a folder path, else the URL scheme in lower case."""
-    match = _SCHEME.match(str(location))
-    return match[1].lower() if match else ""
-
-
-def is_url(location: str) -> bool:
-    return scheme_of(location) != ""
 
 
 def backend_for(location: str) -> Backend:
@@ -88,19 +75,3 @@ def open_writer(location: str, embedder: str, dim: int, chunk_tokens: int, overl
 def index_exists(location: str) -> bool:
     """Whether an index was built at `location`, without loading it (the chat's "nothing indexed yet")."""
     return backend_for(str(location)).exists(str(location))
-
-
-def display_location(location: str) -> str:
-    """The location as shown to people and in reports: a URL's password is replaced by ***."""
-    location = str(location)
-    if not is_url(location):
-        return location
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(location)
-    if not parts.password:
-        return location
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.errors import IngestError, StoreError
 from rag.store.base import Manifest, check_chunking, check_embedder
-from rag.store.factory import display_location
+from rag.store.locations import display_location
 from rag.store.keyword import bm25_tokens
 from rag.store.postgres import DOC_COLUMNS, TF_BITS, connect, read_manifest, translated
 from rag.store.postgres_schema import (SCHEMA_VERSION, VECTOR_INDEX, check_version, create_statements,

@@ -93,11 +93,14 @@ class Assistant:
         return Retriever(self.index, self.embedder, config.fetch_k, config.rrf_k, config.dense_weight,
                          config.bm25_weight)
 
-    def evidence(self, question: str, config: Config, filters: Filters) -> list[EvidenceGroup]:
-        """The best sentences of the best articles for the question, within the evidence budget."""
-        hits = self.retriever(config).search(question, config.candidates, filters)
-        return select_evidence(question, hits, self.generator.count_tokens, config.evidence_tokens,
-                               config.max_sentences, max_articles=config.k, asked_on=filters.asked_on)
+    def evidence(self, question: str, config: Config, filters: Filters) -> tuple[list[EvidenceGroup], dict]:
+        """The best sentences of the best articles for the question, within the evidence budget; and how well
+        the best chunks matched (for the confidence)."""
+        retriever = self.retriever(config)
+        hits = retriever.search(question, config.candidates, filters)
+        groups = select_evidence(question, hits, self.generator.count_tokens, config.evidence_tokens,
+                                 config.max_sentences, max_articles=config.k, asked_on=filters.asked_on)
+        return groups, (retriever.scores(question, filters) if groups else {})
 
     def ask(self, question: str, filters: Filters | None = None, on_token: Callable[[str], None] | None = None,
             asked_on: str | None = None, **overrides) -> Answer:
@@ -120,23 +123,20 @@ class Assistant:
         started = time.perf_counter()
         self.retriever(config)  # opens the index first: no model loads when there is none
         self.start_loading_generator()
-        groups = self.evidence(question, config, filters)
+        groups, scores = self.evidence(question, config, filters)
         passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
         timings = Timings(retrieve_ms=(time.perf_counter() - started) * 1000)
         yield Retrieved(passages)
-        composed, streamed, scores = abstention(), "", None
+        composed, streamed, confidence = abstention(), "", None
         if passages:
-            generation = self._generate(question, groups, passages, asked_on, config, timings, started)
+            generation = _Generation(self, question, groups, passages, asked_on, config, timings, started, scores)
             for piece in generation:
                 streamed += piece
                 yield Token(piece)
-            composed, scores = generation.result
+            composed, confidence = generation.result
         timings.total_ms = (time.perf_counter() - started) * 1000
-        answer = self._answer(question, composed, passages, timings, scores)
+        answer = self._answer(question, composed, passages, timings, confidence)
         yield Done(answer, revised=answer.text.strip() != streamed.strip())
-
-    def _generate(self, question, groups, passages, asked_on, config, timings, started) -> _Generation:
-        return _Generation(self, question, groups, passages, asked_on, config, timings, started)
 
     def _answer(self, question: str, composed: Composed, passages: list[Citation], timings: Timings,
                 scores: tuple[float, dict] | None) -> Answer:
@@ -151,9 +151,10 @@ class _Generation:
     """One run of the model: iterate it for the answer's text; then `result` holds the checked answer and score."""
 
     def __init__(self, assistant: Assistant, question: str, groups: list[EvidenceGroup], passages: list[Citation],
-                 asked_on: str, config: Config, timings: Timings, started: float):
+                 asked_on: str, config: Config, timings: Timings, started: float, retrieval: dict[str, float]):
         self.assistant, self.question, self.groups, self.passages = assistant, question, groups, passages
         self.asked_on, self.config, self.timings, self.started = asked_on, config, timings, started
+        self.retrieval = retrieval
         self.result: tuple[Composed, tuple[float, dict] | None] = (abstention(), None)
 
     def __iter__(self) -> Iterator[str]:
@@ -180,7 +181,7 @@ class _Generation:
             return composed, None
         split = (answer_start or len(usage.logprobs)) - 1
         features = signals(self.question, self.groups, draft, verified, composed.text,
-                           usage.logprobs[:split], usage.logprobs[split:])
+                           usage.logprobs[:split], usage.logprobs[split:], self.retrieval)
         calibration = self.assistant.calibration
         confidence = calibration.probability(features)
         # A date the articles don't give came from the model's memory, however sure it sounds.

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from statistics import fmean
+from statistics import fmean, median
 
 from rag.dates import resolve_relative, unsupported_dates
 from rag.errors import ConfigError
@@ -21,7 +21,8 @@ from rag.quotes import Draft, VerifiedQuote
 from rag.text import content_terms, words
 
 FEATURES = ("quotes", "quote_overlap", "question_coverage", "quote_coverage", "answer_support", "answer_new_words",
-            "answer_logprob", "answer_min_logprob", "quote_logprob", "type_fit", "top_sentence", "unsupported_dates")
+            "answer_logprob", "answer_median_logprob", "quote_logprob", "type_fit", "top_sentence", "unsupported_dates",
+            "dense_top", "dense_gap", "keyword_top", "keyword_gap")
 
 
 def _coverage(terms: list[str], text: str) -> float:
@@ -31,13 +32,13 @@ def _coverage(terms: list[str], text: str) -> float:
 
 
 def signals(question: str, groups: list[EvidenceGroup], draft: Draft, verified: list[VerifiedQuote],
-            answer: str, quote_logprobs: list[float], answer_logprobs: list[float]) -> dict[str, float]:
+            answer: str, quote_logprobs: list[float], answer_logprobs: list[float],
+            retrieval: dict[str, float] | None = None) -> dict[str, float]:
     """The features of one answer, each a plain number (see FEATURES)."""
     parsed = Question.parse(question)
     terms = list(parsed.terms)
-    # As the model read it: relative dates resolved; the question's own dates count as given too.
-    evidence = " ".join([question, *(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}"
-                                     for g in groups)])
+    # As the model read it: relative dates resolved.
+    evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}" for g in groups)
     quoted = " ".join(q.sentence.text for q in verified)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
@@ -50,11 +51,14 @@ def signals(question: str, groups: list[EvidenceGroup], draft: Draft, verified: 
                            if new_words else 0.0),
         "answer_new_words": float(min(len(new_words), 10)),
         "answer_logprob": fmean(answer_logprobs) if answer_logprobs else -5.0,
-        "answer_min_logprob": min(answer_logprobs) if answer_logprobs else -20.0,
+        "answer_median_logprob": median(answer_logprobs) if answer_logprobs else -5.0,
         "quote_logprob": fmean(quote_logprobs) if quote_logprobs else -5.0,
         "type_fit": float(answer_type_fits(answer, parsed, set(words(question)))) if parsed.wants else 0.5,
         "top_sentence": max((s.score for g in groups for s in g.sentences), default=0.0),
-        "unsupported_dates": float(len(unsupported_dates(answer, evidence))),
+        # The question's own dates count as given: "in June 2021" may be restated.
+        "unsupported_dates": float(len(unsupported_dates(answer, f"{question} {evidence}"))),
+        **{name: float((retrieval or {}).get(name, 0.0)) for name in ("dense_top", "dense_gap", "keyword_top",
+                                                                       "keyword_gap")},
     }
 
 

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import click
 
-from rag.cli_types import DATE, INDEX_LOCATION, K_RANGE, check_date_order
+from rag.cli_types import DATE, INDEX_LOCATION, K_RANGE, RagGroup, check_date_order
 from rag.config import Config, load_config
 from rag.errors import ConfigError, RagError
 from rag.terminal import json_line, printable
@@ -64,16 +64,6 @@ def _signals_raise() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-class RagGroup(click.Group):
-    """Turns a RagError from any command into a one-line message and exit code 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except RagError as exc:
-            _fail(exc)
 
 
 @click.group(cls=RagGroup)

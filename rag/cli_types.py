@@ -10,6 +10,20 @@ import click
 from rag.config import MAX_K
 
 K_RANGE = click.IntRange(1, MAX_K)
+
+
+class RagGroup(click.Group):
+    """Turns a RagError from any command into a one-line message and exit code 1 (for `rag` and `rag eval`)."""
+
+    def invoke(self, ctx):
+        from rag.errors import RagError
+        from rag.terminal import printable
+
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            click.secho(f"Error: {printable(exc)}", fg="red", err=True)
+            ctx.exit(1)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -14,29 +14,35 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_K = 50  # more passages than this do not fit any model's context; a larger k is a typo
 
 
+def _sweep(default: Any, scope: str) -> Any:
+    """A setting `rag eval --sweep` may vary: "ask" (per question), "model" (a model per value) or "index" (an
+    index per value)."""
+    return field(default=default, metadata={"sweep": scope})
+
+
 @dataclass(frozen=True)
 class Config:
     """Every tunable of ingest, retrieval and generation, with the defaults we measured best."""
 
     index_dir: str = "index"
     embedder: str = "all-minilm-l6-v2"
-    model: str = "qwen2.5-coder-1.5b"
-    chunk_tokens: int = 128
-    overlap: int = 24
-    k: int = 4  # articles the evidence may come from
-    candidates: int = 24  # chunks retrieved (hybrid) whose articles' sentences are scored for the evidence
-    evidence_tokens: int = 200  # budget for the evidence sentences, in the LLM's own tokens
-    max_sentences: int = 8  # evidence sentences at most
-    fetch_k: int = 30  # candidates taken from each retriever before fusion
-    rrf_k: int = 60  # reciprocal-rank-fusion constant
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    max_answer_tokens: int = 200  # quotes and answer together
-    temperature: float = 0.0
+    model: str = _sweep("qwen2.5-coder-1.5b", "model")
+    chunk_tokens: int = _sweep(128, "index")
+    overlap: int = _sweep(24, "index")
+    k: int = _sweep(4, "ask")  # articles the evidence may come from
+    candidates: int = _sweep(24, "ask")  # chunks retrieved (hybrid) whose articles' sentences are scored for the evidence
+    evidence_tokens: int = _sweep(200, "ask")  # budget for the evidence sentences, in the LLM's own tokens
+    max_sentences: int = _sweep(8, "ask")  # evidence sentences at most
+    fetch_k: int = _sweep(30, "ask")  # candidates taken from each retriever before fusion
+    rrf_k: int = _sweep(60, "ask")  # reciprocal-rank-fusion constant
+    dense_weight: float = _sweep(1.0, "ask")
+    bm25_weight: float = _sweep(1.0, "ask")
+    max_answer_tokens: int = _sweep(200, "ask")  # quotes and answer together
+    temperature: float = _sweep(0.0, "ask")
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
     prompts_dir: str = str(REPO_ROOT / "prompts")
-    calibration: str = ""  # a calibration JSON from `rag eval calibrate` (default: the one shipped in the package)
+    calibration: str = _sweep("", "ask")  # a calibration JSON from `rag eval calibrate` (default: the one shipped in the package)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
     max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
@@ -47,7 +53,8 @@ class Config:
 # The lowest and highest value of the numeric settings that have limits (None: no limit that way).
 _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
-    "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None), "temperature": (0, None), "n_ctx": (256, None),
+    "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None),
+    "temperature": (0, None), "n_ctx": (256, None),
     "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
 }
 
@@ -86,6 +93,11 @@ def _boolean(value: Any) -> bool:
         return value
     words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
     return words[str(value).strip().lower()]  # KeyError: not a yes/no word, reported by _coerce
+
+
+def sweep_scopes() -> dict[str, str]:
+    """The settings `rag eval --sweep` may vary, each with its scope ("model", "index" or "ask"), in field order."""
+    return {f.name: f.metadata["sweep"] for f in fields(Config) if "sweep" in f.metadata}
 
 
 def setting_types() -> dict[str, type]:

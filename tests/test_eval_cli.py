@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import rag.embedder
 from rag.cli import main
 from rag.factories import register_generator, unregister
-from rag.evaluation.harness import SweepError, configurations, parse_sweep
+from rag.evaluation.sweeps import SweepError, configurations, parse_sweep
 from tests.fakes import FakeEmbedder
 from tests.test_eval_harness import quoting, scripted, scripted_generator, write_corpus, write_gold
 
@@ -92,7 +92,7 @@ def test_cli_gold_file_error_is_one_line_and_exit_1(tmp_path):
 
 def test_importing_the_eval_commands_stays_light():
     code = ("import sys, rag.evaluation.cli; heavy = [m for m in ('numpy', 'matplotlib', 'torch', 'llama_cpp', 'tqdm', "
-            "'rag.evaluation.harness') if m in sys.modules]; print(heavy)")
+            "'rag.evaluation.runner', 'rag.evaluation.builds') if m in sys.modules]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

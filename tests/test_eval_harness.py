@@ -10,15 +10,10 @@ import pytest
 from rag.ask import Assistant
 from rag.config import Config
 from rag.errors import ModelError
-from rag.evaluation.harness import (
-    EvalQuestion,
-    GoldFileError,
-    SweepError,
-    load_gold,
-    realtimeqa_questions,
-    run_eval,
-    write_results,
-)
+from rag.evaluation.gold import EvalQuestion, GoldFileError, load_gold, realtimeqa_questions
+from rag.evaluation.runner import run_eval
+from rag.evaluation.runs import write_results
+from rag.evaluation.sweeps import SweepError
 from rag.evaluation.report import PLOTS, render_results_md
 from rag.store import open_store
 from rag.ingest import ingest

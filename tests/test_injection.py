@@ -64,7 +64,7 @@ def test_an_answer_that_obeys_an_instruction_is_refused(planted):
 
 
 def test_the_injection_gold_file_is_well_formed():
-    from rag.evaluation.harness import load_gold
+    from rag.evaluation.gold import load_gold
 
     questions = load_gold(PLANTED.parent / "gold.jsonl")
     assert len(questions) >= 10 and all(q.payload and q.answers for q in questions)

@@ -1,7 +1,7 @@
-"""The `rag eval` commands: gold Q&A, RealTimeQA, and RESULTS.md from finished runs.
+"""The `rag eval` commands: gold Q&A, RealTimeQA, negative rejection, calibration, and RESULTS.md from runs.
 
 Imported by `rag --help`, so only click and the standard library are imported here at module level; the
-harness, the models, numpy and matplotlib load inside the commands.
+evaluation package, the models, numpy and matplotlib load inside the commands.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli_types import INDEX_LOCATION, K_RANGE
+from rag.cli_types import INDEX_LOCATION, K_RANGE, RagGroup
 from rag.config import REPO_ROOT
 
 DEFAULT_REALTIMEQA = REPO_ROOT.parent / "shared" / "bench" / "realtimeqa"
@@ -26,17 +26,37 @@ def _log(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-class _EvalGroup(click.Group):
-    """Turns a RagError into a one-line message and exit code 1, as the main `rag` group does."""
+class _Bars:
+    """Progress on stderr (only the CLI draws it): files while an index is built, then questions as they are asked."""
 
-    def invoke(self, ctx):
-        from rag.errors import RagError
+    def __init__(self, enabled: bool | None):
+        self.enabled = enabled  # None: only when stderr is a terminal, as `rag ingest` does
+        self.files = self.questions = None
+        self.total_questions = 0
 
-        try:
-            return super().invoke(ctx)
-        except RagError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            ctx.exit(1)
+    def _bar(self, **kwargs):
+        from tqdm import tqdm
+
+        return tqdm(file=sys.stderr, dynamic_ncols=True, disable=None if self.enabled is None else not self.enabled,
+                    **kwargs)
+
+    def on_file(self, done: int, total: int) -> None:
+        if self.files is None:
+            self.files = self._bar(total=total or None, unit="file", desc="Indexing")
+        self.files.update(done - self.files.n)
+
+    def on_question(self, name: str) -> None:
+        if self.files is not None:
+            self.files.close()
+        if self.questions is None:
+            self.questions = self._bar(total=self.total_questions, unit="q", desc="Asking")
+        self.questions.set_description(f"Asking [{name}]", refresh=False)
+        self.questions.update(1)
+
+    def close(self) -> None:
+        for bar in (self.files, self.questions):
+            if bar is not None:
+                bar.close()
 
 
 def _common(func):
@@ -62,7 +82,7 @@ def _common(func):
 
 
 def _configurations(sweeps: tuple[str, ...], allow_index_keys: bool) -> list[dict]:
-    from rag.evaluation.harness import SweepError, configurations
+    from rag.evaluation.sweeps import SweepError, configurations
 
     try:
         configs = configurations(sweeps, allow_index_keys=allow_index_keys)
@@ -90,10 +110,11 @@ def _check_ranges(configs: list[dict]) -> None:
 
 def _check_models(names: list[str]) -> None:
     """Fail before any question is asked, not after the first configurations ran."""
+    from rag.factories import known_model
     from rag.models import LLMS
 
     for name in dict.fromkeys(names):
-        if name not in LLMS and not Path(name).expanduser().is_file():
+        if not known_model(name):
             raise click.BadParameter(f"unknown model {name!r}: use one of {', '.join(LLMS)} or a path to a .gguf "
                                      "file.", param_hint="--sweep/--model")
 
@@ -105,8 +126,23 @@ def _base_config(model: str | None, k: int | None, index_dir: str | None = None)
     return load_config({name: value for name, value in flags.items() if value is not None})
 
 
+def _run(questions: list, configs: list[dict], factory, progress: bool | None) -> dict:
+    """Build the indexes, then ask every question under every configuration, with progress bars."""
+    from rag.evaluation.runner import run_eval
+
+    bars = _Bars(progress)
+    bars.total_questions = len(questions) * len(configs)
+    factory.on_file = bars.on_file
+    try:
+        factory.prepare(configs)
+        return run_eval(questions, None, configs, make_assistant=factory, on_question=bars.on_question, log=_log)
+    finally:
+        bars.close()
+
+
 def _finish(results: dict, out_dir: Path) -> None:
-    from rag.evaluation.harness import summary_line, write_results
+    from rag.evaluation.runner import summary_line
+    from rag.evaluation.runs import write_results
 
     paths = write_results(results, out_dir)
     for entry in results["configurations"]:
@@ -114,7 +150,7 @@ def _finish(results: dict, out_dir: Path) -> None:
     click.echo("Wrote " + ", ".join(str(p) for p in paths))
 
 
-@click.group("eval", cls=_EvalGroup, invoke_without_command=True, no_args_is_help=True,
+@click.group("eval", cls=RagGroup, invoke_without_command=True, no_args_is_help=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=click.Path(dir_okay=False, path_type=Path),
               help="Gold Q&A JSONL (id, question, answers, kind, docs), e.g. eval/gold/seeds.jsonl.")
@@ -152,14 +188,14 @@ def eval_group(ctx, gold, index_dir, corpus, model, k, sweeps, limit, out_dir, p
     if model:
         _check_models([model])
 
-    from rag.evaluation.harness import AssistantFactory, load_gold, make_meta, run_eval
+    from rag.evaluation.builds import AssistantFactory
+    from rag.evaluation.gold import load_gold
+    from rag.evaluation.runs import make_meta
 
     questions = load_gold(gold, limit)
     base = _base_config(model, k, index_dir)
-    factory = AssistantFactory(base, out_dir=out_dir, corpus=[corpus] if corpus else None, progress=progress,
-                               log=_log)
-    factory.prepare(configs)
-    results = run_eval(questions, None, configs, make_assistant=factory, progress=progress, log=_log)
+    factory = AssistantFactory(base, out_dir=out_dir, corpus=[corpus] if corpus else None, log=_log)
+    results = _run(questions, configs, factory, progress)
     kinds: dict[str, int] = {}
     for q in questions:
         kinds[q.kind] = kinds.get(q.kind, 0) + 1
@@ -198,7 +234,8 @@ def realtimeqa_command(data, weeks, mode, until_question_date, index_root, model
         _check_models([model])
 
     from rag.evaluation import realtimeqa
-    from rag.evaluation.harness import make_meta, realtimeqa_questions
+    from rag.evaluation.gold import realtimeqa_questions
+    from rag.evaluation.runs import make_meta
 
     chosen = _chosen_weeks(data, weeks)
     articles, raw_questions = realtimeqa.load(data, chosen, limit)
@@ -230,16 +267,15 @@ def _chosen_weeks(data: Path, weeks: tuple[str, ...]) -> list[str] | None:
 def _run_over_articles(articles: list, extra_paths: list[Path], questions: list, corpus_name: str,
                        index_root: Path, configs: list[dict], model: str | None, k: int | None, progress):
     """Write the articles as a JSONL corpus in index_root, index it (with extra_paths) once, ask the questions."""
-    from rag.evaluation.harness import AssistantFactory, run_eval, write_realtimeqa_corpus
+    from rag.evaluation.builds import AssistantFactory, write_corpus_file
 
     index_root.mkdir(parents=True, exist_ok=True)
-    corpus, fingerprint = write_realtimeqa_corpus(articles, index_root, corpus_name)
+    corpus, fingerprint = write_corpus_file(articles, index_root, corpus_name)
     _log(f"{len(articles)} articles ({sum(len(a.text) for a in articles) / 1e6:.1f} M characters) in {corpus}"
          + "".join(f" + {p}" for p in extra_paths) + f"; {len(questions)} questions")
     factory = AssistantFactory(_base_config(model, k), out_dir=index_root, corpus=[corpus, *extra_paths],
-                               index_suffix=fingerprint, progress=progress, log=_log, skip_ingest_if_built=True)
-    factory.prepare(configs)
-    return run_eval(questions, None, configs, make_assistant=factory, progress=progress, log=_log), corpus, factory
+                               index_suffix=fingerprint, log=_log, skip_ingest_if_built=True)
+    return _run(questions, configs, factory, progress), corpus, factory
 
 
 @eval_group.command("rejection")
@@ -271,7 +307,8 @@ def rejection_command(data, weeks, gold, seeds, max_share, index_root, model, k,
     if model:
         _check_models([model])
     from rag.evaluation import realtimeqa, rejection
-    from rag.evaluation.harness import load_gold, make_meta
+    from rag.evaluation.gold import load_gold
+    from rag.evaluation.runs import make_meta
 
     articles, raw_questions = realtimeqa.load(data, _chosen_weeks(data, weeks))
     screened = rejection.build(articles, raw_questions, max_share)
@@ -308,7 +345,7 @@ def calibrate_command(run_dirs, out_path, report_dir, target) -> None:
     folds for the highest abstention recall whose precision reaches --target.
     """
     from rag.evaluation.calibrate import calibrate
-    from rag.evaluation.harness import load_results
+    from rag.evaluation.runs import load_results
     from rag.evaluation.calibration_report import write_calibration_report
 
     records, names = [], []
@@ -334,7 +371,7 @@ def calibrate_command(run_dirs, out_path, report_dir, target) -> None:
               show_default=True, help="Markdown file to write.")
 def results_command(run_dirs, out_path) -> None:
     """Assemble RESULTS.md from the results.json of finished runs (RUN_DIR... in the order given)."""
-    from rag.evaluation.harness import load_results
+    from rag.evaluation.runs import load_results
     from rag.evaluation.report import render_results_md
 
     runs = [(Path(d).name if Path(d).is_dir() else Path(d).parent.name, load_results(d)) for d in run_dirs]

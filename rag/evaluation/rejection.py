@@ -79,7 +79,7 @@ def build(articles: list[Any], questions: list[Any], max_share: float = MAX_SHAR
 
 def as_eval_questions(rejection: RejectionSet, until_question_date: bool = True) -> list[Any]:
     """The kept questions as evaluation items whose right reply is an abstention (the answer kept aside)."""
-    from rag.evaluation.harness import realtimeqa_questions
+    from rag.evaluation.gold import realtimeqa_questions
 
     items = realtimeqa_questions(rejection.questions, "open", until_question_date)
     return [replace(item, kind="rejection", answers=[], docs=[], choices=[], answer_index=None,

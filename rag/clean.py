@@ -86,8 +86,3 @@ def clean_lines(lines: list[str]) -> list[str]:
         seen.add(key)
         kept.append(line)
     return kept
-
-
-def clean_text(text: str) -> str:
-    """Clean a whole article and return its paragraphs joined by blank lines."""
-    return "\n\n".join(clean_lines(text.splitlines()))

@@ -266,9 +266,3 @@ def rewrite(history: Sequence[tuple[str, str]], question: str, generator: Genera
             return Rewrite(candidate, question, "model")
     standalone = fallback(history, question)
     return Rewrite(standalone, question, "fallback" if standalone != question else "unchanged")
-
-
-def standalone_question(history: Sequence[tuple[str, str]], question: str, generator: Generator | None,
-                        template: str | None = None) -> str:
-    """The question to retrieve with: `question` itself, or a rewrite that carries the conversation's topic."""
-    return rewrite(history, question, generator, template).question

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import threading
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from rag.errors import ModelError
+from rag.llama_state import LlamaState
 
 
 @dataclass
@@ -65,6 +65,7 @@ class LlamaCppGenerator:
         # One llama.cpp context serves one request at a time; the UI's worker threads queue here.
         self._lock = threading.Lock()
         self._grammars: dict[str, object] = {}
+        self._state = LlamaState(self._llm)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -76,7 +77,7 @@ class LlamaCppGenerator:
                                     add_bos=not formatted.added_special, special=True)
         if len(tokens) + max_tokens > self._n_ctx:
             raise ModelError(f"The prompt ({len(tokens)} tokens) and answer ({max_tokens}) exceed the model's "
-                             f"context of {self._n_ctx}; lower context_tokens or raise n_ctx.")
+                             f"context of {self._n_ctx}; lower evidence_tokens or raise n_ctx.")
         stops = [s for s in (formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]) if s]
         usage.prompt_tokens = len(tokens)
         with self._lock:
@@ -129,36 +130,22 @@ class LlamaCppGenerator:
         return self._cache_dir / f"{self.name.replace('/', '_')}-{key.hexdigest()[:16]}.state"
 
     def _restore(self, prefix: list[int]) -> None:
-        import llama_cpp
-
         path = self._state_file(prefix)
-        if path is None or self._llm.n_tokens or not path.is_file():
+        if path is None or self._state.tokens_held or not path.is_file():
             return  # nothing saved, or this process already holds a prefix in memory
-        data = path.read_bytes()
-        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(data)) != len(data):
+        if self._state.load(path.read_bytes(), prefix):
+            self.restored_tokens = len(prefix)
+        else:
             path.unlink(missing_ok=True)  # from another llama.cpp build: drop it, it will be saved again
-            self._llm.reset()
-            return
-        self._llm.input_ids[: len(prefix)] = prefix
-        self._llm.n_tokens = len(prefix)
-        self.restored_tokens = len(prefix)
 
     def _save(self, prefix: list[int]) -> None:
-        import llama_cpp
-
         path = self._state_file(prefix)
         if path is None or path.is_file():
             return
-        ctx = self._llm._ctx
-        ctx.kv_cache_seq_rm(-1, len(prefix), -1)  # keep only the shared prefix in the snapshot
-        self._llm.n_tokens = len(prefix)
-        size = llama_cpp.llama_state_get_size(ctx.ctx)
-        buffer = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_get_data(ctx.ctx, buffer, size)
+        data = self._state.dump(prefix)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".partial-{os.getpid()}")
-        partial.write_bytes(bytes(buffer)[:written])
+        partial.write_bytes(data)
         os.replace(partial, path)
 
 

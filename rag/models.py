@@ -31,6 +31,10 @@ class SplitGGUF:
     size: int
     install_hint: str
 
+    def installed(self) -> bool:
+        """Whether the part packages are there, without importing or assembling anything."""
+        return all(importlib.util.find_spec(f"{self.module_prefix}{i}") is not None for i in (1, self.parts))
+
 
 @dataclass(frozen=True)
 class PackagedGGUF:
@@ -40,6 +44,9 @@ class PackagedGGUF:
     package: str
     filename: str
     install_hint: str
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.package) is not None
 
 
 LLMS: dict[str, SplitGGUF | PackagedGGUF] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.clean import clean_text
+from rag.clean import clean_lines
 from rag.documents import to_document
 from rag.readers import read_file
 
@@ -74,10 +74,10 @@ def test_generic_clutter_patterns():
         "Related Articles",
         "Another story entirely about something else.",
     ])
-    cleaned = clean_text(text)
+    cleaned = "\n\n".join(clean_lines(text.splitlines()))
     assert cleaned == "Mayor opens new bridge over the river\n\nThe mayor opened the bridge on Tuesday, officials said."
 
 
 def test_prose_mentioning_the_latest_is_not_cut():
     text = "The latest figures show growth.\nThe Latest\nTeaser of another story."
-    assert clean_text(text) == "The latest figures show growth."
+    assert "\n\n".join(clean_lines(text.splitlines())) == "The latest figures show growth."

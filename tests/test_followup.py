@@ -13,7 +13,6 @@ from rag.followup import (
     looks_like_followup,
     parse_template,
     rewrite,
-    standalone_question,
     topic_of,
 )
 
@@ -73,7 +72,7 @@ def test_no_history_means_no_rewrite_and_no_model_call():
 
 def test_a_standalone_question_with_history_is_not_sent_to_the_model():
     generator = FakeGenerator("anything")
-    assert standalone_question(BABIL, "Who denied the intelligence sharing?", generator) == \
+    assert rewrite(BABIL, "Who denied the intelligence sharing?", generator).question == \
         "Who denied the intelligence sharing?"
     assert generator.calls == []
 
@@ -119,7 +118,7 @@ def test_a_model_error_falls_back_instead_of_failing():
 
 
 def test_without_a_generator_the_fallback_is_used():
-    assert standalone_question(BABIL, "What about the Pentagon?", None) == \
+    assert rewrite(BABIL, "What about the Pentagon?", None).question == \
         "What about the Pentagon (the Babil strike)?"
 
 

@@ -6,7 +6,6 @@ One `ChatService` serves every browser tab. It holds one Assistant (index, embed
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 import shutil
@@ -23,7 +22,7 @@ from rag.files import sha256_file
 from rag.followup import Rewrite, load_template, rewrite
 from rag.generator import Generator, Usage
 from rag.ingest import IngestReport, ingest
-from rag.models import LLMS, PackagedGGUF, SplitGGUF
+from rag.models import LLMS
 from rag.retrieve import Filters
 from rag.store import index_exists, is_url, open_store
 from rag.store.factory import display_location
@@ -73,12 +72,7 @@ class SharedGenerator:
 
 def model_installed(name: str) -> bool:
     """Whether a registry model's package is there, without importing or assembling anything."""
-    spec = LLMS[name]
-    if isinstance(spec, PackagedGGUF):
-        return importlib.util.find_spec(spec.package) is not None
-    if isinstance(spec, SplitGGUF):
-        return all(importlib.util.find_spec(f"{spec.module_prefix}{i}") is not None for i in (1, spec.parts))
-    return True
+    return LLMS[name].installed()
 
 
 def model_choices(current: str) -> list[tuple[str, str]]:

@@ -242,6 +242,8 @@ def realtimeqa_command(data, weeks, mode, until_question_date, index_root, model
     if not raw_questions:
         raise click.UsageError("These weeks have no question with a gold article.")
     questions = realtimeqa_questions(raw_questions, mode, until_question_date)
+    (index_root or out_dir).mkdir(parents=True, exist_ok=True)
+    realtimeqa.write_gold(raw_questions, (index_root or out_dir) / "gold.jsonl")  # to ask again with `rag eval --gold`
     results, corpus, factory = _run_over_articles(articles, [], questions, "corpus.jsonl", index_root or out_dir,
                                                   configs, model, k, progress)
     results["meta"] = make_meta("realtimeqa", data=str(data), weeks=chosen or realtimeqa.list_weeks(data), mode=mode,

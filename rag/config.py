@@ -24,7 +24,7 @@ def _sweep(default: Any, scope: str) -> Any:
 class Config:
     """Every tunable of ingest, retrieval and generation, with the defaults we measured best."""
 
-    index_dir: str = "index"
+    index_dir: str = field(default="index", metadata={"env": "RAG_INDEX"})  # a folder or a postgresql:// URL
     embedder: str = "all-minilm-l6-v2"
     model: str = _sweep("qwen2.5-coder-1.5b", "model")
     chunk_tokens: int = _sweep(128, "index")
@@ -100,6 +100,11 @@ def sweep_scopes() -> dict[str, str]:
     return {f.name: f.metadata["sweep"] for f in fields(Config) if "sweep" in f.metadata}
 
 
+def environment_names() -> dict[str, str]:
+    """Each setting's environment variable: RAG_<NAME>, except the index, which is RAG_INDEX as for --index."""
+    return {f.name: f.metadata.get("env", f"RAG_{f.name.upper()}") for f in fields(Config)}
+
+
 def setting_types() -> dict[str, type]:
     """Each setting's type, for reading it from text (TOML, environment, --sweep)."""
     return {f.name: {"int": int, "float": float, "str": str, "bool": bool}[f.type] for f in fields(Config)}
@@ -129,6 +134,6 @@ def load_config(overrides: Mapping[str, Any] | None = None, toml_path: str | Pat
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
         config = _apply(config, data.get("rag", data), str(path))
-    env_values = {name: environ[f"RAG_{name.upper()}"] for name in setting_types() if f"RAG_{name.upper()}" in environ}
+    env_values = {name: environ[variable] for name, variable in environment_names().items() if variable in environ}
     config = _apply(config, env_values, "the environment")
     return check(_apply(config, overrides or {}, "the command line"))

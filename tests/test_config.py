@@ -11,7 +11,7 @@ from rag.errors import ConfigError
 def test_layers(tmp_path):
     toml = tmp_path / "rag.toml"
     toml.write_text('[rag]\nk = 6\nmodel = "qwen2.5-coder-0.5b"\nevidence_tokens = 700\n')
-    env = {"RAG_K": "3", "RAG_INDEX_DIR": "/data/idx"}
+    env = {"RAG_K": "3", "RAG_INDEX": "/data/idx"}
     config = load_config({"evidence_tokens": 500, "model": None}, toml_path=toml, environ=env)
     assert config.k == 3  # env beats toml
     assert config.model == "qwen2.5-coder-0.5b"  # toml beats default; a None flag is "not given"

@@ -154,8 +154,8 @@ def _finish(results: dict, out_dir: Path) -> None:
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=click.Path(dir_okay=False, path_type=Path),
               help="Gold Q&A JSONL (id, question, answers, kind, docs), e.g. eval/gold/seeds.jsonl.")
-@click.option("--index", "index_dir", type=INDEX_LOCATION,
-              help="Ask over this existing index (a folder or a postgresql:// URL).")
+@click.option("--index", "index_dir", type=INDEX_LOCATION, envvar="RAG_INDEX",
+              help="Ask over this existing index (a folder or a postgresql:// URL; default $RAG_INDEX).")
 @click.option("--corpus", type=click.Path(exists=True, path_type=Path),
               help="Build (or update) an index of these articles under OUT/index-ct<N>-ov<M> and ask over it.")
 @_common
@@ -179,6 +179,8 @@ def eval_group(ctx, gold, index_dir, corpus, model, k, sweeps, limit, out_dir, p
         return
     if gold is None:
         raise click.UsageError("Give --gold FILE (or a subcommand: realtimeqa, results).")
+    if corpus is not None and ctx.get_parameter_source("index_dir") == click.core.ParameterSource.ENVIRONMENT:
+        index_dir = None  # --corpus builds its own index; $RAG_INDEX only stands in for a missing --index
     if (index_dir is None) == (corpus is None):
         raise click.UsageError("Give exactly one of --index DIR (an existing index) or --corpus DIR (articles to "
                                "index under OUT).")

@@ -41,7 +41,7 @@ class Config:
     temperature: float = _sweep(0.0, "ask")
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
-    prompts_dir: str = str(REPO_ROOT / "prompts")
+    prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
     calibration: str = _sweep("", "ask")  # a calibration JSON from `rag eval calibrate` (default: the one shipped in the package)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
     max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread

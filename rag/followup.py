@@ -17,9 +17,8 @@ from typing import Sequence
 from rag.citations import strip_markers
 from rag.text import STOPWORDS
 from rag.text import content_words as text_content_words
-from rag.config import REPO_ROOT
 from rag.generator import Generator, Usage
-from rag.prompting import parse_template
+from rag.prompting import load_prompt, parse_template
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +83,7 @@ def looks_like_followup(question: str) -> bool:
 
 def load_template(prompts_dir: str | Path | None = None) -> str:
     """prompts_dir/rewrite.txt, or the bundled one when a custom prompts folder has none."""
-    for folder in (prompts_dir, REPO_ROOT / "prompts"):
-        if folder is not None and (Path(folder) / TEMPLATE_NAME).is_file():
-            return (Path(folder) / TEMPLATE_NAME).read_text(encoding="utf-8").strip()
-    raise FileNotFoundError(f"{TEMPLATE_NAME} is missing from {prompts_dir} and {REPO_ROOT / 'prompts'}")
+    return load_prompt(prompts_dir or "", TEMPLATE_NAME)
 
 
 def _shorten(text: str, limit: int) -> str:

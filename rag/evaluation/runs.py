@@ -48,7 +48,8 @@ def make_meta(benchmark: str, **extra: Any) -> dict[str, Any]:
 
 def write_results(results: dict[str, Any], out_dir: str | Path) -> list[Path]:
     """results.json, report.md and the PNG plots into out_dir; returns the files written."""
-    from rag.evaluation.report import render_report, write_plots
+    from rag.evaluation.plots import write_plots
+    from rag.evaluation.report import render_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -144,10 +144,14 @@ def _print_sources(answer) -> None:
                                             "dated later are not used, and \"this week\" means the week before it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--no-stream", is_flag=True, help="Print the answer when it is complete.")
-def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on, as_json, no_stream) -> None:
-    """Answer QUESTION from the indexed articles, citing passages like [1]."""
-    from rag.ask import Assistant
+@click.option("--local", is_flag=True, help="Answer in this process even when `rag serve` is running (or RAG_SERVER "
+                                            "is set).")
+def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on, as_json, no_stream, local) -> None:
+    """Answer QUESTION from the indexed articles, citing passages like [1].
+
+    A running `rag serve` over the same index and model answers it (no model to load); --local answers here."""
     from rag.retrieve import Filters
+    from rag.server.client import answer_events
     from rag.types import Done, Token
 
     if not question.strip():
@@ -156,7 +160,7 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
     config = _config(index_dir=index_dir, k=k, model=model, embedder=embedder)
     stream = not (as_json or no_stream)
     answer = revised = None
-    for event in Assistant(config).stream(question, Filters(outlet, since, until), asked_on):
+    for event in answer_events(config, question, Filters(outlet, since, until), asked_on, local):
         if isinstance(event, Token) and stream:
             click.echo(printable(event.text), nl=False)
         elif isinstance(event, Done):
@@ -249,6 +253,42 @@ def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -
                 else "anyone who can reach this address can read the index and ask")
         click.secho(f"Warning: serving on {host}: {risk}.", fg="yellow", err=True)
     launch(config, host=host, port=port, share=share, auth=list(logins) or None)
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; any other than localhost needs --api-key.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--model", help="LLM that answers (loaded once for every client).")
+@click.option("--api-key", envvar="RAG_API_KEY", metavar="KEY",
+              help="Require `Authorization: Bearer KEY` on /v1 (or RAG_API_KEY, which stays out of `ps`).")
+@click.option("--queue-size", type=click.IntRange(min=0),
+              help="API requests that may wait for the model; more get 429 (default 10; setting serve_queue_size).")
+@click.option("--timeout", type=click.FloatRange(min=1),
+              help="Seconds a chat request may take, waiting included (default 300; setting serve_timeout).")
+@click.option("--chat/--no-chat", default=True, show_default=True, help="Also serve the browser chat at /.")
+@click.option("--auth", "logins", multiple=True, envvar="RAG_UI_AUTH", metavar="USER:PASSWORD", callback=_logins,
+              help="A login for the chat page (repeat for more; or RAG_UI_AUTH); required for the chat off localhost.")
+def serve(index_dir, host, port, model, api_key, queue_size, timeout, chat, logins) -> None:
+    """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/search) and the chat, with one loaded model."""
+    from rag.server.auth import check_exposure
+    from rag.server.run import chat_allowed, serve as run_server
+
+    config = _config(index_dir=index_dir, model=model, serve_queue_size=queue_size, serve_timeout=timeout)
+    try:
+        check_exposure(host, api_key)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if chat and not chat_allowed(host, logins):
+        click.secho(f"The chat page is off on {host}: it cannot check API keys. Give it logins with --auth "
+                    "USER:PASSWORD to serve it too.", fg="yellow", err=True)
+
+    def ready(url: str, with_chat: bool) -> None:
+        click.echo(f"rag-news API on {url}/v1 (model rag-news){' · chat on ' + url + '/' if with_chat else ''}"
+                   f" · answers with {printable(config.model)} · Ctrl-C stops", err=True)
+
+    run_server(config, host, port, api_key or None, chat=chat, chat_auth=list(logins) or None, on_ready=ready)
 
 
 def _register_eval() -> None:

@@ -48,6 +48,10 @@ class Config:
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
     ui_allow_uploads: bool = False  # chat: the "Add articles" panel; off, no browser can add files to the index
     ui_queue_size: int = 10  # chat: questions that may wait for the model; one more is refused politely
+    serve_queue_size: int = 10  # rag serve: API requests that may wait for the model; one more gets 429
+    serve_timeout: float = 300.0  # rag serve: seconds a chat request may take, waiting included; then 504
+    serve_max_body_kb: int = 256  # rag serve: larger request bodies get 413
+    serve_max_question_chars: int = 2000  # rag serve: longer questions get 413
 
 
 # The lowest and highest value of the numeric settings that have limits (None: no limit that way).
@@ -56,6 +60,8 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None),
     "temperature": (0, None), "n_ctx": (256, None),
     "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
+    "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),
+    "serve_max_question_chars": (1, None),
 }
 
 

@@ -330,16 +330,34 @@ def launch(config: Config, host: str = "127.0.0.1", port: int = 7860, share: boo
     if warm_up:
         service.warm_up(model=False)  # embedder and index now: a request never races to load them twice
         threading.Thread(target=service.warm_up_model, name="rag-load-model", daemon=True).start()
+    demo = _queued(service)
+    demo.launch(server_name=host, server_port=port, share=share, inbrowser=False,
+                prevent_thread_lock=prevent_thread_lock, quiet=quiet, **_page_options(auth))
+    return demo
+
+
+def mount(app, service: ChatService, path: str = "/", auth: list[tuple[str, str]] | None = None) -> gr.Blocks:
+    """Serve the chat inside another FastAPI app (`rag serve`), on `service`'s model; the app's server runs it."""
+    go_offline()
+    demo = _queued(service)
+    gr.mount_gradio_app(app, demo, path, **_page_options(auth))
+    return demo
+
+
+def _queued(service: ChatService) -> gr.Blocks:
     demo = build(service)
     # take_question refuses politely at ui_queue_size; Gradio's own limit is a backstop for requests that race
     # past that check or come by hand (it refuses with a "busy" notice but leaves the question box locked).
-    demo.queue(default_concurrency_limit=1, max_size=config.ui_queue_size + QUEUE_BACKSTOP)
-    demo.launch(server_name=host, server_port=port, share=share, inbrowser=False, auth=auth,
-                auth_message="rag-news: log in to ask about the articles." if auth else None,
-                prevent_thread_lock=prevent_thread_lock, show_error=True, quiet=quiet, ssr_mode=False,
-                mcp_server=False, max_file_size="50mb", theme=_theme(), css=_read_asset("style.css"),
-                head=f"<script>{_read_asset('chat.js')}</script>", footer_links=["settings"])
+    demo.queue(default_concurrency_limit=1, max_size=service.config.ui_queue_size + QUEUE_BACKSTOP)
     return demo
+
+
+def _page_options(auth: list[tuple[str, str]] | None) -> dict:
+    """What launch() and mount() both give Gradio: the login, no share/MCP/SSR, the page's look."""
+    return dict(auth=auth, auth_message="rag-news: log in to ask about the articles." if auth else None,
+                show_error=True, ssr_mode=False, mcp_server=False, max_file_size="50mb", theme=_theme(),
+                css=_read_asset("style.css"), head=f"<script>{_read_asset('chat.js')}</script>",
+                footer_links=["settings"])
 
 
 def _theme() -> gr.themes.Base:

@@ -66,8 +66,9 @@ class SharedGenerator:
     def count_tokens(self, text: str) -> int:
         return self.use().count_tokens(text)
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage) -> Iterator[str]:
-        return self.use().stream(messages, max_tokens, temperature, usage)
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
+               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
+        return self.use().stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill)
 
 
 def model_installed(name: str) -> bool:

@@ -68,7 +68,9 @@ class SharedGenerator:
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
                grammar: str | None = None, prefill: str = "") -> Iterator[str]:
-        return self.use().stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill)
+        # Passed on only when used: a Generator written before grammars (a test's) still works.
+        extra = {"grammar": grammar, "prefill": prefill} if grammar or prefill else {}
+        return self.use().stream(messages, max_tokens, temperature, usage, **extra)
 
 
 def model_installed(name: str) -> bool:

@@ -8,12 +8,15 @@ Needs /usr/bin/chromium (apt-get install chromium): Playwright cannot download i
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import socket
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.fakes import quoted
 
 pytestmark = [
     pytest.mark.browser,
@@ -233,12 +236,17 @@ class ScriptedGenerator:
             yield "How many were killed in the Babil strike?"
             return
         if "slowly" in messages[-1]["content"]:
+            yield 'QUOTE [1]: "slow"\nANSWER: '
             for _ in range(max_tokens):
                 time.sleep(0.1)
                 yield "slow "
             return
-        for word in ("The US military struck a PMF base in Babil province [1]. Four fighters were killed in "
-                     "the attack, according to media reports [1][2].").split(" "):
+        # Quote the first evidence sentence of articles [1] and [2], as the grammar asks, then answer.
+        first_lines = re.findall(r"^\[(\d)\] .*\n(.+)", messages[-1]["content"], re.MULTILINE)
+        quotes = [(int(n), " ".join(line.split()[:8])) for n, line in first_lines[:2]]
+        reply = quoted("The US military struck a PMF base in Babil province [1]; four fighters were killed in "
+                       "the attack, according to media reports [2].", *quotes)
+        for word in reply.split(" "):
             time.sleep(self.delay)
             yield word + " "
 
@@ -256,9 +264,9 @@ def test_citations_follow_ups_stop_and_one_shared_model(browser, index_dir, embe
         page, _ = _open(browser, app.url)
         first = _ask(page, "What happened in the Babil strike?", 1)
         links = first.locator("a.rag-cite")
-        assert links.count() == 3
-        # [2] opens the second card, whose cited sentence is highlighted.
-        links.nth(2).click()
+        assert links.count() == 2
+        # [2] opens the second card, whose quoted sentence is highlighted.
+        links.nth(1).click()
         card = page.locator("#src-1-2")
         expect(card).to_have_attribute("open", "")
         assert card.locator("mark.rag-hl").count() >= 1

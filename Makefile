@@ -6,7 +6,7 @@ UV = $(BIN)/uv
 QUESTION ?= Who denied the intelligence sharing?
 SEEDS ?= ../shared/corpus/seeds
 
-.PHONY: install install-test demo test eval
+.PHONY: install install-test demo test eval calibrate
 
 # A project virtual environment, so two clones never overwrite each other's `rag`; uv installs into it and
 # caches the llama-cpp-python build (compiled once per machine, ~4-7 minutes).
@@ -33,4 +33,10 @@ test: install-test
 eval: install
 	$(BIN)/rag eval --gold eval/gold/seeds.jsonl --corpus $(SEEDS) --out eval/runs/seeds
 	$(BIN)/rag eval realtimeqa --index-root eval/runs/rtqa-root --out eval/runs/realtimeqa
-	$(BIN)/rag eval results eval/runs/seeds eval/runs/realtimeqa --out eval/RESULTS.md
+	$(BIN)/rag eval rejection --index-root eval/runs/rtqa-root --out eval/runs/rejection
+	$(BIN)/rag eval --gold eval/injection/gold.jsonl --corpus eval/injection/articles.jsonl --out eval/runs/injection
+	$(BIN)/rag eval results eval/runs/seeds eval/runs/realtimeqa eval/runs/rejection eval/runs/injection --out eval/RESULTS.md
+
+# Refit the confidence model from the runs `make eval` made (they must come from the same pipeline).
+calibrate: install
+	$(BIN)/rag eval calibrate eval/runs/seeds eval/runs/realtimeqa eval/runs/rejection --report eval/runs/calibration

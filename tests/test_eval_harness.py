@@ -208,6 +208,8 @@ def test_end_to_end_with_the_real_assistant_and_fake_models(assistant, tmp_path)
 
     summary = render_results_md([("seeds", saved)], "rag eval results eval/runs/seeds --out eval/RESULTS.md")
     assert "## Summary" in summary and "## seeds" in summary and "| seeds | gold | default | fake-llm | 4 |" in summary
+    noted = render_results_md([("seeds", saved)], notes="## What was tried\n\nShorter answers: worse.")
+    assert noted.index("## Summary") < noted.index("## What was tried") < noted.index("## seeds")
 
 
 def test_load_gold_reads_the_seed_file_and_reports_bad_lines(tmp_path):

@@ -373,15 +373,19 @@ def calibrate_command(run_dirs, out_path, report_dir, target) -> None:
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("eval/RESULTS.md"),
               show_default=True, help="Markdown file to write.")
-def results_command(run_dirs, out_path) -> None:
+@click.option("--notes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A Markdown file of notes (what was tried, what fell short) placed after the summary.")
+def results_command(run_dirs, out_path, notes) -> None:
     """Assemble RESULTS.md from the results.json of finished runs (RUN_DIR... in the order given)."""
     from rag.evaluation.runs import load_results
     from rag.evaluation.report import render_results_md
 
     runs = [(Path(d).name if Path(d).is_dir() else Path(d).parent.name, load_results(d)) for d in run_dirs]
-    command = "rag eval results " + " ".join(str(d) for d in run_dirs) + f" --out {out_path}"
+    command = "rag eval results " + " ".join(str(d) for d in run_dirs) + f" --out {out_path}" + \
+        (f" --notes {notes}" if notes else "")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(render_results_md(runs, command), encoding="utf-8")
+    text = notes.read_text(encoding="utf-8").strip() if notes else ""
+    out_path.write_text(render_results_md(runs, command, text), encoding="utf-8")
     click.echo(f"Wrote {out_path} from {len(runs)} run(s).")
 
 

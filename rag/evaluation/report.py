@@ -290,8 +290,8 @@ def render_report(results: dict, plots: list[str] | None = None) -> str:
 # ------------------------------------------------------------------------------------------ RESULTS.md
 
 
-def render_results_md(runs: list[tuple[str, dict]], command: str | None = None) -> str:
-    """eval/RESULTS.md: a summary row per configuration of every run, then each run's tables."""
+def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, notes: str = "") -> str:
+    """eval/RESULTS.md: a summary row per configuration of every run, the notes, then each run's tables."""
     lines = ["# Results", ""]
     lines.append("Generated from the runs' results.json by `" + (command or "rag eval results RUN_DIR... --out "
                  "eval/RESULTS.md") + "`; do not edit by hand. How to produce the runs and what each metric means: "
@@ -310,6 +310,8 @@ def render_results_md(runs: list[tuple[str, dict]], command: str | None = None) 
     lines += ["", "## Summary", "", _table(["run", "benchmark", "configuration", "model", "n", "accuracy", "abst. P",
                                             "abst. R", "citation P", "dangling", "total p50 s", "total p95 s",
                                             "date", "machine"], rows)]
+    if notes:
+        lines += ["", notes]
     for name, results in runs:
         configs = results["configurations"]
         benchmark = results.get("meta", {}).get("benchmark", "gold")

@@ -15,7 +15,7 @@ from rag.evaluation.runner import run_eval
 from rag.evaluation.runs import write_results
 from rag.evaluation.sweeps import SweepError
 from rag.evaluation.plots import PLOTS
-from rag.evaluation.report import render_results_md
+from rag.evaluation.report import render_results_md, targets_table
 from rag.store import open_store
 from rag.ingest import ingest
 from rag.types import Answer, Citation, Timings
@@ -208,6 +208,9 @@ def test_end_to_end_with_the_real_assistant_and_fake_models(assistant, tmp_path)
 
     summary = render_results_md([("seeds", saved)], "rag eval results eval/runs/seeds --out eval/RESULTS.md")
     assert "## Summary" in summary and "## seeds" in summary and "| seeds | gold | default | fake-llm | 4 |" in summary
+    rejection = targets_table([{"name": "default", "metrics": {"n": 50, "rejection_rate": 0.92,
+                                                                "answered_from_memory": 2}}], "rejection")
+    assert "rejection rate >= 0.9 | 0.920 met" in rejection and "<= 0.02 | 0.040 **missed**" in rejection
     noted = render_results_md([("seeds", saved)], notes="## What was tried\n\nShorter answers: worse.")
     assert noted.index("## Summary") < noted.index("## What was tried") < noted.index("## seeds")
 

@@ -59,7 +59,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def _met(value: Any, op: str, threshold: float) -> bool | None:
     if value is None:
         return None
-    return {">=": value >= threshold, "<": value < threshold, "==": value == threshold}[op]
+    return {">=": value >= threshold, "<": value < threshold, "<=": value <= threshold, "==": value == threshold}[op]
 
 
 # ------------------------------------------------------------------------------------------ the tables

@@ -101,3 +101,14 @@ def test_the_discovery_file_holds_no_secret_and_is_private(fake_config):
     path = publish(fake_config, describe(replace(fake_config, index_dir=url), "http://127.0.0.1:8000", True))
     assert "hunter2" not in path.read_text() and oct(path.stat().st_mode & 0o777) == "0o600"
     assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+def test_the_ask_client_needs_no_server_stack():
+    """`rag ask` works in an install without the server's extras: its client imports no FastAPI or pydantic."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rag.server.client; "
+            "print(sorted(m for m in ('fastapi', 'pydantic', 'uvicorn', 'starlette') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

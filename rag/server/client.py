@@ -12,7 +12,7 @@ from rag.config import Config
 from rag.errors import RagError
 from rag.retrieve import Filters
 from rag.server.discovery import find_server
-from rag.server.schemas import MODEL_ID
+from rag.server import MODEL_ID
 from rag.types import Answer, Citation, Done, Evidence, Timings, Token
 
 CONNECT_TIMEOUT_S = 3.0

@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import asdict
 
-from rag.server.schemas import MODEL_ID
+from rag.server import MODEL_ID
 from rag.types import Answer, Citation, Hit
 
 REVISION_LABEL = "\n\nChecked: "  # how a stream shows the checked answer when it differs from what streamed

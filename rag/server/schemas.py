@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag.config import MAX_K, Config
 from rag.retrieve import Filters
+from rag.server import MODEL_ID
 from rag.server.errors import ApiError, bad_request, too_large
-
-MODEL_ID = "rag-news"
 
 
 class ContentPart(BaseModel):

@@ -55,6 +55,11 @@ def test_threshold_is_the_most_recall_at_the_target_precision():
               {"threshold": 0.8, "precision": 0.8, "recall": 0.9, "answered_right": 0.6}]
     assert choose_threshold(points, 0.9) == 0.5
     assert choose_threshold(points, 0.99) == 0.2
+    # Out of reach, the most recall that keeps 95% of the right answers, not merely the most precise point.
+    reachable = [{"threshold": 0.1, "precision": 0.7, "recall": 0.1, "answered_right": 1.0},
+                 {"threshold": 0.3, "precision": 0.6, "recall": 0.4, "answered_right": 0.96},
+                 {"threshold": 0.6, "precision": 0.5, "recall": 0.8, "answered_right": 0.7}]
+    assert choose_threshold(reachable, 0.9) == 0.3
 
 
 def test_abstentions_decided_before_scoring_count_in_the_operating_points():

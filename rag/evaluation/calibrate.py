@@ -17,6 +17,7 @@ import numpy as np
 from rag.confidence import FEATURES, Calibration
 
 TARGET_PRECISION = 0.9
+KEEP_RIGHT = 0.95  # when the precision target is out of reach: lose at most 5% of the right answers
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,19 @@ def operating_points(items: list[Example], probabilities: list[float], fixed: li
     return points
 
 
-def choose_threshold(points: list[dict], target: float = TARGET_PRECISION) -> float:
-    """The threshold with the highest abstention recall whose precision meets the target (else the most precise)."""
+def choose_threshold(points: list[dict], target: float = TARGET_PRECISION, keep_right: float = KEEP_RIGHT) -> float:
+    """The threshold with the highest abstention recall whose precision meets the target.
+
+    When no threshold reaches it (wrong answers to answerable questions look like answers to unanswerable
+    ones, and abstaining on them counts against precision although silence beats a wrong answer), the
+    highest recall that still keeps `keep_right` of the right answers; failing that, the most precise.
+    """
     meeting = [p for p in points if p["precision"] is not None and p["precision"] >= target and p["recall"]]
     if meeting:
         return max(meeting, key=lambda p: (p["recall"], -p["threshold"]))["threshold"]
+    keeping = [p for p in points if p["recall"] and (p["answered_right"] or 0) >= keep_right]
+    if keeping:
+        return max(keeping, key=lambda p: (p["recall"], -p["threshold"]))["threshold"]
     usable = [p for p in points if p["precision"] is not None]
     return max(usable, key=lambda p: (p["precision"], -p["threshold"]))["threshold"] if usable else 0.0
 
@@ -123,5 +132,6 @@ def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGE
     threshold = choose_threshold(points, target)
     model = train(items, l2)
     return Calibration(model.features, model.means, model.scales, model.weights, model.bias, threshold,
-                       f"{len(items)} answers from {sources}; threshold for abstention precision >= {target} on "
-                       "5 held-out folds"), points
+                       f"{len(items)} answers from {sources}; threshold on 5 held-out folds: abstention precision "
+                       f">= {target} if reachable, else the most abstention recall keeping {KEEP_RIGHT:.0%} of the "
+                       "right answers"), points

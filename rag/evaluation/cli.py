@@ -346,7 +346,8 @@ def calibrate_command(run_dirs, out_path, report_dir, target) -> None:
     """Fit the confidence model on finished runs (RUN_DIR...: their first configuration) and pick its threshold.
 
     Every answered question of the runs is an example (right or not); the threshold is chosen on held-out
-    folds for the highest abstention recall whose precision reaches --target.
+    folds for the highest abstention recall whose precision reaches --target (out of reach: the most recall that
+    keeps 95% of the right answers).
     """
     from rag.evaluation.calibrate import calibrate
     from rag.evaluation.runs import load_results

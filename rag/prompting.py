@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.config import REPO_ROOT
 from rag.dates import resolve_relative
 from rag.errors import ConfigError
 from rag.evidence import EvidenceGroup
@@ -21,15 +22,16 @@ _SLOT = re.compile(r"\{(evidence|asked_on|question)\}")
 def bundled_prompts() -> Path:
     """The templates that ship with rag-news: rag/prompts in an installed package, prompts/ in a source tree."""
     installed = Path(__file__).resolve().parent / "prompts"
-    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "prompts"
+    return installed if installed.is_dir() else REPO_ROOT / "prompts"
 
 
 def load_prompt(folder: str | Path, name: str) -> str:
     """One template file of `folder` (the bundled one when `folder` is empty, or when a custom folder lacks it),
     or a ConfigError that says where it was looked for."""
-    path = Path(folder) / name if folder else bundled_prompts() / name
-    if folder and not path.is_file() and (bundled_prompts() / name).is_file():
-        path = bundled_prompts() / name  # a custom folder may override only some templates
+    bundled = bundled_prompts() / name
+    path = Path(folder) / name if folder else bundled
+    if not path.is_file() and bundled.is_file():
+        path = bundled  # a custom folder may override only some templates
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -63,8 +65,8 @@ class Templates:
     def load(cls, folder: str | Path) -> Templates:
         turns = parse_template(load_prompt(folder, "answer.txt"))
         if not all(f"{{{name}}}" in turns[-1]["content"] for name in ("evidence", "question", "asked_on")):
-            raise ConfigError(f"The last turn of {Path(folder or bundled_prompts()) / 'answer.txt'} must hold {{evidence}}, {{question}} "
-                              "and {asked_on}.")
+            raise ConfigError(f"The last turn of {Path(folder or bundled_prompts()) / 'answer.txt'} must hold "
+                              "{evidence}, {question} and {asked_on}.")
         return cls(turns, load_prompt(folder, "evidence.txt"), load_prompt(folder, "answer.gbnf") + "\n")
 
 

@@ -218,6 +218,65 @@ def _stats_lines(stats: dict) -> list[str]:
     ]
 
 
+@main.command()
+@click.option("--probe", "probe_model", is_flag=False, flag_value="", default=None, metavar="[MODEL]",
+              help="Read a prompt with MODEL (default: the configured one) in a child process now; exit 1 if it crashes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def doctor(probe_model, as_json) -> None:
+    """Show the CPU, the llama.cpp build (its flags and features) and whether it runs here."""
+    from dataclasses import asdict
+
+    from rag.doctor import llama_report, probe_now
+    from rag.llama_probe import crash_message
+
+    config = _config(model=probe_model or None)
+    probed = probe_now(config) if probe_model is not None else None
+    report = llama_report(config.cache_dir)
+    if as_json:
+        extra = {"probe": {"model": str(probed[0]), **asdict(probed[1])}} if probed else {}
+        click.echo(json_line({**asdict(report), "probes": [{"model": m, **asdict(r)} for m, r in report.probes],
+                              **extra}))
+    else:
+        for line in _doctor_lines(report):
+            click.echo(printable(line))
+    if probed:
+        path, result = probed
+        if not result.ok:
+            raise RagError(crash_message(result.signal, path) if result.signal else f"The probe failed: {result.detail}")
+        click.echo(f"Probe of {printable(path.name)} just now: a prompt was read without crashing ({result.detail}).",
+                   err=as_json)
+
+
+def _doctor_lines(report) -> list[str]:
+    amx = " ".join(f for f in report.cpu_flags if f.startswith("amx")) or "none"
+    vector = " ".join(f for f in report.cpu_flags if not f.startswith("amx"))
+    lines = [f"CPU          {report.cpu_model}, {report.cores} cores", f"  vector     {vector}", f"  AMX        {amx}"]
+    if report.version is None:
+        return lines + ["llama.cpp    llama-cpp-python is not installed: make install"]
+    build = report.build
+    if build:
+        lines += [f"llama.cpp    llama-cpp-python {report.version}, built here by rag-news on {build['built']} "
+                  f"(build {build['key']}, {build['compiler']})",
+                  f"  flags      {' '.join(build['cmake_args'])}",
+                  f"  verified   {build['with_amx_off_flags']}/{build['native_compile_commands']} native compile "
+                  f"commands carry {' '.join(build['amx_off_flags']) or 'no AMX-off flags'}"]
+    else:
+        lines += [f"llama.cpp    llama-cpp-python {report.version}, not built by rag-news ({report.wheel or 'a wheel from an index or cache'}): "
+                  "`make rebuild-llama` builds it for this CPU without AMX"]
+    amx_found = ("not checked (objdump missing)" if report.amx_instructions is None else
+                 f"{report.amx_instructions} AMX instructions in its {report.libraries} libraries")
+    if report.amx_instructions:
+        amx_found += (" — they crash on virtual machines with AMX: make rebuild-llama" if report.amx_cpu else
+                      " (this CPU has no AMX; another CPU would run them)")
+    lines += [f"  features   {report.system_info}", f"  checked    {amx_found}"]
+    for model, result in report.probes or []:
+        state = "ok" if result.ok else f"CRASHED with {result.signal}" if result.signal else "failed"
+        lines.append(f"Probe        {model}: {state} ({result.checked}, {result.seconds} s) {result.detail}".rstrip())
+    if not report.probes:
+        lines.append("Probe        none yet: the first answer runs one (or `rag doctor --probe`)")
+    return lines
+
+
 def _logins(ctx, param, values) -> list[tuple[str, str]]:
     """USER:PASSWORD values as (user, password) pairs for Gradio's login page."""
     logins = []

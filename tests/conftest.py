@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Config
-from rag.ingest import ingest
-from rag.factories import register_embedder, register_generator, unregister
+from rag.ingest.pipeline import ingest
+from rag.models.factories import register_embedder, register_generator, unregister
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "seeds"

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from rag.generator import Usage
+from rag.models.generator import Usage
 
 # What the real model writes for the demo question under the answer grammar: quotes, then the answer.
 DENIAL = ('QUOTE [1]: "The ministry denied its involvement in the airstrikes"\n'

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, replace
 
 from rag.config import Config
-from rag.generator import Usage
+from rag.models.generator import Usage
 from rag.server.context import ServerContext, make_service
 from rag.server.run import bind, build, running
 from tests.fakes import DENIAL, FakeGenerator

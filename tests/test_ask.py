@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.ask import Assistant
-from rag.confidence import Calibration
+from rag.answer.assistant import Assistant
+from rag.answer.confidence import Calibration
 from rag.errors import RagError
 from rag.store import open_store
-from rag.retrieve import Filters
+from rag.answer.retrieve import Filters
 from rag.types import Done, Retrieved, Token
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator, quoted
 

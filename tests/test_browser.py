@@ -84,10 +84,10 @@ if reason := _missing():
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from rag.config import Config  # noqa: E402
-from rag.embedder import SentenceTransformerEmbedder  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
+from rag.models.embedder import SentenceTransformerEmbedder  # noqa: E402
+from rag.ingest.pipeline import ingest  # noqa: E402
 from ui.app import launch  # noqa: E402
-from ui.service import ChatService  # noqa: E402
+from rag.chat import ChatService  # noqa: E402
 
 
 @pytest.fixture(scope="module")

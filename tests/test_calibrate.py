@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from rag.confidence import FEATURES, Calibration
+from rag.answer.confidence import FEATURES, Calibration
 from rag.evaluation.calibrate import Example, calibrate, choose_threshold, fit_logistic, operating_points
 
 

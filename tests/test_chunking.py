@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import chunk_document, count_tokens, embedding_text, sentence_spans
-from rag.documents import to_document
-from rag.readers import read_file
+from rag.ingest.chunking import chunk_document, count_tokens, embedding_text, sentence_spans
+from rag.ingest.documents import to_document
+from rag.ingest.readers import read_file
 from rag.types import Document
 
 

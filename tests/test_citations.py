@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import cited_numbers, is_abstention, resolve
+from rag.answer.citations import cited_numbers, is_abstention, resolve
 from rag.types import Citation
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.clean import clean_lines
-from rag.documents import to_document
-from rag.readers import read_file
+from rag.ingest.clean import clean_lines
+from rag.ingest.documents import to_document
+from rag.ingest.readers import read_file
 
 # Per file, the raw lines that are clutter (prefixes are enough to identify them).
 JUNK = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.compose import compose, speaker
-from rag.quotes import Draft, Quote, verify
+from rag.answer.compose import compose, speaker
+from rag.answer.quotes import Draft, Quote, verify
 from rag.types import Citation
 from tests.test_quotes import GROUPS
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.config import Config
 from rag.errors import IndexDamagedError
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from rag.store import generations as gens
 from rag.store import open_store
 from tests.fakes import FakeEmbedder

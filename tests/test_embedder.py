@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.models import embedder_path
+from rag.models.registry import embedder_path
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +16,7 @@ TEXTS = ["Who denied the intelligence sharing?",
 def test_numpy_bert_matches_sentence_transformers():
     from sentence_transformers import SentenceTransformer
 
-    from rag.bert_numpy import NumpyBert
+    from rag.models.bert_numpy import NumpyBert
 
     path = embedder_path("all-minilm-l6-v2")
     ours = NumpyBert(path).embed(TEXTS)
@@ -26,7 +26,7 @@ def test_numpy_bert_matches_sentence_transformers():
 
 
 def test_embedder_uses_numpy_for_questions_and_torch_for_batches():
-    from rag.embedder import SentenceTransformerEmbedder
+    from rag.models.embedder import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder("all-minilm-l6-v2")
     question = embedder.embed(TEXTS[:1])

@@ -7,9 +7,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-import rag.embedder
+import rag.models.embedder
 from rag.cli import main
-from rag.factories import register_generator, unregister
+from rag.models.factories import register_generator, unregister
 from rag.evaluation.sweeps import SweepError, configurations, parse_sweep
 from tests.fakes import FakeEmbedder
 from tests.test_eval_harness import quoting, scripted, scripted_generator, write_corpus, write_gold
@@ -109,7 +109,7 @@ def fake_models(monkeypatch):
         loaded.append(config.model)
         return scripted_generator(scripted_rtqa, name=config.model)
 
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda name, *a, **kw: FakeEmbedder(name))
+    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name, *a, **kw: FakeEmbedder(name))
     for name in ("qwen2.5-coder-1.5b", "smollm2-135m"):
         register_generator(name, load_generator)
     yield loaded

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ask import Assistant
+from rag.answer.assistant import Assistant
 from rag.config import Config
 from rag.errors import ModelError
 from rag.evaluation.gold import EvalQuestion, GoldFileError, load_gold, realtimeqa_questions
@@ -17,7 +17,7 @@ from rag.evaluation.sweeps import SweepError
 from rag.evaluation.plots import PLOTS
 from rag.evaluation.report import render_results_md, targets_table
 from rag.store import open_store
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from rag.types import Answer, Citation, Timings
 from tests.fakes import FakeEmbedder, FakeGenerator, quoted
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.evidence import select_evidence
+from rag.answer.evidence import select_evidence
 from rag.types import Chunk, Document, Hit
 
 FILLER = " ".join(f"Officials met on day {i} to discuss the weather and the roads." for i in range(8))

@@ -1,9 +1,9 @@
-"""Unit tests for rag.followup: follow-up detection, the model rewrite with a fake generator, the fallback."""
+"""Unit tests for rag.answer.followup: follow-up detection, the model rewrite with a fake generator, the fallback."""
 
 import pytest
 
 from rag.errors import ModelError
-from rag.followup import (
+from rag.answer.followup import (
     Rewrite,
     acceptable,
     build_messages,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.grounding import answer_sentences, repair_citations, support
+from rag.answer.grounding import answer_sentences, repair_citations, support
 from rag.types import Citation
 
 

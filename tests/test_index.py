@@ -15,7 +15,7 @@ from rag.errors import IndexMismatchError, IndexMissingError
 from rag.store import open_store
 from rag.store.folder import FolderStore
 from rag.store.generations import FORMAT_VERSION
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ _KILLED_INGEST = textwrap.dedent("""
     sys.path.insert(0, {repo!r})
     import rag.store.generations
     from rag.config import Config
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
     from tests.fakes import FakeEmbedder
 
     kill_at, calls = int(sys.argv[1]), [0]

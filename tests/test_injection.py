@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.ask import Assistant
-from rag.ingest import ingest
+from rag.answer.assistant import Assistant
+from rag.ingest.pipeline import ingest
 from rag.text import looks_like_instruction
 from tests.fakes import FakeEmbedder, FakeGenerator, quoted
 

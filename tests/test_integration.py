@@ -68,7 +68,7 @@ def test_info_and_unchanged_reingest(real_index):
 
 def test_saved_prompt_prefix_gives_the_same_answer(real_index, tmp_path):
     """A fresh process restores the rules-and-examples state from the cache instead of reading it again."""
-    from rag.ask import Assistant
+    from rag.answer.assistant import Assistant
     from rag.config import Config
 
     config = Config(index_dir=str(real_index), model="smollm2-135m", cache_dir=str(tmp_path))

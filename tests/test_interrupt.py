@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.store import open_store
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ BODY = "The council approved the budget on Monday after a long debate about scho
 STALLING_INGEST = """
 import sys, time
 from pathlib import Path
-import rag.embedder
+import rag.models.embedder
 from tests.fakes import FakeEmbedder
 
 class Stalling(FakeEmbedder):
@@ -31,7 +31,7 @@ class Stalling(FakeEmbedder):
         time.sleep(120)
         return super().embed(texts)
 
-rag.embedder.SentenceTransformerEmbedder = lambda name: Stalling()
+rag.models.embedder.SentenceTransformerEmbedder = lambda name: Stalling()
 from rag.cli import main
 main(sys.argv[2:])
 """

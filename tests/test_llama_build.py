@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import llama_build
-from rag.llama_build import (AMX_MNEMONICS, BuildError, BuildPlan, check_compile_commands, count_amx_in_libraries,
+from rag.models import llama_build
+from rag.models.llama_build import (AMX_MNEMONICS, BuildError, BuildPlan, check_compile_commands, count_amx_in_libraries,
                              cpu_description, plan)
-from rag.llama_probe import library_files
+from rag.models.llama_probe import library_files
 
 ROOT = Path(__file__).resolve().parents[1]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -105,7 +105,7 @@ def test_the_installed_llama_cpp_came_from_this_build_and_holds_no_amx():
     """What `make install` put in place: rag-news's own verified wheel, not one from a cache or an index."""
     installed = llama_build.installed_build()
     assert installed["version"] == llama_build.LLAMA_CPP_VERSION
-    assert installed["build"] is not None, f"llama-cpp-python was not installed by rag.llama_build: {installed}"
+    assert installed["build"] is not None, f"llama-cpp-python was not installed by rag.models.llama_build: {installed}"
     record = installed["build"]
     assert record["amx_instructions"] == 0
     if X86:

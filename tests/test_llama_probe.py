@@ -9,9 +9,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from rag import llama_probe
+from rag.models import llama_probe
 from rag.cli import main
-from rag.llama_probe import LlamaCrashError, ProbeResult, ensure_llama_runs, record_path, run_probe
+from rag.models.llama_probe import LlamaCrashError, ProbeResult, ensure_llama_runs, record_path, run_probe
 
 SIGILL_MESSAGE = ("llama.cpp on this machine crashed with SIGILL while reading a prompt (an instruction this CPU "
                   "does not run): rebuild it with `make rebuild-llama`.")
@@ -104,7 +104,7 @@ def test_rag_ask_says_what_happened_instead_of_dying(seed_index, fake_models, mo
 
 @needs_tiny_model
 def test_rag_doctor_probe_fails_with_the_message(tmp_path, monkeypatch):
-    monkeypatch.setattr("rag.doctor.run_probe", _crash)
+    monkeypatch.setattr("rag.models.doctor.run_probe", _crash)
     result = CliRunner().invoke(main, ["doctor", "--probe", "smollm2-135m"], env={"RAG_CACHE_DIR": str(tmp_path)})
     assert result.exit_code == 1
     assert SIGILL_MESSAGE in result.output

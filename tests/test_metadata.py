@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.documents import to_document
-from rag.metadata import find_date, parse_date
-from rag.readers import RawArticle, read_file
+from rag.ingest.documents import to_document
+from rag.ingest.metadata import find_date, parse_date
+from rag.ingest.readers import RawArticle, read_file
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -61,7 +61,7 @@ def test_format_metadata_wins_over_text_guesses():
 
 
 def test_outlet_from_a_source_line_or_the_url():
-    from rag.metadata import find_outlet, outlet_from_url
+    from rag.ingest.metadata import find_outlet, outlet_from_url
 
     assert find_outlet("Body text.\n\nSource: Kurdistan24\n") == "Kurdistan24"
     assert find_outlet("Body text.\nhttps://www.rudaw.net/english/middleeast/iraq/270220211\n") == "Rudaw"

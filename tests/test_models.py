@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rag.errors import ModelError
-from rag.models import LLMS, SplitGGUF, assemble, embedder_path, llm_path
+from rag.models.registry import LLMS, SplitGGUF, assemble, embedder_path, llm_path
 
 
 def _fake_parts(tmp_path, monkeypatch, contents: list[bytes], prefix="fakepart_") -> None:

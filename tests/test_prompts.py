@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
-from rag.followup import load_template
-from rag.prompting import Templates, bundled_prompts, load_prompt
+from rag.answer.followup import load_template
+from rag.answer.prompting import Templates, bundled_prompts, load_prompt
 
 REPO = Path(__file__).resolve().parent.parent
 

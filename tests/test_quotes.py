@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.evidence import EvidenceGroup, Sentence
-from rag.quotes import Quote, parse_draft, verify
+from rag.answer.evidence import EvidenceGroup, Sentence
+from rag.answer.quotes import Quote, parse_draft, verify
 from rag.types import Document
 
 RUDAW = ("The ministry denied its involvement in the airstrikes. Twenty-two militiamen were killed in the strikes, "
@@ -69,7 +69,7 @@ def test_the_same_sentence_quoted_twice_counts_once():
 
 
 def test_an_answer_copied_from_a_sentence_stands_in_for_a_forged_quote():
-    from rag.quotes import answer_as_quote
+    from rag.answer.quotes import answer_as_quote
 
     (found,) = answer_as_quote("The Syrian Observatory for Human Rights reported twenty-two killed [1].",
                                "Which organisation reported the deaths?", GROUPS, 1)

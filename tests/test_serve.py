@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from rag.factories import register_generator, unregister
+from rag.models.factories import register_generator, unregister
 from tests.serve_helpers import CODEWORDS, GatedGenerator, echo_reply, serving
 
 openai = pytest.importorskip("openai")

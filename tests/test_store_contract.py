@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.chunking import chunk_document
+from rag.ingest.chunking import chunk_document
 from rag.config import Config
 from rag.errors import IndexMismatchError, IngestError
-from rag.ingest import ingest
-from rag.retrieve import Filters, Retriever
+from rag.ingest.pipeline import ingest
+from rag.answer.retrieve import Filters, Retriever
 from rag.store import HybridQuery, open_store, open_writer
 from rag.store.factory import register_backend, unregister_backend
 from rag.types import Chunk, Document
@@ -208,12 +208,12 @@ def test_two_writers_wait_for_each_other(store_config, seeds, tmp_path):
 _KILLED_INGEST = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {repo!r})
-    import rag.ingest
+    import rag.ingest.pipeline
     from rag.config import Config
     from tests.fakes import FakeEmbedder
 
     kill_at, calls = int(sys.argv[1]), [0]
-    rag.ingest._EMBED_BATCH = 1  # one document per batch: the kill can fall between two documents
+    rag.ingest.pipeline._EMBED_BATCH = 1  # one document per batch: the kill can fall between two documents
 
     def dying(real):
         def call(*args, **kwargs):
@@ -224,7 +224,7 @@ _KILLED_INGEST = textwrap.dedent("""
         return call
 
     {patch}
-    rag.ingest.ingest([{corpus!r}], Config(index_dir={index!r}), FakeEmbedder())
+    rag.ingest.pipeline.ingest([{corpus!r}], Config(index_dir={index!r}), FakeEmbedder())
     print("finished", calls[0])
 """)
 # Where each backend is killed: at every fsync of the embedded commit; at every statement sent to PostgreSQL.

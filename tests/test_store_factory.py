@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.config import Config
 from rag.errors import ConfigError, IndexMissingError
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from rag.store import index_exists, open_store
 from rag.store.factory import display_location, register_backend, scheme_of, unregister_backend
 from rag.store.folder import FolderStore
@@ -65,9 +65,9 @@ def test_a_registered_fake_serves_ingest_and_ask(seeds, tmp_path):
 
 
 def test_ingest_wait_flag_on_a_free_index(tmp_path, monkeypatch):
-    import rag.embedder
+    import rag.models.embedder
 
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("A headline about rivers\n\n" + "The river rose over the banks in spring. " * 12)

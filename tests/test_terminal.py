@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from rag.terminal import json_line, printable
 from tests.fakes import FakeEmbedder, quoted
 
@@ -77,7 +77,7 @@ def test_info_prints_no_escape_sequences(hostile_index, flags):
 
 
 def test_ingest_prints_no_escape_sequences_from_file_names_or_reasons(tmp_path, monkeypatch):
-    import rag.embedder
+    import rag.models.embedder
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -85,7 +85,7 @@ def test_ingest_prints_no_escape_sequences_from_file_names_or_reasons(tmp_path, 
     (corpus / "evil\x1b]0;pwned\x07.docx").write_bytes(b"PK")
     feed = corpus / "feed.jsonl"
     feed.write_text(json.dumps({"text": BODY}) + '\n{"title": "\\u001b[2J", "text": "x \x1b[2J"\n')
-    monkeypatch.setattr(rag.embedder, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
     result = CliRunner().invoke(main, ["ingest", str(corpus), "--index", str(tmp_path / "index")])
     assert result.exit_code == 0, result.output
     _assert_clean(result.output)

@@ -9,11 +9,11 @@ import pytest
 
 from rag.config import Config
 from rag.errors import RagError
-from rag.retrieve import Filters
+from rag.answer.retrieve import Filters
 
 gr = pytest.importorskip("gradio")
 from ui.app import ALL_OUTLETS, launch, parse_filters  # noqa: E402
-from ui.service import ChatService  # noqa: E402
+from rag.chat import ChatService  # noqa: E402
 
 
 def test_gradio_analytics_are_off():

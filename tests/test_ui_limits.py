@@ -22,7 +22,7 @@ from rag.cli import main  # noqa: E402
 from rag.config import Config  # noqa: E402
 from tests.test_ui_app import FakeEmbedder, FakeGenerator, _free_port  # noqa: E402
 from ui.app import QUEUE_BACKSTOP, launch  # noqa: E402
-from ui.service import ChatService  # noqa: E402
+from rag.chat import ChatService  # noqa: E402
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Unit tests for ui.service without models: the shared generator, streaming with follow-ups, uploads."""
+"""Unit tests for rag.chat without models: the shared generator, streaming with follow-ups, uploads."""
 
 import hashlib
 import threading
@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pytest
 
-from rag.ask import Assistant
+from rag.answer.assistant import Assistant
 from rag.config import Config
 from rag.errors import ModelError, RagError
 from rag.types import Answer, Done, Retrieved, Timings, Token
-from ui.service import ChatService, SharedGenerator, model_choices, safe_name
+from rag.chat import ChatService, SharedGenerator, model_choices, safe_name
 
 ARTICLE = ("Zorvath bridge reopens after repairs\n\n12-03-2024\n\n"
            "ZORVATH — The old Kelmar bridge in the mountain town of Zorvath reopened to traffic on Monday after two "

@@ -20,11 +20,11 @@ import gradio as gr  # noqa: E402
 
 from rag.config import Config  # noqa: E402
 from rag.errors import RagError  # noqa: E402
-from rag.metadata import parse_date  # noqa: E402
-from rag.models import go_offline  # noqa: E402
-from rag.retrieve import Filters  # noqa: E402
+from rag.ingest.metadata import parse_date  # noqa: E402
+from rag.models.registry import go_offline  # noqa: E402
+from rag.answer.retrieve import Filters  # noqa: E402
 from ui import render  # noqa: E402
-from ui.service import ChatService, model_choices  # noqa: E402
+from rag.chat import ChatService, model_choices  # noqa: E402
 
 log = logging.getLogger(__name__)
 

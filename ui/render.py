@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from rag.citations import MARKER_RE, answer_sentences, cited_numbers
+from rag.answer.citations import MARKER_RE, answer_sentences, cited_numbers
 from rag.text import content_words, sentence_spans
 from rag.types import Answer, Citation, Document
 
@@ -245,7 +245,7 @@ def ingest_html(lines_ok: Sequence[str], skipped: Sequence[tuple[str, str]], sum
 
 
 def upload_report_html(uploads: Sequence, report) -> str:
-    """The ingest report of uploaded files (ui.service.Upload: name, path, duplicate), named as uploaded."""
+    """The ingest report of uploaded files (rag.chat.Upload: name, path, duplicate), named as uploaded."""
     names = {str(u.path): u.name for u in uploads}
     skipped = []
     for source, reason in report.failed:

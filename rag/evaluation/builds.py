@@ -24,7 +24,7 @@ def index_dir_name(config: Config) -> str:
 def build_index(paths: list[Path], config: Config, embedder: Any, *, prune: bool = True,
                 on_file: OnFile | None = None, log: Callable[[str], None] | None = None) -> Any:
     """Bring the index at config.index_dir up to date with `paths` (incremental), as `rag ingest` does."""
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     count = {"done": 0, "total": 0}
 
@@ -79,7 +79,7 @@ class AssistantFactory:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from rag.factories import make_embedder
+            from rag.models.factories import make_embedder
 
             self._embedder = make_embedder(self.base)
         return self._embedder
@@ -125,7 +125,7 @@ class AssistantFactory:
             self._generator = None
             gc.collect()  # let the previous model go before the next one loads
         if self._generator is None:
-            from rag.factories import make_generator
+            from rag.models.factories import make_generator
 
             if self.log:
                 self.log(f"Loading model {config.model}")
@@ -133,7 +133,7 @@ class AssistantFactory:
         return self._generator[1]
 
     def __call__(self, build: dict[str, Any]) -> Any:
-        from rag.ask import Assistant
+        from rag.answer.assistant import Assistant
         from rag.store import open_store
 
         config = self.config_for(build)

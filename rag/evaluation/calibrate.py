@@ -1,7 +1,7 @@
 """Fit the abstention model: a logistic regression over answer signals, its threshold chosen on held-out folds.
 
 Each answered record of an evaluation run (seeds gold, RealTimeQA, negative rejection) is one example: its
-signals (rag.confidence.FEATURES) and whether the answer was right (a wrong answer and any answer to a question
+signals (rag.answer.confidence.FEATURES) and whether the answer was right (a wrong answer and any answer to a question
 that should be abstained on are 0). Weights come from all examples; the threshold from out-of-fold probabilities,
 so no question judges the weights it trained.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.confidence import FEATURES, Calibration
+from rag.answer.confidence import FEATURES, Calibration
 
 TARGET_PRECISION = 0.9
 KEEP_RIGHT = 0.95  # when the precision target is out of reach: lose at most 5% of the right answers

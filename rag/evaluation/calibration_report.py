@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.confidence import Calibration
+from rag.answer.confidence import Calibration
 
 
 def _fmt(value: float | None) -> str:

@@ -110,8 +110,8 @@ def _check_ranges(configs: list[dict]) -> None:
 
 def _check_models(names: list[str]) -> None:
     """Fail before any question is asked, not after the first configurations ran."""
-    from rag.factories import known_model
-    from rag.models import LLMS
+    from rag.models.factories import known_model
+    from rag.models.registry import LLMS
 
     for name in dict.fromkeys(names):
         if not known_model(name):

@@ -13,7 +13,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any, Iterable
 
-from rag.citations import strip_markers
+from rag.answer.citations import strip_markers
 from rag.evaluation.scoring import (
     abstention_precision_recall,
     citation_precision,
@@ -28,7 +28,7 @@ from rag.evaluation.scoring import (
     token_f1,
 )
 
-# The same markers rag.citations reads: "[1]", "[1, 3]", "[2;4]".
+# The same markers rag.answer.citations reads: "[1]", "[1, 3]", "[2;4]".
 
 
 def doc_key(source: str) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rag import dates
 from rag.errors import RagError
-from rag.metadata import outlet_from_url  # noqa: F401 - the benchmark's articles name their outlet by URL
+from rag.ingest.metadata import outlet_from_url  # noqa: F401 - the benchmark's articles name their outlet by URL
 from rag.files import jsonl_objects
 
 FILE_KINDS = ("qa", "gold", "gcs")

@@ -69,7 +69,7 @@ def make_record(question: EvalQuestion, answer: Any = None, k: int = 1, error: s
 def ask_one(assistant: Any, question: EvalQuestion, overrides: dict[str, Any], k: int) -> tuple[dict[str, Any], Any]:
     """Ask through the same path as `rag ask`: (record, Answer). A RagError (e.g. a prompt longer than the
     model's context) becomes a failed record, counted wrong, and the run goes on."""
-    from rag.retrieve import Filters
+    from rag.answer.retrieve import Filters
 
     filters = Filters(until=question.until) if question.until else None
     asked = {"asked_on": question.asked_on} if question.asked_on else {}

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 
-from rag.citations import MARKER_RE, answer_sentences
+from rag.answer.citations import MARKER_RE, answer_sentences
 
 _FOLDED_CHARACTERS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _PUNCTUATION = re.compile(r"[^\w\s]|_")

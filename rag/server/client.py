@@ -10,7 +10,7 @@ from typing import Iterator
 
 from rag.config import Config
 from rag.errors import RagError
-from rag.retrieve import Filters
+from rag.answer.retrieve import Filters
 from rag.server.discovery import find_server
 from rag.server import MODEL_ID
 from rag.types import Answer, Citation, Done, Evidence, Timings, Token
@@ -130,6 +130,6 @@ def answer_events(config: Config, question: str, filters: Filters, asked_on: str
             if remote.explicit:
                 raise RagError(f"{exc} Check RAG_SERVER ({remote.url}), or answer here with --local.") from exc
             # a server that died without removing its file: answer here instead
-    from rag.ask import Assistant
+    from rag.answer.assistant import Assistant
 
     yield from Assistant(config).stream(question, filters, asked_on)

@@ -6,15 +6,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.ask import Assistant
+from rag.answer.assistant import Assistant
 from rag.config import Config
-from rag.factories import make_embedder
+from rag.models.factories import make_embedder
 from rag.server.errors import unavailable
 from rag.server.exclusive import ExclusiveChatService
 from rag.server.model_queue import ModelQueue
 from rag.server.stopping import StoppableGenerator
 from rag.store.factory import display_location, is_url
-from ui.service import ChatService
+from rag.chat import ChatService
 
 
 def make_service(config: Config) -> ChatService:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Iterator, Sequence
 
-from rag.retrieve import Filters
+from rag.answer.retrieve import Filters
 from rag.server.stopping import Stopped, should_stop
-from ui.service import ChatService, Event
+from rag.chat import ChatService, Event
 
 _POLL_S = 0.1  # how often a waiting answer checks whether its request still wants it
 

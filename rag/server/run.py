@@ -85,7 +85,7 @@ def serve(config: Config, host: str, port: int, api_key: str | None, *, chat: bo
     """Serve until SIGINT/SIGTERM: publish the server for `rag ask`, load the model in the background."""
     import uvicorn
 
-    from rag.models import go_offline
+    from rag.models.registry import go_offline
     from rag.server.discovery import describe, publish, withdraw
 
     check_exposure(host, api_key)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.config import MAX_K, Config
-from rag.retrieve import Filters
+from rag.answer.retrieve import Filters
 from rag.server import MODEL_ID
 from rag.server.errors import ApiError, bad_request, too_large
 
@@ -93,7 +93,7 @@ def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
 
 def parse_filters(fields: FilterFields) -> Filters:
     """The filters of a request; a date that cannot be read, or since after until, is a 400."""
-    from rag.metadata import parse_date  # dateparser: imported when a request needs it
+    from rag.ingest.metadata import parse_date  # dateparser: imported when a request needs it
 
     dates = {}
     for name in ("since", "until", "asked_on"):

@@ -11,7 +11,7 @@ import threading
 from typing import Callable, Iterator
 
 from rag.errors import RagError
-from rag.generator import Generator, Usage
+from rag.models.generator import Generator, Usage
 
 _current = threading.local()
 

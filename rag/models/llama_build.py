@@ -1,6 +1,6 @@
 """Build llama-cpp-python for this machine: its vector extensions without AMX, once per flag set, verified.
 
-Run from the source tree before the package is installed (`python -m rag.llama_build`, what `make install` does);
+Run from the source tree before the package is installed (`python -m rag.models.llama_build`, what `make install` does);
 it needs only the standard library, pip and a C compiler.
 
 Why: `-march=native` on an Intel Xeon with AMX compiles llama.cpp's AMX kernels in, and on virtual machines
@@ -226,7 +226,7 @@ def ensure(force: bool = False, say=print) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.llama_build", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rag.models.llama_build", description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if this machine's wheel is cached")
     parser.add_argument("--plan", action="store_true", help="print the build settings and key, build nothing")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.citations import answer_sentences, cited_numbers, strip_markers
+from rag.answer.citations import answer_sentences, cited_numbers, strip_markers
 from rag.text import STOPWORDS, stem, words
 from rag.types import Citation
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from rag.citations import strip_markers
+from rag.answer.citations import strip_markers
 from rag.text import STOPWORDS
 from rag.text import content_words as text_content_words
-from rag.generator import Generator, Usage
-from rag.prompting import load_prompt, parse_template
+from rag.models.generator import Generator, Usage
+from rag.answer.prompting import load_prompt, parse_template
 
 log = logging.getLogger(__name__)
 

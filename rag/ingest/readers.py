@@ -14,7 +14,7 @@ from typing import BinaryIO, Iterator
 
 from rag.errors import IngestError, UnsupportedFileError
 from rag.files import json_object
-from rag.sniff import bom_encoding, looks_like
+from rag.ingest.sniff import bom_encoding, looks_like
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 DEFAULT_MAX_BYTES = 20_000_000

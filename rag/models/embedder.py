@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.models import embedder_path, go_offline
+from rag.models.registry import embedder_path, go_offline
 
 
 class Embedder(Protocol):
@@ -38,7 +38,7 @@ class SentenceTransformerEmbedder:
 
     def _numpy_bert(self):
         if self._numpy is None:
-            from rag.bert_numpy import NumpyBert
+            from rag.models.bert_numpy import NumpyBert
 
             try:
                 self._numpy = NumpyBert(self._path)

@@ -6,10 +6,10 @@ import hashlib
 import re
 from pathlib import Path
 
-from rag.clean import clean_lines
+from rag.ingest.clean import clean_lines
 from rag.errors import UnsupportedFileError
-from rag.metadata import extract, parse_date
-from rag.readers import RawArticle
+from rag.ingest.metadata import extract, parse_date
+from rag.ingest.readers import RawArticle
 from rag.types import Document
 
 _MIN_WORDS = 20  # less than this is a stub or an error page, not an article

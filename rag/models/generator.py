@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from rag.errors import ModelError
-from rag.llama_state import LlamaState
+from rag.models.llama_state import LlamaState
 
 
 @dataclass

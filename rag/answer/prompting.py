@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.config import REPO_ROOT
 from rag.dates import resolve_relative
 from rag.errors import ConfigError
-from rag.evidence import EvidenceGroup
+from rag.answer.evidence import EvidenceGroup
 from rag.text import looks_like_instruction
 from rag.types import Citation
 
@@ -21,7 +21,7 @@ _SLOT = re.compile(r"\{(evidence|asked_on|question)\}")
 
 def bundled_prompts() -> Path:
     """The templates that ship with rag-news: rag/prompts in an installed package, prompts/ in a source tree."""
-    installed = Path(__file__).resolve().parent / "prompts"
+    installed = Path(__file__).resolve().parent.parent / "prompts"
     return installed if installed.is_dir() else REPO_ROOT / "prompts"
 
 

@@ -88,7 +88,7 @@ def record_path(model: Path, cache_dir: Path) -> Path:
 
 def run_probe(model: Path, command: list[str] | None = None, timeout: float = TIMEOUT_SECONDS) -> ProbeResult:
     """Read a prompt with `model` in a child process (or run `command` instead) and say how the child ended."""
-    command = command or [sys.executable, "-m", "rag.llama_probe", str(model)]
+    command = command or [sys.executable, "-m", "rag.models.llama_probe", str(model)]
     started = time.monotonic()
     when = time.strftime("%Y-%m-%d %H:%M")
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.citations import ABSTENTION, cited_numbers, resolve
-from rag.grounding import repair_citations
-from rag.quotes import Draft, VerifiedQuote
+from rag.answer.citations import ABSTENTION, cited_numbers, resolve
+from rag.answer.grounding import repair_citations
+from rag.answer.quotes import Draft, VerifiedQuote
 from rag.text import NUMBER_WORDS, STOPWORDS, looks_like_instruction
 from rag.types import Citation, Evidence
 

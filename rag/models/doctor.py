@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Config
-from rag.llama_build import count_amx_in_libraries, cpu_description, installed_build
-from rag.llama_probe import ProbeResult, library_files, probe_records, record_path, run_probe, write_record
+from rag.models.llama_build import count_amx_in_libraries, cpu_description, installed_build
+from rag.models.llama_probe import ProbeResult, library_files, probe_records, record_path, run_probe, write_record
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def llama_report(cache_dir: str | Path) -> LlamaReport:
 
 def probe_now(config: Config) -> tuple[Path, ProbeResult]:
     """Probe config.model now (whatever was recorded before) and record the result; returns the model file."""
-    from rag.models import llm_path
+    from rag.models.registry import llm_path
 
     path = llm_path(config.model, config.cache_dir)
     result = run_probe(path)

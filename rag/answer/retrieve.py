@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rag.embedder import Embedder
+from rag.models.embedder import Embedder
 from rag.store.base import Filters, HybridQuery, Store, rrf
 from rag.types import Hit
 
@@ -31,7 +31,7 @@ class Retriever:
         """How well the best chunks match at all: the top dense and keyword scores and the gap to the second.
 
         Questions whose answer is not in the index tend to find nothing that matches well; the confidence
-        model (rag.confidence) weighs these with the other signals.
+        model (rag.answer.confidence) weighs these with the other signals.
         """
         dense = [score for _, score in self.index.dense_search(self._vector(question), 2, filters)] + [0.0, 0.0]
         keyword = [score for _, score in self.index.keyword_search(question, 2, filters)] + [0.0, 0.0]

@@ -16,8 +16,8 @@ from statistics import fmean, median
 
 from rag.dates import resolve_relative, unsupported_dates
 from rag.errors import ConfigError
-from rag.evidence import EvidenceGroup, Question, answer_type_fits
-from rag.quotes import Draft, VerifiedQuote
+from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
+from rag.answer.quotes import Draft, VerifiedQuote
 from rag.text import content_terms, words
 
 FEATURES = ("quotes", "quote_overlap", "question_coverage", "quote_coverage", "answer_support", "answer_new_words",

@@ -12,18 +12,18 @@ from dataclasses import replace
 from datetime import date
 from typing import Callable, Iterator
 
-from rag.citations import ABSTENTION, cited_numbers
-from rag.compose import Composed, abstention, compose
-from rag.confidence import Calibration, signals
+from rag.answer.citations import ABSTENTION, cited_numbers
+from rag.answer.compose import Composed, abstention, compose
+from rag.answer.confidence import Calibration, signals
 from rag.config import Config
-from rag.embedder import Embedder
+from rag.models.embedder import Embedder
 from rag.errors import RagError
-from rag.evidence import EvidenceGroup, select_evidence
-from rag.factories import make_embedder, make_generator
-from rag.generator import Generator, Usage
-from rag.prompting import Templates, build_messages, to_citation
-from rag.quotes import answer_as_quote, parse_draft, verify
-from rag.retrieve import Filters, Retriever
+from rag.answer.evidence import EvidenceGroup, select_evidence
+from rag.models.factories import make_embedder, make_generator
+from rag.models.generator import Generator, Usage
+from rag.answer.prompting import Templates, build_messages, to_citation
+from rag.answer.quotes import answer_as_quote, parse_draft, verify
+from rag.answer.retrieve import Filters, Retriever
 from rag.store import Store, open_store
 from rag.types import Answer, Citation, Done, Retrieved, Timings, Token
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Callable
 
 from rag.config import Config
-from rag.embedder import Embedder
-from rag.generator import Generator
+from rag.models.embedder import Embedder
+from rag.models.generator import Generator
 
 EmbedderFactory = Callable[[Config], Embedder]
 GeneratorFactory = Callable[[Config], Generator]
@@ -35,7 +35,7 @@ def make_embedder(config: Config) -> Embedder:
     """The embedder named by config.embedder: a registered one, else a sentence-transformers model."""
     if config.embedder in _EMBEDDERS:
         return _EMBEDDERS[config.embedder](config)
-    from rag.embedder import SentenceTransformerEmbedder
+    from rag.models.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(config.embedder)
 
@@ -44,9 +44,9 @@ def make_generator(config: Config) -> Generator:
     """The LLM named by config.model: a registered one, else a GGUF through llama.cpp (assembled on first use)."""
     if config.model in _GENERATORS:
         return _GENERATORS[config.model](config)
-    from rag.generator import LlamaCppGenerator
-    from rag.llama_probe import ensure_llama_runs
-    from rag.models import llm_path
+    from rag.models.generator import LlamaCppGenerator
+    from rag.models.llama_probe import ensure_llama_runs
+    from rag.models.registry import llm_path
 
     path = llm_path(config.model, config.cache_dir)
     # A llama.cpp built with instructions this CPU cannot run would kill the process on the first prompt: a
@@ -57,6 +57,6 @@ def make_generator(config: Config) -> Generator:
 
 def known_model(name: str) -> bool:
     """Whether `name` is a model this installation can build: registered, in the registry, or a GGUF file."""
-    from rag.models import LLMS
+    from rag.models.registry import LLMS
 
     return name in _GENERATORS or name in LLMS or Path(name).expanduser().is_file()

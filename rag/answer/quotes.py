@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import EvidenceGroup, Sentence
+from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.text import STOPWORDS, stem, words
 
 _QUOTE_LINE = re.compile(r"^\s*QUOTE\s*\[(\d+)\]\s*:\s*[\"“]?(.*?)[\"”]?\s*$", re.IGNORECASE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 from dataclasses import dataclass
-from rag.clean import is_headline
+from rag.ingest.clean import is_headline
 from rag.dates import parse_date
 
 _LABEL = re.compile(r"^(published|updated|posted|date|last updated)\s*(on)?\s*:?\s*", re.IGNORECASE)

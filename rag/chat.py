@@ -14,16 +14,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from rag.ask import Assistant
-from rag.factories import make_generator
+from rag.answer.assistant import Assistant
+from rag.models.factories import make_generator
 from rag.config import Config
 from rag.errors import IndexMissingError, RagError
 from rag.files import sha256_file
-from rag.followup import Rewrite, load_template, rewrite
-from rag.generator import Generator, Usage
-from rag.ingest import IngestReport, ingest
-from rag.models import LLMS
-from rag.retrieve import Filters
+from rag.answer.followup import Rewrite, load_template, rewrite
+from rag.models.generator import Generator, Usage
+from rag.ingest.pipeline import IngestReport, ingest
+from rag.models.registry import LLMS
+from rag.answer.retrieve import Filters
 from rag.store import index_exists, is_url, open_store
 from rag.store.factory import display_location
 from rag.types import Answer, Document, Done, Retrieved, Token
@@ -120,7 +120,7 @@ class ChatService:
         self.generator = SharedGenerator(config, loader)
         if assistant is None:
             if embedder is None:
-                from rag.embedder import SentenceTransformerEmbedder
+                from rag.models.embedder import SentenceTransformerEmbedder
 
                 embedder = SentenceTransformerEmbedder(config.embedder)
             assistant = Assistant(config, embedder=embedder, generator=self.generator)

@@ -1,7 +1,9 @@
 """What the chat does, without Gradio: one shared model, streamed answers with follow-ups, and uploads.
 
-One `ChatService` serves every browser tab. It holds one Assistant (index, embedder) and one model behind
-`SharedGenerator`, so two people asking at once queue on the model instead of loading a second copy.
+One `ChatService` serves every browser tab and every `rag serve` request. It holds one Assistant (index,
+embedder) and one model behind `SharedGenerator`, so two people asking at once queue on the model instead of
+loading a second copy. Its answers are the pipeline's typed events (rag.types.Event) with Status, Rewrite and
+Failed added for the chat.
 """
 
 from __future__ import annotations
@@ -15,62 +17,23 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from rag.answer.assistant import Assistant
-from rag.models.factories import make_generator
+from rag.answer.followup import load_template, rewrite
+from rag.answer.retrieve import Filters
 from rag.config import Config
 from rag.errors import IndexMissingError, RagError
 from rag.files import sha256_file
-from rag.answer.followup import Rewrite, load_template, rewrite
-from rag.models.generator import Generator, Usage
 from rag.ingest.pipeline import IngestReport, ingest
+from rag.models.factories import make_embedder, make_generator
+from rag.models.generator import Generator
 from rag.models.registry import LLMS
-from rag.answer.retrieve import Filters
+from rag.models.shared import SharedGenerator
 from rag.store import index_exists, is_url, open_store
 from rag.store.factory import display_location
-from rag.types import Answer, Document, Done, Retrieved, Token
+from rag.types import Document, Event, Failed, Retrieved, Status
 
 log = logging.getLogger(__name__)
 
 UPLOADS = "uploads"  # inside the index folder: kept by `rag ingest --prune`, which only drops missing files
-
-
-class SharedGenerator:
-    """The Generator every request uses: one loaded model, replaced under a lock when another is chosen."""
-
-    def __init__(self, config: Config, loader: Callable[[Config], Generator] = make_generator):
-        self._config, self._loader = config, loader
-        self._wanted = config.model
-        self._current: Generator | None = None
-        self._lock = threading.Lock()
-        self.loads = 0  # how many models were loaded: tests check that a second request loads nothing
-
-    @property
-    def name(self) -> str:
-        """The model's registry name (or path): what the model menu shows."""
-        return self._wanted
-
-    @property
-    def loaded(self) -> str | None:
-        return self._wanted if self._current is not None else None
-
-    def use(self, model: str | None = None) -> Generator:
-        """The loaded model, first loading `model` (default: the one in use) if it is another one."""
-        with self._lock:
-            model = model or self._wanted
-            if self._current is None or model != self._wanted:
-                # The old model stays in service until the new one loads: a failed switch changes nothing.
-                self._current = self._loader(replace(self._config, model=model))
-                self._wanted = model
-                self.loads += 1
-            return self._current
-
-    def count_tokens(self, text: str) -> int:
-        return self.use().count_tokens(text)
-
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
-        # Passed on only when used: a Generator written before grammars (a test's) still works.
-        extra = {"grammar": grammar, "prefill": prefill} if grammar or prefill else {}
-        return self.use().stream(messages, max_tokens, temperature, usage, **extra)
 
 
 def model_installed(name: str) -> bool:
@@ -84,16 +47,6 @@ def model_choices(current: str) -> list[tuple[str, str]]:
     if current not in LLMS:
         choices.append((Path(current).name, current))
     return choices
-
-
-@dataclass(frozen=True)
-class Event:
-    """One step of a streamed answer: kind is status, rewrite, token, done or error."""
-
-    kind: str
-    text: str = ""
-    rewrite: Rewrite | None = None
-    answer: Answer | None = None
 
 
 @dataclass
@@ -119,11 +72,7 @@ class ChatService:
         self.config = config
         self.generator = SharedGenerator(config, loader)
         if assistant is None:
-            if embedder is None:
-                from rag.models.embedder import SentenceTransformerEmbedder
-
-                embedder = SentenceTransformerEmbedder(config.embedder)
-            assistant = Assistant(config, embedder=embedder, generator=self.generator)
+            assistant = Assistant(config, embedder=embedder or make_embedder(config), generator=self.generator)
         self.assistant = assistant
         self.rewrite_template = load_template(config.prompts_dir)
         self._ingest_lock = threading.Lock()
@@ -190,39 +139,36 @@ class ChatService:
         or pressed Stop) closes the assistant's stream too, which stops the generation and frees the model.
         """
         if not question.strip():
-            yield Event("error", "Type a question first.")
+            yield Failed("Type a question first.")
             return
         if not self.has_index():
-            yield Event("error", f"No articles are indexed yet (index: {self.index_label}). "
+            yield Failed(f"No articles are indexed yet (index: {self.index_label}). "
                                  "Add some with “Add articles” in the panel, or run: rag ingest PATH --index "
                                  f"{self.index_label}")
             return
         try:
             yield from self._answer(question, history, model, k, filters)
         except RagError as exc:
-            yield Event("error", str(exc))
+            yield Failed(str(exc))
         except Exception as exc:  # noqa: BLE001 - shown in the chat rather than breaking the page
             log.exception("answering %r failed", question)
-            yield Event("error", f"Something went wrong: {exc}")
+            yield Failed(f"Something went wrong: {exc}")
 
     def _answer(self, question: str, history: Sequence[tuple[str, str]], model: str | None, k: int | None,
                 filters: Filters | None) -> Iterator[Event]:
         if self.generator.loaded != (model or self.generator.name):
-            yield Event("status", f"Loading {model or self.generator.name}…")
+            yield Status(f"Loading {model or self.generator.name}…")
         self.generator.use(model)
         if history:
-            yield Event("status", "Reading the conversation…")
+            yield Status("Reading the conversation…")
         step = rewrite(history, question, self.generator, self.rewrite_template)
-        yield Event("rewrite", rewrite=step)
-        yield Event("status", "Searching the articles…")
+        yield step
+        yield Status("Searching the articles…")
         overrides = {"k": int(k)} if k else {}
-        for item in self.assistant.stream(step.question, filters, **overrides):
-            if isinstance(item, Token):
-                yield Event("token", item.text)
-            elif isinstance(item, Retrieved):
-                yield Event("status", f"Reading the best sentences of {len(item.passages)} articles…")
-            elif isinstance(item, Done):
-                yield Event("done", answer=item.answer)
+        for event in self.assistant.stream(step.question, filters, **overrides):
+            if isinstance(event, Retrieved):
+                yield Status(f"Reading the best sentences of {len(event.passages)} articles…")
+            yield event
 
     # -- adding articles ------------------------------------------------------------------------------------
 

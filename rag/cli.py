@@ -6,10 +6,14 @@ import contextlib
 import signal
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import click
+
+if TYPE_CHECKING:
+    from rag.store.base import StoreStats
 
 from rag.cli_types import DATE, INDEX_LOCATION, K_RANGE, RagGroup, check_date_order
 from rag.config import Config, load_config
@@ -193,28 +197,26 @@ def info(index_dir, as_json, check) -> None:
     config = _config(index_dir=index_dir)
     index = open_store(config.index_dir, verify="full" if check else "open")
     stats = index.stats()
-    stats["model"] = config.model
-    if check:
-        stats["checked"] = index.check(full=True)
+    checked = index.check(full=True) if check else []
     if as_json:
-        click.echo(json_line(stats))
+        click.echo(json_line({**asdict(stats), "model": config.model, **({"checked": checked} if check else {})}))
         return
-    for line in _stats_lines(stats):
+    for line in _stats_lines(stats, config.model, checked):
         click.echo(printable(line))  # outlet names and the like come from the articles
 
 
-def _stats_lines(stats: dict) -> list[str]:
-    first, last = stats["date_range"]
+def _stats_lines(stats: StoreStats, model: str, checked: list[str]) -> list[str]:
+    first, last = stats.date_range
     return [
-        f"Index       {stats['index']} ({stats['generation']}, built {stats['built']})",
-        f"Documents   {stats['documents']}  ({stats['undated_documents']} without a date)",
-        f"Chunks      {stats['chunks']}  ({stats['chunk_tokens']} tokens, overlap {stats['overlap']})",
+        f"Index       {stats.index} ({stats.generation}, built {stats.built})",
+        f"Documents   {stats.documents}  ({stats.undated_documents} without a date)",
+        f"Chunks      {stats.chunks}  ({stats.chunk_tokens} tokens, overlap {stats.overlap})",
         f"Dates       {first or '-'} to {last or '-'}",
-        "Outlets     " + ", ".join(f"{name} ({n})" for name, n in stats["outlets"].items()),
-        f"Embedder    {stats['embedder']} ({stats['dim']} dimensions)",
-        f"Model       {stats['model']} (for answers; change with --model or RAG_MODEL)",
-        f"Size        {stats['size_bytes'] / 1e6:.2f} MB on disk ({stats['backend']})",
-        *(f"Checked     {line}" for line in stats.get("checked", [])),
+        "Outlets     " + ", ".join(f"{name} ({n})" for name, n in stats.outlets.items()),
+        f"Embedder    {stats.embedder} ({stats.dim} dimensions)",
+        f"Model       {model} (for answers; change with --model or RAG_MODEL)",
+        f"Size        {stats.size_bytes / 1e6:.2f} MB on disk ({stats.backend})",
+        *(f"Checked     {line}" for line in checked),
     ]
 
 
@@ -224,8 +226,6 @@ def _stats_lines(stats: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def doctor(probe_model, as_json) -> None:
     """Show the CPU, the llama.cpp build (its flags and features) and whether it runs here."""
-    from dataclasses import asdict
-
     from rag.models.doctor import llama_report, probe_now
     from rag.models.llama_probe import crash_message
 

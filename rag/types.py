@@ -90,6 +90,31 @@ class Timings:
     total_ms: float = 0.0
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What one answer looks like to the confidence model (rag.answer.confidence): each a plain number."""
+
+    quotes: float  # verified quotes, at most 3
+    quote_overlap: float  # mean share of a quote's words found in its sentence
+    question_coverage: float  # share of the question's terms in the evidence
+    quote_coverage: float  # ... in the verified quotes
+    answer_support: float  # share of the answer's new words found in the quotes
+    answer_new_words: float  # the answer's words beyond the question's, at most 10
+    answer_logprob: float  # the model's mean log-probability over the answer's tokens
+    answer_median_logprob: float
+    quote_logprob: float  # ... over the quotes' tokens
+    type_fit: float  # the answer is of the kind asked for (1), not (0), or the question wants no kind (0.5)
+    top_sentence: float  # best evidence sentence's score
+    unsupported_dates: float  # dates in the answer the articles and question don't give
+    dense_top: float  # retrieval: how well anything matched (rag.answer.retrieve.RetrievalScores)
+    dense_gap: float
+    keyword_top: float
+    keyword_gap: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     """The result of one question: text, resolved citations, what the model saw, timings."""
@@ -105,11 +130,11 @@ class Answer:
     dangling: list[int] = field(default_factory=list)  # [n] markers that named no passage
     evidence: list[Evidence] = field(default_factory=list)
     confidence: float | None = None  # calibrated probability that the answer is supported (None: not scored)
-    signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from (eval, calibrate)
+    signals: Signals | None = None  # what the confidence was computed from (eval, calibrate)
     refused: str | None = None  # the answer withheld for low confidence (the evaluation judges it too)
 
     def to_json(self) -> dict:
-        """The `rag ask --json` object."""
+        """The answer as JSON: `rag ask --json`, the server's `rag` field, what `rag ask` reads back from it."""
         return {
             "question": self.question,
             "answer": self.text,
@@ -121,26 +146,73 @@ class Answer:
             "timings": asdict(self.timings),
             "model": self.model,
             "embedder": self.embedder,
+            "refused": self.refused,
+            "dangling": list(self.dangling),
+            "signals": None if self.signals is None else self.signals.as_dict(),
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Answer:
+        """The Answer `to_json` wrote (the confidence rounded as it was sent)."""
+        timings = {k: v for k, v in data["timings"].items() if k in Timings.__dataclass_fields__}
+        return cls(question=data["question"], text=data["answer"], abstained=data["abstained"],
+                   citations=[Citation(**c) for c in data["citations"]],
+                   passages=[Citation(**p) for p in data["passages"]], timings=Timings(**timings),
+                   model=data["model"], embedder=data["embedder"], dangling=list(data.get("dangling") or []),
+                   evidence=[Evidence(**e) for e in data["evidence"]], confidence=data["confidence"],
+                   signals=Signals(**data["signals"]) if data.get("signals") else None,
+                   refused=data.get("refused"))
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A follow-up question made standalone: the question to retrieve with, as asked, and how (chat)."""
+
+    question: str
+    original: str
+    method: str  # "unchanged", "model" (the generator rewrote it) or "fallback" (topic of the last question added)
+
+    @property
+    def changed(self) -> bool:
+        return self.question != self.original
+
+
+# The events of one answer, as the CLI, the chat and the server read them.
+
+@dataclass(frozen=True)
+class Status:
+    """What is happening now ("Searching the articles…"), for a person waiting in the chat."""
+
+    text: str
 
 
 @dataclass(frozen=True)
 class Retrieved:
-    """Stream event: the evidence the model is about to read, as numbered passages."""
+    """The evidence the model is about to read, as numbered passages."""
 
     passages: list[Citation]
 
 
 @dataclass(frozen=True)
 class Token:
-    """Stream event: the next piece of the answer as the model writes it."""
+    """The next piece of the answer as the model writes it."""
 
     text: str
 
 
 @dataclass(frozen=True)
 class Done:
-    """Stream event: the checked answer; `revised` when it differs from the text streamed as Tokens."""
+    """The checked answer; `revised` when it differs from the text streamed as Tokens."""
 
     answer: Answer
     revised: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The answer could not be made; the message says why and what to do."""
+
+    message: str
+
+
+Event = Status | Rewrite | Retrieved | Token | Done | Failed

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.errors import IndexMissingError, IngestError
-from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, check_chunking, check_embedder, fuse
+from rag.store.base import (Filters, Hybrid, HybridQuery, Manifest, Scored, StoreStats, check_chunking, check_embedder,
+                            fuse)
 from rag.store.factory import Backend
 from rag.types import Chunk, Document
 
@@ -75,10 +76,9 @@ class FakeStore:
                                                  + self._chunks[row].text)))) for row in self._allowed(filters)]
         return sorted([s for s in scored if s[1] > 0], key=lambda s: -s[1])[:k]
 
-    def hybrid_search(self, query: HybridQuery) -> list[Ranked]:
-        dense = [row for row, _ in self.dense_search(query.vector, query.fetch_k, query.filters)]
-        keyword = [row for row, _ in self.keyword_search(query.text, query.fetch_k, query.filters)]
-        return fuse(dense, keyword, query)
+    def hybrid_search(self, query: HybridQuery) -> Hybrid:
+        return fuse(self.dense_search(query.vector, query.fetch_k, query.filters),
+                    self.keyword_search(query.text, query.fetch_k, query.filters), query)
 
     def chunks_by_row(self, rows: list[int]) -> dict[int, tuple[Chunk, Document]]:
         return {r: (self._chunks[r], self._docs[self._chunks[r].doc_id]) for r in rows if r in self._chunks}
@@ -86,18 +86,17 @@ class FakeStore:
     def documents(self) -> list[Document]:
         return sorted(self._docs.values(), key=lambda d: (d.date is not None, d.date or "", d.title))
 
-    def stats(self) -> dict:
+    def stats(self) -> StoreStats:
         dates = sorted(d.date for d in self._docs.values() if d.date)
         outlets: dict[str, int] = {}
         for doc in self._docs.values():
             outlets[doc.outlet or "(unknown)"] = outlets.get(doc.outlet or "(unknown)", 0) + 1
         m = self.manifest
-        return {"index": self.location, "backend": "fake", "generation": "-", "documents": len(self._docs),
-                "chunks": len(self._chunks), "outlets": outlets,
-                "date_range": [dates[0], dates[-1]] if dates else [None, None],
-                "undated_documents": sum(d.date is None for d in self._docs.values()), "embedder": m.embedder,
-                "dim": m.dim, "chunk_tokens": m.chunk_tokens, "overlap": m.overlap, "built": m.created,
-                "size_bytes": 0}
+        return StoreStats(index=self.location, backend="fake", generation="-", documents=len(self._docs),
+                          chunks=len(self._chunks), outlets=outlets,
+                          date_range=(dates[0], dates[-1]) if dates else (None, None),
+                          undated_documents=sum(d.date is None for d in self._docs.values()), embedder=m.embedder,
+                          dim=m.dim, chunk_tokens=m.chunk_tokens, overlap=m.overlap, built=m.created, size_bytes=0)
 
     def check(self, full: bool = True) -> list[str]:
         return [f"{len(self._chunks)} chunks in memory"]

@@ -13,7 +13,7 @@ from rag.types import Done, Retrieved, Token
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator, quoted
 
 JSON_KEYS = {"question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "timings", "model",
-             "embedder"}
+             "embedder", "refused", "dangling", "signals"}
 PASSAGE_KEYS = {"n", "doc_id", "source", "title", "outlet", "date", "chunk_id", "text"}
 TIMING_KEYS = {"retrieve_ms", "prompt_tokens", "first_token_ms", "completion_tokens", "total_ms"}
 QUESTION = "Who denied the intelligence sharing?"
@@ -140,10 +140,23 @@ def test_empty_question_is_refused(seed_index):
 def test_a_date_the_articles_do_not_give_is_refused(seed_index):
     reply = quoted("The ministry denied it on 3 March 2019 [1].", (1, "The ministry denied its involvement"))
     answer = _assistant(seed_index, reply).ask(QUESTION)
-    assert answer.abstained and answer.refused and answer.signals["unsupported_dates"] >= 1
+    assert answer.abstained and answer.refused and answer.signals.unsupported_dates >= 1
 
 
 def test_dates_from_the_question_or_a_resolved_weekday_are_not_invented(seed_index):
     reply = quoted("The ministry denied it in March 2020, on Saturday [1].", (1, "The ministry denied its involvement"))
     answer = _assistant(seed_index, reply).ask("Who denied in March 2020 the intelligence sharing?")
-    assert not answer.abstained and answer.signals["unsupported_dates"] == 0  # March 2020 is the question's own
+    assert not answer.abstained and answer.signals.unsupported_dates == 0  # March 2020 is the question's own
+
+
+def test_the_answer_survives_json_both_ways(seed_index):
+    """One serialiser pair: what `rag ask --json` prints and the server sends is what `rag ask` reads back."""
+    import json
+
+    from rag.types import Answer
+
+    answer = _assistant(seed_index).ask(QUESTION)
+    assert answer.signals is not None and answer.citations
+    again = Answer.from_json(json.loads(json.dumps(answer.to_json())))
+    assert again.to_json() == answer.to_json()
+    assert again.signals == answer.signals and again.citations == answer.citations

@@ -184,7 +184,7 @@ def test_the_same_article_in_two_folders_is_one_document(tmp_path, config):
     assert (report.added, report.failed) == (2, [])
     first, copy = (str((tmp_path / folder / "story.txt").resolve()) for folder in ("a", "b"))
     assert report.duplicates == [(copy, first)]
-    assert open_store(config.index_dir).stats()["documents"] == 2
+    assert open_store(config.index_dir).stats().documents == 2
     # Again: nothing changes, and the copy is still named as a duplicate.
     again = ingest([tmp_path / "a", tmp_path / "b"], config, FakeEmbedder())
     assert (again.added, again.unchanged, again.duplicates) == (0, 2, [(copy, first)])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rag.answer.compose import compose, speaker
-from rag.answer.quotes import Draft, Quote, verify
+from rag.answer.format import Draft, Quote
+from rag.answer.quotes import verify
 from rag.types import Citation
 from tests.test_quotes import GROUPS
 

@@ -101,7 +101,7 @@ def test_damage_is_refused_with_one_clear_message(index, name, kind):
 
     (root / gens.CURRENT).write_text(fallback + "\n")  # following the advice gives a working index
     store = open_store(str(root), "fake-embedder")
-    assert store.stats()["generation"] == fallback and store.check()
+    assert store.stats().generation == fallback and store.check()
     store.close()
 
 

@@ -31,18 +31,18 @@ def _copy_seeds(seeds: Path, target: Path, names: list[str] | None = None) -> Pa
 
 def _assert_complete(index: FolderStore) -> None:
     stats = index.stats()
-    assert len(index.vectors) == stats["chunks"] == len(index.bm25_rows)
-    assert set(index.chunks_by_row([int(r) for r in index.bm25_rows])) == {int(r) for r in index.bm25_rows}
+    assert len(index.vectors) == stats.chunks == len(index.chunk_array["row"])
+    assert set(index.chunks_by_row([int(r) for r in index.chunk_array["row"]])) == {int(r) for r in index.chunk_array["row"]}
 
 
 def test_round_trip(seed_index):
     index = open_store(seed_index.index_dir, "fake-embedder")
     stats = index.stats()
-    assert stats["documents"] == 5 and stats["chunks"] > 10
-    assert stats["outlets"] == {"Rudaw": 2, "ESTA": 1, "Sputnik International": 1, "France 24": 1}
-    assert stats["date_range"] == ["2021-02-27", "2021-02-27"]
+    assert stats.documents == 5 and stats.chunks > 10
+    assert stats.outlets == {"Rudaw": 2, "ESTA": 1, "Sputnik International": 1, "France 24": 1}
+    assert stats.date_range == ("2021-02-27", "2021-02-27")
     _assert_complete(index)
-    rows = [int(r) for r in index.bm25_rows[:3]]
+    rows = [int(r) for r in index.chunk_array["row"][:3]]
     chunk, doc = index.chunks_by_row(rows)[rows[0]]
     assert doc.text[chunk.start:chunk.end] == chunk.text
     titles = {d.title for d in index.documents()}
@@ -66,18 +66,18 @@ def test_incremental_reingest(seeds, config, tmp_path):
     update = ingest([corpus], config, embedder)
     assert (update.added, update.updated, update.unchanged) == (0, 1, 4)
     index = open_store(config.index_dir)
-    texts = [c.text for c, _ in index.chunks_by_row([int(r) for r in index.bm25_rows]).values()]
+    texts = [c.text for c, _ in index.chunks_by_row([int(r) for r in index.chunk_array["row"]]).values()]
     assert sum("Zorvath" in t for t in texts) >= 1
-    assert index.stats()["documents"] == 5
+    assert index.stats().documents == 5
     _assert_complete(index)
 
     (corpus / "001_2b52cb3e110e3771.txt").unlink()
     kept = ingest([corpus], config, embedder)
-    assert kept.removed == 0 and open_store(config.index_dir).stats()["documents"] == 5
+    assert kept.removed == 0 and open_store(config.index_dir).stats().documents == 5
     pruned = ingest([corpus], config, embedder, prune=True)
     assert pruned.removed == 1
     index = open_store(config.index_dir)
-    assert index.stats()["documents"] == 4
+    assert index.stats().documents == 4
     _assert_complete(index)
 
 
@@ -119,7 +119,7 @@ def test_failed_ingest_leaves_previous_index(seed_index, seeds, tmp_path):
     with pytest.raises(RuntimeError):
         ingest([extra], seed_index, Exploding())
     after = open_store(seed_index.index_dir)
-    assert after.stats()["documents"] == before["documents"]
+    assert after.stats().documents == before.documents
     assert not list(Path(seed_index.index_dir).glob(".staging-*"))
 
 
@@ -165,7 +165,7 @@ def test_ingest_killed_at_any_point_leaves_a_loadable_index(seeds, tmp_path):
     for kill_at in range(0, 40):
         run = subprocess.run([sys.executable, "-c", script, str(kill_at)], capture_output=True, text=True, env=env)
         index = open_store(index_dir, "fake-embedder")
-        documents = index.stats()["documents"]
+        documents = index.stats().documents
         assert documents in (2, 5), run.stderr
         _assert_complete(index)
         outcomes.add(documents)

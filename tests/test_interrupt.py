@@ -68,4 +68,4 @@ def test_a_signal_during_ingest_removes_staging_and_keeps_the_index(tmp_path, co
     assert f"Interrupted by {signal.Signals(signum).name}" in err
     assert "Traceback" not in err
     assert list(index_dir.glob(".staging-*")) == []
-    assert open_store(index_dir).stats()["documents"] == 1  # the index as it was before
+    assert open_store(index_dir).stats().documents == 1  # the index as it was before

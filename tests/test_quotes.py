@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rag.answer.evidence import EvidenceGroup, Sentence
-from rag.answer.quotes import Quote, parse_draft, verify
+from rag.answer.format import Quote, parse_draft
+from rag.answer.quotes import verify
 from rag.types import Document
 
 RUDAW = ("The ministry denied its involvement in the airstrikes. Twenty-two militiamen were killed in the strikes, "

@@ -75,7 +75,7 @@ def test_ingest_skips_bad_files_and_keeps_the_rest(tmp_path, config):
     reasons = {path.rsplit("/", 1)[-1]: why for path, why in report.failed}
     assert set(reasons) == {"empty.txt", "image.png", "stub.txt"}
     assert "too little article text" in reasons["stub.txt"]
-    assert open_store(config.index_dir).stats()["documents"] == 1
+    assert open_store(config.index_dir).stats().documents == 1
 
 
 def test_nothing_ingestable_is_reported(tmp_path, config):

@@ -56,7 +56,7 @@ def _assert_whole(location: str, config: Config) -> int:
         store.check()
         documents = store.documents()
         expected = sum(len(chunk_document(d, config.chunk_tokens, config.overlap)) for d in documents)
-        assert store.stats()["chunks"] == expected
+        assert store.stats().chunks == expected
         return len(documents)
     finally:
         store.close()
@@ -66,9 +66,9 @@ def test_round_trip(store_config, seeds):
     ingest([seeds], store_config, FakeEmbedder())
     store = open_store(store_config.index_dir, "fake-embedder")
     stats = store.stats()
-    assert stats["documents"] == 5 and stats["chunks"] > 10
-    assert stats["outlets"] == {"Rudaw": 2, "ESTA": 1, "Sputnik International": 1, "France 24": 1}
-    assert stats["date_range"] == ["2021-02-27", "2021-02-27"]
+    assert stats.documents == 5 and stats.chunks > 10
+    assert stats.outlets == {"Rudaw": 2, "ESTA": 1, "Sputnik International": 1, "France 24": 1}
+    assert stats.date_range == ("2021-02-27", "2021-02-27")
     assert "Iraq slams ‘unacceptable’ US strikes on pro-Iran fighters" in {d.title for d in store.documents()}
     question = "Who denied the intelligence sharing?"
     vector = FakeEmbedder().embed([question])[0]
@@ -147,7 +147,11 @@ def test_filters(location, filters, expected):
     question = "flooded valley rivers"
     query = HybridQuery(question, embedder.embed([question])[0], k=10, filters=filters)
     docs = lambda rows: {store.chunks_by_row(rows)[r][1].doc_id for r in rows}  # noqa: E731
-    assert docs([r.row for r in store.hybrid_search(query)]) == expected
+    found = store.hybrid_search(query)
+    assert docs([r.row for r in found.ranked]) == expected
+    # The two best raw scores of each ranking come from the same searches (the confidence reads them).
+    assert found.dense_top == pytest.approx([s for _, s in store.dense_search(query.vector, 2, filters)])
+    assert found.keyword_top == pytest.approx([s for _, s in store.keyword_search(question, 2, filters)])
     assert docs([r for r, _ in store.dense_search(query.vector, 10, filters)]) == expected
     assert docs([r for r, _ in store.keyword_search(question, 10, filters)]) == expected
     store.close()

@@ -12,7 +12,9 @@ from rag.answer.assistant import Assistant
 from rag.config import Config
 from rag.errors import ModelError, RagError
 from rag.types import Answer, Done, Retrieved, Timings, Token
-from rag.chat import ChatService, SharedGenerator, model_choices, safe_name
+from rag.chat import ChatService, model_choices, safe_name
+from rag.models.shared import SharedGenerator
+from rag.types import Done, Failed, Rewrite, Token
 
 ARTICLE = ("Zorvath bridge reopens after repairs\n\n12-03-2024\n\n"
            "ZORVATH — The old Kelmar bridge in the mountain town of Zorvath reopened to traffic on Monday after two "
@@ -140,9 +142,9 @@ def test_ask_streams_status_tokens_then_the_answer(config):
     _ready(config)
     assistant = FakeAssistant()
     events = list(_service(config, assistant).ask("How many were killed in Babil?", k=3))
-    kinds = [e.kind for e in events]
-    assert kinds[-1] == "done" and "token" in kinds and "rewrite" in kinds
-    assert "".join(e.text for e in events if e.kind == "token") == "Four were killed [1]."
+    kinds = [type(e) for e in events]
+    assert kinds[-1] is Done and Token in kinds and Rewrite in kinds
+    assert "".join(e.text for e in events if isinstance(e, Token)) == "Four were killed [1]."
     assert events[-1].answer.text == "Four were killed [1]."
     assert assistant.asked == [("How many were killed in Babil?", None, {"k": 3})]
 
@@ -152,8 +154,8 @@ def test_the_answer_is_not_lost_when_tokens_and_the_end_arrive_together(config):
     assistant = FakeAssistant(tokens=[f"t{i} " for i in range(200)])
     for _ in range(5):
         events = list(_service(config, assistant).ask("Who?"))
-        assert events[-1].kind == "done"
-        assert "".join(e.text for e in events if e.kind == "token") == "".join(assistant.tokens)
+        assert isinstance(events[-1], Done)
+        assert "".join(e.text for e in events if isinstance(e, Token)) == "".join(assistant.tokens)
 
 
 def test_a_follow_up_is_rewritten_with_the_history_before_retrieval(config):
@@ -162,7 +164,7 @@ def test_a_follow_up_is_rewritten_with_the_history_before_retrieval(config):
     service = _service(config, assistant)
     history = [("What happened in the Babil strike?", "The US struck a base in Babil [1].")]
     events = list(service.ask("How many were killed there?", history))
-    step = next(e.rewrite for e in events if e.kind == "rewrite")
+    step = next(e for e in events if isinstance(e, Rewrite))
     assert step.changed and step.question == "How many were killed in the Babil strike?"
     assert assistant.asked[0][0] == "How many were killed in the Babil strike?"
 
@@ -170,16 +172,16 @@ def test_a_follow_up_is_rewritten_with_the_history_before_retrieval(config):
 def test_errors_are_reported_as_events(config):
     _ready(config)
     events = list(_service(config, FakeAssistant(error=RagError("The index is broken."))).ask("Who?"))
-    assert [(e.kind, e.text) for e in events if e.kind == "error"] == [("error", "The index is broken.")]
+    assert [e for e in events if isinstance(e, Failed)] == [Failed("The index is broken.")]
     unexpected = list(_service(config, FakeAssistant(error=ValueError("bad"))).ask("Who?"))
-    assert unexpected[-1].kind == "error" and "bad" in unexpected[-1].text
+    assert isinstance(unexpected[-1], Failed) and "bad" in unexpected[-1].message
 
 
 def test_a_missing_index_or_empty_question_is_explained(config):
     service = _service(config, FakeAssistant())
-    assert "No articles are indexed yet" in list(service.ask("Who?"))[0].text
+    assert "No articles are indexed yet" in list(service.ask("Who?"))[0].message
     _ready(config)
-    assert list(service.ask("   "))[0].text == "Type a question first."
+    assert list(service.ask("   "))[0] == Failed("Type a question first.")
 
 
 def test_closing_the_stream_cancels_the_generation(config):
@@ -187,7 +189,7 @@ def test_closing_the_stream_cancels_the_generation(config):
     assistant = FakeAssistant(tokens=["x "] * 200, delay=0.01)
     stream = _service(config, assistant).ask("Who?")
     for event in stream:
-        if event.kind == "token":
+        if isinstance(event, Token):
             break
     stream.close()
     assert assistant.finished.wait(5)

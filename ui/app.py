@@ -18,13 +18,14 @@ from typing import Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from rag.answer.retrieve import Filters  # noqa: E402
+from rag.chat import ChatService, model_choices  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.ingest.metadata import parse_date  # noqa: E402
 from rag.models.registry import go_offline  # noqa: E402
-from rag.answer.retrieve import Filters  # noqa: E402
+from rag.types import Done, Failed, Rewrite, Status, Token  # noqa: E402
 from ui import render  # noqa: E402
-from rag.chat import ChatService, model_choices  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -220,20 +221,22 @@ class Handlers:
                 events.close()  # ends the generation and frees the model for the next question
                 yield render.stopped_html(partial, rewritten), state
                 return
-            if event.kind == "status":
+            if isinstance(event, Status):
                 content = render.streaming_html(partial, event.text, rewritten)
-            elif event.kind == "rewrite":
-                rewritten = event.rewrite.question if event.rewrite.changed else None
+            elif isinstance(event, Rewrite):
+                rewritten = event.question if event.changed else None
                 content = render.streaming_html(partial, "Searching the articles…", rewritten)
-            elif event.kind == "token":
+            elif isinstance(event, Token):
                 partial += event.text
                 content = render.streaming_html(partial, "", rewritten)
-            elif event.kind == "done":
+            elif isinstance(event, Done):
                 answer = event.answer
                 content = render.answer_html(answer, turn, rewritten)
                 state = state + [{"question": text, "standalone": answer.question, "answer": answer.text}]
+            elif isinstance(event, Failed):
+                content = render.error_html(event.message)
             else:
-                content = render.error_html(event.text)
+                continue  # the evidence found (Retrieved) shows through the status line
             yield content, state
 
     def stop_answer(self, request: gr.Request):

@@ -9,20 +9,22 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
 from statistics import fmean, median
+from typing import Mapping
 
 from rag.dates import resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
-from rag.answer.quotes import Draft, VerifiedQuote
+from rag.answer.quotes import VerifiedQuote
+from rag.answer.retrieve import RetrievalScores
 from rag.text import content_terms, words
+from rag.types import Signals
 
-FEATURES = ("quotes", "quote_overlap", "question_coverage", "quote_coverage", "answer_support", "answer_new_words",
-            "answer_logprob", "answer_median_logprob", "quote_logprob", "type_fit", "top_sentence", "unsupported_dates",
-            "dense_top", "dense_gap", "keyword_top", "keyword_gap")
+
+FEATURES = tuple(f.name for f in fields(Signals))
 
 
 def _coverage(terms: list[str], text: str) -> float:
@@ -31,35 +33,33 @@ def _coverage(terms: list[str], text: str) -> float:
     return sum(t in have for t in terms) / len(terms) if terms else 1.0
 
 
-def signals(question: str, groups: list[EvidenceGroup], draft: Draft, verified: list[VerifiedQuote],
+def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verified: list[VerifiedQuote],
             answer: str, quote_logprobs: list[float], answer_logprobs: list[float],
-            retrieval: dict[str, float] | None = None) -> dict[str, float]:
-    """The features of one answer, each a plain number (see FEATURES)."""
-    parsed = Question.parse(question)
+            retrieval: RetrievalScores | None = None) -> Signals:
+    """The signals of one answer (see Signals)."""
     terms = list(parsed.terms)
     # As the model read it: relative dates resolved.
     evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}" for g in groups)
     quoted = " ".join(q.sentence.text for q in verified)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
-    return {
-        "quotes": float(min(len(verified), 3)),
-        "quote_overlap": fmean(q.overlap for q in verified) if verified else 0.0,
-        "question_coverage": _coverage(terms, evidence),
-        "quote_coverage": _coverage(terms, quoted),
-        "answer_support": (sum(t in set(content_terms(quoted)) for t in new_words) / len(new_words)
-                           if new_words else 0.0),
-        "answer_new_words": float(min(len(new_words), 10)),
-        "answer_logprob": fmean(answer_logprobs) if answer_logprobs else -5.0,
-        "answer_median_logprob": median(answer_logprobs) if answer_logprobs else -5.0,
-        "quote_logprob": fmean(quote_logprobs) if quote_logprobs else -5.0,
-        "type_fit": float(answer_type_fits(answer, parsed, set(words(question)))) if parsed.wants else 0.5,
-        "top_sentence": max((s.score for g in groups for s in g.sentences), default=0.0),
+    return Signals(
+        quotes=float(min(len(verified), 3)),
+        quote_overlap=fmean(q.overlap for q in verified) if verified else 0.0,
+        question_coverage=_coverage(terms, evidence),
+        quote_coverage=_coverage(terms, quoted),
+        answer_support=(sum(t in set(content_terms(quoted)) for t in new_words) / len(new_words)
+                        if new_words else 0.0),
+        answer_new_words=float(min(len(new_words), 10)),
+        answer_logprob=fmean(answer_logprobs) if answer_logprobs else -5.0,
+        answer_median_logprob=median(answer_logprobs) if answer_logprobs else -5.0,
+        quote_logprob=fmean(quote_logprobs) if quote_logprobs else -5.0,
+        type_fit=float(answer_type_fits(answer, parsed, set(words(question)))) if parsed.wants else 0.5,
+        top_sentence=max((s.score for g in groups for s in g.sentences), default=0.0),
         # The question's own dates count as given: "in June 2021" may be restated.
-        "unsupported_dates": float(len(unsupported_dates(answer, f"{question} {evidence}"))),
-        **{name: float((retrieval or {}).get(name, 0.0)) for name in ("dense_top", "dense_gap", "keyword_top",
-                                                                       "keyword_gap")},
-    }
+        unsupported_dates=float(len(unsupported_dates(answer, f"{question} {evidence}"))),
+        **(retrieval or RetrievalScores()).as_dict(),
+    )
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class Calibration:
     threshold: float
     fitted_on: str = ""
 
-    def probability(self, values: dict[str, float]) -> float:
+    def probability(self, values: Signals | Mapping[str, float]) -> float:
+        """The probability that the answer is supported; recorded signals (a mapping) work as well."""
+        values = values.as_dict() if isinstance(values, Signals) else values
         z = self.bias + sum(w * (values.get(f, 0.0) - m) / s
                             for f, m, s, w in zip(self.features, self.means, self.scales, self.weights))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

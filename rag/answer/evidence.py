@@ -162,17 +162,17 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else [question]
 
 
-def _part_scores(question: str, sentences: list[Sentence], terms: list[set[str]]) -> list[list[float]]:
+def _part_scores(question: str, whole: Question, sentences: list[Sentence], terms: list[set[str]]
+                 ) -> list[list[float]]:
     """For each part of the question, each sentence's match: weighted term coverage plus the answer-type fit.
 
     A part's own words weigh fully, the rest of the question's a little, so "who was among the victims?" still
     looks for the attack the first part named.
     """
-    whole = Question.parse(question)
     asked = set(words(question))
     scores = []
     for part in question_parts(question):
-        parsed = Question.parse(part)
+        parsed = whole if part == question else Question.parse(part)
         weights = {t: 0.3 for t in whole.terms} | parsed.terms
         idf = _idf(Question(weights, parsed.wants), terms)
         scores.append([_lexical(t, idf, weights) + 0.15 * answer_type_fits(s.text, parsed, asked)
@@ -180,7 +180,7 @@ def _part_scores(question: str, sentences: list[Sentence], terms: list[set[str]]
     return scores
 
 
-def score_sentences(question: str, hits: list[Hit], asked_on: str | None = None
+def score_sentences(question: str, hits: list[Hit], asked_on: str | None = None, parsed: Question | None = None
                     ) -> tuple[list[Sentence], dict[str, Document], dict[str, str], list[list[float]]]:
     """Every sentence of the retrieved articles, scored; the articles by id; which article each copies; and the
     sentences' scores for each part of the question (for questions that ask two things)."""
@@ -190,7 +190,7 @@ def score_sentences(question: str, hits: list[Hit], asked_on: str | None = None
     recency = _recency(docs, question, asked_on)
     sentences = [s for d in docs for s in _article_sentences(d)]
     terms = [set(content_terms(s.text)) for s in sentences]
-    parts = _part_scores(question, sentences, terms)
+    parts = _part_scores(question, parsed or Question.parse(question), sentences, terms)
     match = [max(column) for column in zip(*parts)] if sentences else []
     scored = []
     for i, sentence in enumerate(sentences):
@@ -223,12 +223,12 @@ def _ranked(scored: list[Sentence], parts: list[list[float]]) -> list[Sentence]:
 
 def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str], int], budget: int,
                     max_sentences: int = 8, max_articles: int = 4, asked_on: str | None = None,
-                    min_share: float = 0.35) -> list[EvidenceGroup]:
+                    min_share: float = 0.35, parsed: Question | None = None) -> list[EvidenceGroup]:
     """The best sentences within `budget` tokens from at most `max_articles` stories, grouped by article, best
     article first."""
     if not hits:
         return []
-    scored, docs, primary, parts = score_sentences(question, hits, asked_on)
+    scored, docs, primary, parts = score_sentences(question, hits, asked_on, parsed)
     by_doc: dict[str, list[Sentence]] = {}
     for s in scored:
         by_doc.setdefault(s.doc_id, []).append(s)

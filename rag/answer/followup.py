@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from rag.answer.citations import strip_markers
+from rag.answer.prompting import load_prompt, parse_template
+from rag.models.generator import Generator, Usage
 from rag.text import STOPWORDS
 from rag.text import content_words as text_content_words
-from rag.models.generator import Generator, Usage
-from rag.answer.prompting import load_prompt, parse_template
+from rag.types import Rewrite
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +42,6 @@ _THAT_AFTER = frozenset("said say says claimed claim claims denied deny denies r
 _VERBISH = frozenset("said says say told did does do done happened happen happens know think mean was were is are "
                      "has have had".split())
 _WH = frozenset("who whom whose what which when where why how".split())
-
-
-@dataclass(frozen=True)
-class Rewrite:
-    """The question to retrieve with, the question as asked, and how the first came from the second."""
-
-    question: str
-    original: str
-    method: str  # "unchanged", "model" (the generator rewrote it) or "fallback" (topic of the last question added)
-
-    @property
-    def changed(self) -> bool:
-        return self.question != self.original
 
 
 def _words(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Read the model's QUOTE/ANSWER lines and verify each quote against the evidence sentences it was shown.
+"""Verify each quote the model wrote against the evidence sentences it was shown.
 
 A small model paraphrases when asked to copy ("At least seven fighters were killed" for "killed at least
 seven fighters") and sometimes cites the wrong passage. A quote is kept when most of its words are found, in
@@ -12,29 +12,10 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.evidence import EvidenceGroup, Sentence
+from rag.answer.format import Quote
 from rag.text import STOPWORDS, stem, words
 
-_QUOTE_LINE = re.compile(r"^\s*QUOTE\s*\[(\d+)\]\s*:\s*[\"“]?(.*?)[\"”]?\s*$", re.IGNORECASE)
-_ANSWER_LINE = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)
-_NONE_LINE = re.compile(r"^\s*NONE\b", re.IGNORECASE)
 MIN_OVERLAP = 0.7  # share of a quote's words that must be in the sentence it is matched to
-
-
-@dataclass(frozen=True)
-class Quote:
-    """What the model claims an article says, and the article number it gave."""
-
-    n: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Draft:
-    """The model's output read as quotes plus an answer; `none` when it said the articles don't answer."""
-
-    quotes: list[Quote]
-    answer: str
-    none: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,27 +26,6 @@ class VerifiedQuote:
     quote: str  # the model's words
     sentence: Sentence
     overlap: float
-
-
-def parse_draft(text: str) -> Draft:
-    """QUOTE [n]: "..." lines then ANSWER: ...; tolerant of truncation (a cut-off last line is kept as far as it got)."""
-    quotes: list[Quote] = []
-    answer_lines: list[str] = []
-    none = False
-    for line in text.splitlines():
-        if answer_lines:
-            if _QUOTE_LINE.match(line) or _NONE_LINE.match(line):
-                break  # a second QUOTE block after the answer: the first answer stands
-            answer_lines.append(line.strip())
-        elif match := _QUOTE_LINE.match(line):
-            if match[2].strip():
-                quotes.append(Quote(int(match[1]), match[2].strip()))
-        elif match := _ANSWER_LINE.match(line):
-            answer_lines.append(match[1].strip())
-        elif _NONE_LINE.match(line) and not quotes:
-            none = True
-            break
-    return Draft(quotes, " ".join(part for part in answer_lines if part).strip(), none)
 
 
 def _terms(text: str) -> list[str]:

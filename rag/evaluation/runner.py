@@ -29,7 +29,7 @@ def _answer_fields(answer: Any) -> dict[str, Any]:
                       "chunk_id": p.chunk_id} for p in answer.passages],
         "evidence": [{"n": e.n, "quote": e.quote} for e in getattr(answer, "evidence", [])],
         "dangling": list(answer.dangling), "confidence": getattr(answer, "confidence", None),
-        "signals": dict(getattr(answer, "signals", {}) or {}), "timings": asdict(answer.timings),
+        "signals": answer.signals.as_dict() if answer.signals else {}, "timings": asdict(answer.timings),
         "evidence_text": "\n".join(f"{p.title} ({p.outlet}, {p.date}) {p.text}" for p in answer.passages),
     }
 

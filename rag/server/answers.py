@@ -15,7 +15,7 @@ from rag.server.errors import ApiError, error_body, server_error, timed_out
 from rag.server.responses import Chunks, completion
 from rag.server.runner import AnswerRun
 from rag.server.schemas import Asked
-from rag.types import Answer
+from rag.types import Answer, Done, Failed, Token
 
 DONE_FRAME = "data: [DONE]\n\n"
 
@@ -47,10 +47,10 @@ async def start(ctx: ServerContext, request: Request, asked: Asked) -> tuple[Ans
 
 async def _collect(run: AnswerRun) -> Answer:
     async for event in run.events():
-        if event.kind == "done":
+        if isinstance(event, Done):
             return event.answer
-        if event.kind == "error":
-            raise server_error(event.text)
+        if isinstance(event, Failed):
+            raise server_error(event.message)
     raise server_error("The answer ended without a result.")
 
 
@@ -78,16 +78,16 @@ async def streamed(run: AnswerRun, queue_ms: float, request: Request, timeout: f
     try:
         yield frame(chunks.start())
         async for event in run.events():
-            if event.kind == "token":
+            if isinstance(event, Token):
                 text += event.text
                 yield frame(chunks.text(event.text))
-            elif event.kind == "done":
+            elif isinstance(event, Done):
                 revised = event.answer.text.strip() != text.strip()
                 if revised:
                     yield frame(chunks.revision(event.answer))
                 yield frame(chunks.last(event.answer, queue_ms, revised))
-            elif event.kind == "error":
-                yield frame(error_body(event.text, "server_error", "internal_error"))
+            elif isinstance(event, Failed):
+                yield frame(error_body(event.message, "server_error", "internal_error"))
         yield DONE_FRAME
     except TimeoutError:
         error = timed_out(timeout)

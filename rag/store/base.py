@@ -79,6 +79,36 @@ class Ranked:
     keyword_rank: int | None = None
 
 
+@dataclass(frozen=True)
+class Hybrid:
+    """A hybrid search's answer: the fused rows, best first, and the two best raw scores of each ranking (how well
+    anything matches at all, which the confidence model reads) from the same searches."""
+
+    ranked: list[Ranked]
+    dense_top: tuple[float, ...] = ()
+    keyword_top: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """What `rag info` shows of an index."""
+
+    index: str
+    backend: str
+    generation: str
+    documents: int
+    chunks: int
+    outlets: dict[str, int]  # outlet (or "(unknown)") -> documents
+    date_range: tuple[str | None, str | None]
+    undated_documents: int
+    embedder: str
+    dim: int
+    chunk_tokens: int
+    overlap: int
+    built: str
+    size_bytes: int
+
+
 @runtime_checkable
 class Store(Protocol):
     """A read-only view of an index: searches, lookups, statistics. Backends: rag.store.factory."""
@@ -88,10 +118,10 @@ class Store(Protocol):
 
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> Scored: ...
     def keyword_search(self, text: str, k: int, filters: Filters | None = None) -> Scored: ...
-    def hybrid_search(self, query: HybridQuery) -> list[Ranked]: ...
+    def hybrid_search(self, query: HybridQuery) -> Hybrid: ...
     def chunks_by_row(self, rows: list[int]) -> dict[int, tuple[Chunk, Document]]: ...
     def documents(self) -> list[Document]: ...
-    def stats(self) -> dict: ...
+    def stats(self) -> StoreStats: ...
     def check(self, full: bool = True) -> list[str]: ...
     def warm_up(self) -> None: ...
     def close(self) -> None: ...
@@ -122,13 +152,15 @@ def rrf(rankings: list[tuple[list[int], float]], rrf_k: int) -> dict[int, float]
     return scores
 
 
-def fuse(dense: list[int], keyword: list[int], query: HybridQuery) -> list[Ranked]:
-    """The k best rows of two rankings by reciprocal rank, for stores that search each list separately."""
-    fused = rrf([(dense, query.dense_weight), (keyword, query.keyword_weight)], query.rrf_k)
+def fuse(dense: Scored, keyword: Scored, query: HybridQuery) -> Hybrid:
+    """The k best rows of two scored rankings by reciprocal rank, for stores that search each list separately."""
+    dense_rows, keyword_rows = [row for row, _ in dense], [row for row, _ in keyword]
+    fused = rrf([(dense_rows, query.dense_weight), (keyword_rows, query.keyword_weight)], query.rrf_k)
     best = sorted(fused, key=fused.get, reverse=True)[: query.k]
-    dense_rank = {row: i for i, row in enumerate(dense, start=1)}
-    keyword_rank = {row: i for i, row in enumerate(keyword, start=1)}
-    return [Ranked(row, fused[row], dense_rank.get(row), keyword_rank.get(row)) for row in best]
+    dense_rank = {row: i for i, row in enumerate(dense_rows, start=1)}
+    keyword_rank = {row: i for i, row in enumerate(keyword_rows, start=1)}
+    return Hybrid([Ranked(row, fused[row], dense_rank.get(row), keyword_rank.get(row)) for row in best],
+                  tuple(float(score) for _, score in dense[:2]), tuple(float(score) for _, score in keyword[:2]))
 
 
 def check_embedder(manifest: Manifest, location: str, embedder: str) -> None:

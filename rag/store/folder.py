@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.errors import ConfigError, IndexDamagedError, IndexMissingError
 from rag.store import generations as gens
-from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, fuse, translating
+from rag.store.base import Filters, Hybrid, HybridQuery, Manifest, Scored, StoreStats, fuse, translating
 from rag.store.faiss_vectors import FaissStore
 from rag.store.keyword import bm25_search, load_bm25
 from rag.types import Chunk, Document
@@ -82,11 +82,6 @@ class FolderStore:
                                     + gens.fallback_advice(self.root, exclude=self.gen.name))
         return array
 
-    @property
-    def bm25_rows(self) -> np.ndarray:
-        """Chunk rows in BM25 position order (the position of a chunk in chunk_array)."""
-        return self.chunk_array["row"]
-
     @_translated
     def _load(self, load):
         return load()
@@ -136,13 +131,12 @@ class FolderStore:
         return self._keyword(text, k, self._mask(filters))
 
     @_translated
-    def hybrid_search(self, query: HybridQuery) -> list[Ranked]:
+    def hybrid_search(self, query: HybridQuery) -> Hybrid:
         mask = self._mask(query.filters)
         if mask is not None and not mask.any():
-            return []
-        dense = [row for row, _ in self._dense(query.vector, query.fetch_k, mask)]
-        keyword = [row for row, _ in self._keyword(query.text, query.fetch_k, mask)]
-        return fuse(dense, keyword, query)
+            return Hybrid([])
+        return fuse(self._dense(query.vector, query.fetch_k, mask), self._keyword(query.text, query.fetch_k, mask),
+                    query)
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -162,22 +156,20 @@ class FolderStore:
         return {r[0]: (Chunk(*r[1:8]), Document(*r[8:])) for r in self._db.execute(query, [int(r) for r in rows])}
 
     @_translated
-    def stats(self) -> dict:
+    def stats(self) -> StoreStats:
         db = self._db
         dates = db.execute("SELECT min(date), max(date) FROM documents WHERE date IS NOT NULL").fetchone()
         outlets = db.execute("SELECT coalesce(outlet, '(unknown)'), count(*) FROM documents GROUP BY 1 "
                              "ORDER BY 2 DESC, 1")
-        return {
-            "index": str(self.root), "backend": "embedded (FAISS + SQLite + bm25s)", "generation": self.gen.name,
-            "documents": db.execute("SELECT count(*) FROM documents").fetchone()[0],
-            "chunks": db.execute("SELECT count(*) FROM chunks").fetchone()[0],
-            "outlets": dict(outlets.fetchall()), "date_range": list(dates),
-            "undated_documents": db.execute("SELECT count(*) FROM documents WHERE date IS NULL").fetchone()[0],
-            "embedder": self.manifest.embedder, "dim": self.manifest.dim,
-            "chunk_tokens": self.manifest.chunk_tokens, "overlap": self.manifest.overlap,
-            "built": self.manifest.created,
-            "size_bytes": sum(r["size"] for r in self.files.values()) + (self.gen / gens.MANIFEST).stat().st_size,
-        }
+        m = self.manifest
+        return StoreStats(
+            index=str(self.root), backend="embedded (FAISS + SQLite + bm25s)", generation=self.gen.name,
+            documents=db.execute("SELECT count(*) FROM documents").fetchone()[0],
+            chunks=db.execute("SELECT count(*) FROM chunks").fetchone()[0], outlets=dict(outlets.fetchall()),
+            date_range=tuple(dates),
+            undated_documents=db.execute("SELECT count(*) FROM documents WHERE date IS NULL").fetchone()[0],
+            embedder=m.embedder, dim=m.dim, chunk_tokens=m.chunk_tokens, overlap=m.overlap, built=m.created,
+            size_bytes=sum(r["size"] for r in self.files.values()) + (self.gen / gens.MANIFEST).stat().st_size)
 
     def check(self, full: bool = True) -> list[str]:
         """Verify every byte against the manifest, then that vectors, keyword index and metadata agree."""

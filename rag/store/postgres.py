@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 
 from rag.errors import StoreError
-from rag.store.base import Filters, HybridQuery, Manifest, Ranked, Scored, translating
+from rag.store.base import Filters, Hybrid, HybridQuery, Manifest, Ranked, Scored, StoreStats, translating
 from rag.store.locations import display_location
 from rag.store.keyword import bm25_tokens
 from rag.store.postgres_schema import SCHEMA_VERSION, check_version, schema_exists
@@ -58,7 +58,9 @@ dense_ranked AS (SELECT id, -distance AS score, row_number() OVER (ORDER BY dist
 _HYBRID = "WITH " + _TERMS + "," + _KEYWORD + "," + _DENSE + """
 SELECT coalesce(d.id, k.id),
        coalesce(%(dense_weight)s / (%(rrf_k)s + d.rank), 0.0) + coalesce(%(keyword_weight)s / (%(rrf_k)s + k.rank), 0.0)
-           AS fused, d.rank, k.rank
+           AS fused, d.rank, k.rank,
+       (SELECT array_agg(score ORDER BY rank) FROM dense_ranked WHERE rank <= 2),
+       (SELECT array_agg(score ORDER BY rank) FROM keyword_ranked WHERE rank <= 2)
 FROM dense_ranked d FULL OUTER JOIN keyword_ranked k ON d.id = k.id
 ORDER BY fused DESC, d.rank NULLS LAST, k.rank LIMIT %(k)s"""
 
@@ -171,7 +173,11 @@ class PostgresStore:
                    "k": query.k, "fetch_k": query.fetch_k, "rrf_k": query.rrf_k,
                    "dense_weight": float(query.dense_weight),
                    "keyword_weight": float(query.keyword_weight)}
-        return [Ranked(int(row), float(score), dense, keyword) for row, score, dense, keyword in self._run(sql, params)]
+        rows = self._run(sql, params)
+        if not rows:
+            return Hybrid([])
+        return Hybrid([Ranked(int(row), float(score), dense, keyword) for row, score, dense, keyword, _, _ in rows],
+                      tuple(float(s) for s in rows[0][4] or ()), tuple(float(s) for s in rows[0][5] or ()))
 
     @translated
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> Scored:
@@ -204,23 +210,20 @@ class PostgresStore:
         return [_document(r) for r in rows]
 
     @translated
-    def stats(self) -> dict:
+    def stats(self) -> StoreStats:
         one = self._one
         dates = one("SELECT min(date), max(date) FROM rag.documents")
         outlets = self._run("SELECT coalesce(outlet, '(unknown)'), count(*) FROM rag.documents GROUP BY 1 "
                             "ORDER BY 2 DESC, coalesce(outlet, '(unknown)') COLLATE \"C\"", {})
         size = one("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
                    "ON n.oid = c.relnamespace WHERE n.nspname = 'rag' AND c.relkind = 'r'")[0]
-        return {
-            "index": self.location, "backend": "PostgreSQL + pgvector", "generation": f"schema v{SCHEMA_VERSION}",
-            "documents": one("SELECT count(*) FROM rag.documents")[0],
-            "chunks": one("SELECT count(*) FROM rag.chunks")[0],
-            "outlets": dict(outlets), "date_range": [_iso(d) for d in dates],
-            "undated_documents": one("SELECT count(*) FROM rag.documents WHERE date IS NULL")[0],
-            "embedder": self.manifest.embedder, "dim": self.manifest.dim,
-            "chunk_tokens": self.manifest.chunk_tokens, "overlap": self.manifest.overlap,
-            "built": self.manifest.created, "size_bytes": int(size or 0),
-        }
+        m = self.manifest
+        return StoreStats(
+            index=self.location, backend="PostgreSQL + pgvector", generation=f"schema v{SCHEMA_VERSION}",
+            documents=one("SELECT count(*) FROM rag.documents")[0], chunks=one("SELECT count(*) FROM rag.chunks")[0],
+            outlets=dict(outlets), date_range=(_iso(dates[0]), _iso(dates[1])),
+            undated_documents=one("SELECT count(*) FROM rag.documents WHERE date IS NULL")[0], embedder=m.embedder,
+            dim=m.dim, chunk_tokens=m.chunk_tokens, overlap=m.overlap, built=m.created, size_bytes=int(size or 0))
 
     @translated
     def check(self, full: bool = True) -> list[str]:

@@ -1,0 +1,95 @@
+"""The answer path as a list of stages: retrieve -> select evidence -> generate -> check -> score.
+
+Each stage reads and writes the question's AskState and may yield events for the caller (the evidence found,
+the answer's tokens). Changing how answers are checked is one stage; a reranker would be one more in STAGES.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from rag.answer.citations import cited_numbers
+from rag.answer.compose import abstention, compose
+from rag.answer.confidence import signals
+from rag.answer.evidence import select_evidence
+from rag.answer.format import AnswerTail, grammar_for, parse_draft
+from rag.answer.prompting import build_messages, to_citation
+from rag.answer.quotes import answer_as_quote, verify
+from rag.answer.state import AskState
+from rag.types import Event, Retrieved, Token
+
+if TYPE_CHECKING:
+    from rag.answer.assistant import Assistant
+
+Stage = Callable[["Assistant", AskState], Iterator[Event]]
+
+
+def retrieve(assistant: Assistant, state: AskState) -> Iterator[Event]:
+    """The best chunks by hybrid search, and how well anything matched (for the confidence)."""
+    retriever = assistant.retriever(state.config)  # opens the index first: no model loads when there is none
+    assistant.start_loading_generator()  # llama.cpp reads the model file while we search
+    state.hits, state.scores = retriever.search_scored(state.question, state.config.candidates, state.filters)
+    yield from ()
+
+
+def select(assistant: Assistant, state: AskState) -> Iterator[Event]:
+    """The best sentences of the best articles within the evidence budget, numbered as the model will see them."""
+    config = state.config
+    state.groups = select_evidence(state.question, state.hits, assistant.generator.count_tokens,
+                                   config.evidence_tokens, config.max_sentences, max_articles=config.k,
+                                   asked_on=state.asked_on, parsed=state.parsed)
+    state.passages = [to_citation(n, group) for n, group in enumerate(state.groups, start=1)]
+    state.timings.retrieve_ms = state.elapsed_ms()
+    yield Retrieved(state.passages)
+
+
+def generate(assistant: Assistant, state: AskState) -> Iterator[Event]:
+    """The model quotes the evidence, then answers; only the answer streams to the user."""
+    if not state.passages:
+        return
+    messages = build_messages(assistant.templates, state.question, state.passages, state.asked_on)
+    grammar = grammar_for(assistant.templates.grammar, len(state.passages))
+    tail, usage = AnswerTail(), state.usage
+    for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
+                                            usage, grammar=grammar):
+        if state.timings.first_token_ms is None:
+            state.timings.first_token_ms = state.elapsed_ms()
+        if new := tail.feed(piece, usage.completion_tokens):
+            state.streamed += new
+            yield Token(new)
+    state.timings.prompt_tokens, state.timings.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+    state.raw, state.answer_start = tail.raw, tail.start_token
+
+
+def check(assistant: Assistant, state: AskState) -> Iterator[Event]:
+    """Quotes verified against the evidence, the answer cited where its words are, disputes attributed."""
+    if not state.passages:
+        return
+    draft = state.draft = parse_draft(state.raw)
+    verified = verify(draft.quotes, state.groups)
+    if not verified and draft.answer and not draft.none:
+        cited = cited_numbers(draft.answer)
+        verified = answer_as_quote(draft.answer, state.question, state.groups, cited[0] if cited else 1)
+    state.verified = verified
+    state.composed = compose(draft, verified, state.passages)
+    yield from ()
+
+
+def score(assistant: Assistant, state: AskState) -> Iterator[Event]:
+    """The calibrated confidence; an answer below the threshold, or with a date from memory, becomes silence."""
+    if state.composed.abstained:
+        return
+    logprobs = state.usage.logprobs
+    split = (state.answer_start or len(logprobs)) - 1
+    state.signals = signals(state.question, state.parsed, state.groups, state.verified, state.composed.text,
+                            logprobs[:split], logprobs[split:], state.scores)
+    state.confidence = state.calibration.probability(state.signals)
+    # A date the articles don't give came from the model's memory, however sure it sounds.
+    if state.confidence < state.calibration.threshold or state.signals.unsupported_dates:
+        refused = abstention()
+        refused.refused = state.composed.text
+        state.composed = refused
+    yield from ()
+
+
+STAGES: tuple[Stage, ...] = (retrieve, select, generate, check, score)

@@ -92,8 +92,8 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> No
     """Add or update the articles under PATHS (files or folders) in the index."""
     from tqdm import tqdm
 
-    from rag.models.factories import make_embedder
     from rag.ingest.pipeline import ingest as run_ingest
+    from rag.models.factories import make_embedder
     from rag.store.factory import display_location
 
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
@@ -332,7 +332,8 @@ def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -
 def serve(index_dir, host, port, model, api_key, queue_size, timeout, chat, logins) -> None:
     """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/search) and the chat, with one loaded model."""
     from rag.server.auth import check_exposure
-    from rag.server.run import chat_allowed, serve as run_server
+    from rag.server.run import chat_allowed
+    from rag.server.run import serve as run_server
 
     config = _config(index_dir=index_dir, model=model, serve_queue_size=queue_size, serve_timeout=timeout)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,19 @@ def seeds() -> Path:
 @pytest.fixture
 def config(tmp_path) -> Config:
     return Config(index_dir=str(tmp_path / "index"), cache_dir=str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory) -> Path:
+    """The sample corpus ingested once with the real embedder (MiniLM) through the CLI, for integration tests."""
+    if not SEEDS.is_dir():
+        pytest.skip(f"sample corpus not found at {SEEDS}")
+    index = tmp_path_factory.mktemp("real") / "index"
+    result = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS), "--index", str(index)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "5 added" in result.stdout
+    return index
 
 
 @pytest.fixture

@@ -10,8 +10,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.errors import IndexMissingError, IngestError
-from rag.store.base import (Filters, Hybrid, HybridQuery, Manifest, Scored, StoreStats, check_chunking, check_embedder,
-                            fuse)
+from rag.store.base import (
+    Filters,
+    Hybrid,
+    HybridQuery,
+    Manifest,
+    Scored,
+    StoreStats,
+    check_chunking,
+    check_embedder,
+    fuse,
+)
 from rag.store.factory import Backend
 from rag.types import Chunk, Document
 

@@ -58,3 +58,25 @@ class FakeGenerator:
             usage.completion_tokens += 1
             usage.logprobs.append(-0.1)
             yield piece
+
+
+class ConstantEmbedder:
+    """Every text gets the same vector: for the chat's tests, where what is retrieved does not matter."""
+
+    name, dim = "fake-embedder", 4
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.ones((len(texts), self.dim), dtype=np.float32) / 2
+
+
+class SilentGenerator:
+    """A model named like the one asked for that always says "Nothing." (the chat's page tests)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill=""):
+        yield "Nothing."

@@ -6,16 +6,13 @@ import pytest
 
 from rag.answer.assistant import Assistant
 from rag.answer.confidence import Calibration
+from rag.answer.retrieve import Filters
 from rag.errors import RagError
 from rag.store import open_store
-from rag.answer.retrieve import Filters
 from rag.types import Done, Retrieved, Token
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator, quoted
+from tests.shared import JSON_KEYS, PASSAGE_KEYS, TIMING_KEYS
 
-JSON_KEYS = {"question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "timings", "model",
-             "embedder", "refused", "dangling", "signals"}
-PASSAGE_KEYS = {"n", "doc_id", "source", "title", "outlet", "date", "chunk_id", "text"}
-TIMING_KEYS = {"retrieve_ms", "prompt_tokens", "first_token_ms", "completion_tokens", "total_ms"}
 QUESTION = "Who denied the intelligence sharing?"
 
 
@@ -147,16 +144,3 @@ def test_dates_from_the_question_or_a_resolved_weekday_are_not_invented(seed_ind
     reply = quoted("The ministry denied it in March 2020, on Saturday [1].", (1, "The ministry denied its involvement"))
     answer = _assistant(seed_index, reply).ask("Who denied in March 2020 the intelligence sharing?")
     assert not answer.abstained and answer.signals.unsupported_dates == 0  # March 2020 is the question's own
-
-
-def test_the_answer_survives_json_both_ways(seed_index):
-    """One serialiser pair: what `rag ask --json` prints and the server sends is what `rag ask` reads back."""
-    import json
-
-    from rag.types import Answer
-
-    answer = _assistant(seed_index).ask(QUESTION)
-    assert answer.signals is not None and answer.citations
-    again = Answer.from_json(json.loads(json.dumps(answer.to_json())))
-    assert again.to_json() == answer.to_json()
-    assert again.signals == answer.signals and again.citations == answer.citations

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UnsupportedFileError
-from rag.store import open_store
 from rag.ingest.pipeline import ingest
 from rag.ingest.readers import read_file
+from rag.store import open_store
 from tests.fakes import FakeEmbedder
 
 BODY = ("The city council approved the new budget on Monday after a long debate. "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -83,11 +82,12 @@ if reason := _missing():
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from rag.config import Config  # noqa: E402
-from rag.models.embedder import SentenceTransformerEmbedder  # noqa: E402
-from rag.ingest.pipeline import ingest  # noqa: E402
-from ui.app import launch  # noqa: E402
 from rag.chat import ChatService  # noqa: E402
+from rag.config import Config  # noqa: E402
+from rag.ingest.pipeline import ingest  # noqa: E402
+from rag.models.embedder import SentenceTransformerEmbedder  # noqa: E402
+from tests.shared import free_port  # noqa: E402
+from ui.app import launch  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -118,18 +118,12 @@ def browser():
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class App:
     """The app on a free localhost port, in this process (launch returns at once with prevent_thread_lock)."""
 
     def __init__(self, config: Config, service: ChatService | None = None):
         started = time.perf_counter()
-        self.demo = launch(config, port=_free_port(), prevent_thread_lock=True, service=service, quiet=True)
+        self.demo = launch(config, port=free_port(), prevent_thread_lock=True, service=service, quiet=True)
         self.startup_seconds = time.perf_counter() - started
         self.url = self.demo.local_url
 

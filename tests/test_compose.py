@@ -6,7 +6,7 @@ from rag.answer.compose import compose, speaker
 from rag.answer.format import Draft, Quote
 from rag.answer.quotes import verify
 from rag.types import Citation
-from tests.test_quotes import GROUPS
+from tests.shared import GROUPS
 
 PASSAGES = [Citation(n, g.doc.doc_id, g.doc.source, g.doc.title, g.doc.outlet, g.doc.date, g.chunk_id, g.text())
             for n, g in enumerate(GROUPS, start=1)]

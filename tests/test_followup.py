@@ -2,7 +2,6 @@
 
 import pytest
 
-from rag.errors import ModelError
 from rag.answer.followup import (
     Rewrite,
     acceptable,
@@ -15,6 +14,7 @@ from rag.answer.followup import (
     rewrite,
     topic_of,
 )
+from rag.errors import ModelError
 
 BABIL = [("What happened in the Babil strike?", "The US military struck a PMF base in Babil province [1].")]
 

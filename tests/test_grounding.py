@@ -1,8 +1,8 @@
-"""The guard against answers from memory, and the repair of citations that name the wrong passage."""
+"""The repair of citations that name the wrong passage, and the answer's sentences."""
 
 from __future__ import annotations
 
-from rag.answer.grounding import answer_sentences, repair_citations, support
+from rag.answer.grounding import answer_sentences, repair_citations
 from rag.types import Citation
 
 
@@ -13,15 +13,6 @@ def _p(n: int, text: str) -> Citation:
 
 PASSAGES = [_p(1, "Rain fell over the capital on Monday, forecasters said."),
             _p(2, "Iraq's Ministry of Defense denied its involvement in the airstrikes on Thursday.")]
-
-
-def test_support_is_high_for_words_from_the_passages_and_low_for_memory():
-    assert support("Iraq's Ministry of Defense denied it [2].", "Who denied the sharing?", PASSAGES) == 1.0
-    assert support("The capital of Australia is Canberra.", "What is the capital of Australia?", PASSAGES) == 0.0
-
-
-def test_support_ignores_words_taken_from_the_question():
-    assert support("It is about the Zorvath bridges.", "What about Zorvath bridges?", PASSAGES) == 1.0
 
 
 def test_sentences_keep_abbreviations_and_their_markers():

@@ -8,26 +8,13 @@ import sys
 
 import pytest
 
-from tests.test_ask import JSON_KEYS, PASSAGE_KEYS, TIMING_KEYS
+from tests.shared import JSON_KEYS, PASSAGE_KEYS, TIMING_KEYS
 
 pytestmark = pytest.mark.integration
 
 
 def _rag(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def real_index(tmp_path_factory):
-    from tests.conftest import SEEDS
-
-    if not SEEDS.is_dir():
-        pytest.skip(f"sample corpus not found at {SEEDS}")
-    index = tmp_path_factory.mktemp("real") / "index"
-    result = _rag("ingest", str(SEEDS), "--index", str(index))
-    assert result.returncode == 0, result.stderr
-    assert "5 added" in result.stdout
-    return index
 
 
 def test_ask_json_end_to_end(real_index):

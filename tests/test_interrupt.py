@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.store import open_store
 from rag.ingest.pipeline import ingest
+from rag.store import open_store
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parents[1]

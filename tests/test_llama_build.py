@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from rag.models import llama_build
-from rag.models.llama_build import (AMX_MNEMONICS, BuildError, BuildPlan, check_compile_commands, count_amx_in_libraries,
-                             cpu_description, plan)
+from rag.models.llama_build import (
+    AMX_MNEMONICS,
+    BuildError,
+    BuildPlan,
+    check_compile_commands,
+    count_amx_in_libraries,
+    cpu_description,
+    plan,
+)
 from rag.models.llama_probe import library_files
 
 ROOT = Path(__file__).resolve().parents[1]

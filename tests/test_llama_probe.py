@@ -9,8 +9,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from rag.models import llama_probe
 from rag.cli import main
+from rag.models import llama_probe
 from rag.models.llama_probe import LlamaCrashError, ProbeResult, ensure_llama_runs, record_path, run_probe
 
 SIGILL_MESSAGE = ("llama.cpp on this machine crashed with SIGILL while reading a prompt (an instruction this CPU "

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError
 from rag.answer.followup import load_template
 from rag.answer.prompting import Templates, bundled_prompts, load_prompt
+from rag.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.answer.format import Quote, parse_draft
 from rag.answer.quotes import verify
-from rag.types import Document
-
-RUDAW = ("The ministry denied its involvement in the airstrikes. Twenty-two militiamen were killed in the strikes, "
-         "the Syrian Observatory for Human Rights (SOHR) reported.")
-ESTA = "The official said the strikes killed one fighter and wounded four. Kataib Hezbollah later confirmed it."
-
-
-def _group(doc_id: str, outlet: str, text: str) -> EvidenceGroup:
-    doc = Document(doc_id, f"{doc_id}.txt", f"{outlet} story", text, outlet=outlet, date="2021-02-27")
-    sentences = []
-    start = 0
-    for part in text.split(". "):
-        part = part if part.endswith(".") else part + "."
-        begin = text.index(part.rstrip("."), start)
-        sentences.append(Sentence(doc_id, begin, begin + len(part), part))
-        start = begin + len(part)
-    return EvidenceGroup(doc, f"{doc_id}:0", sentences=sentences)
-
-
-GROUPS = [_group("rudaw", "Rudaw", RUDAW), _group("esta", "ESTA", ESTA)]
+from tests.shared import GROUPS
 
 
 def test_parse_quotes_then_answer():

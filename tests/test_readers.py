@@ -7,9 +7,9 @@ import json
 import pytest
 
 from rag.errors import IngestError, UnsupportedFileError
-from rag.store import open_store
 from rag.ingest.pipeline import ingest
 from rag.ingest.readers import iter_files, read_file
+from rag.store import open_store
 from tests.fakes import FakeEmbedder
 
 BODY = ("The city council approved the new budget on Monday after a long debate. "

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rag.cli import main
 from rag.server.discovery import describe, find_server, publish, running_servers, withdraw
 from tests.serve_helpers import serving
-from tests.test_ask import JSON_KEYS
+from tests.shared import JSON_KEYS
 
 QUESTION = "Who denied the intelligence sharing?"
 
@@ -56,8 +56,10 @@ def test_ask_json_through_the_server_has_the_local_shape(published, fake_config)
     assert remote.exit_code == local.exit_code == 0
     remote_data, local_data = json.loads(remote.stdout), json.loads(local.stdout)
     assert set(remote_data) == JSON_KEYS
-    for key in ("question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "model"):
+    for key in ("question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "model",
+                "refused", "dangling", "signals"):
         assert remote_data[key] == local_data[key], key
+    assert remote_data["signals"] and remote_data["signals"]["quotes"] >= 1  # was dropped on the way back
     assert len(published.ctx.queue.waits) == 1  # --local did not use the server
 
 

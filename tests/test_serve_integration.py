@@ -13,7 +13,6 @@ import pytest
 from rag.config import Config
 from rag.server.discovery import describe, publish, withdraw
 from tests.serve_helpers import serving
-from tests.test_integration import real_index  # noqa: F401 - the module's index fixture
 
 pytestmark = pytest.mark.integration
 openai = pytest.importorskip("openai")
@@ -21,7 +20,7 @@ QUESTION = "Who denied the intelligence sharing?"
 
 
 @pytest.fixture(scope="module")
-def served(real_index, tmp_path_factory):  # noqa: F811
+def served(real_index, tmp_path_factory):
     config = Config(index_dir=str(real_index), model="smollm2-135m",
                     cache_dir=str(tmp_path_factory.mktemp("serve-cache")))
     with serving(config) as running:

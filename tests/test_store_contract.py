@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.ingest.chunking import chunk_document
+from rag.answer.retrieve import Filters, Retriever
 from rag.config import Config
 from rag.errors import IndexMismatchError, IngestError
+from rag.ingest.chunking import chunk_document
 from rag.ingest.pipeline import ingest
-from rag.answer.retrieve import Filters, Retriever
 from rag.store import HybridQuery, open_store, open_writer
 from rag.store.factory import register_backend, unregister_backend
 from rag.types import Chunk, Document
 from tests import fake_store
 from tests.fakes import FakeEmbedder
 from tests.postgres_server import pg_database, pg_server  # noqa: F401 - fixtures
-from tests.test_index import _copy_seeds
+from tests.shared import copy_seeds
 
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = ["folder", pytest.param("postgres", marks=pytest.mark.postgres), "fake"]
@@ -85,7 +85,7 @@ def test_round_trip(store_config, seeds):
 
 
 def test_incremental_reingest_and_prune(store_config, seeds, tmp_path):
-    corpus = _copy_seeds(seeds, tmp_path / "corpus")
+    corpus = copy_seeds(seeds, tmp_path / "corpus")
     embedder = FakeEmbedder()
     first = ingest([corpus], store_config, embedder)
     assert (first.added, first.updated, first.unchanged) == (5, 0, 0)
@@ -182,7 +182,7 @@ class _Gated(FakeEmbedder):
 
 
 def test_two_writers_wait_for_each_other(store_config, seeds, tmp_path):
-    corpus = _copy_seeds(seeds, tmp_path / "corpus")
+    corpus = copy_seeds(seeds, tmp_path / "corpus")
     first_files, all_files = sorted(corpus.glob("*.txt"))[:3], [corpus]  # the second ingest overlaps the first
     waiting, results = threading.Event(), {}
 
@@ -227,11 +227,18 @@ _KILLED_INGEST = textwrap.dedent("""
             return real(*args, **kwargs)
         return call
 
+    class DyingEmbedder(FakeEmbedder):
+        def embed(self, texts):
+            if kill_at == 0:
+                os._exit(137)  # mid-embedding, before anything is written
+            return super().embed(texts)
+
     {patch}
-    rag.ingest.pipeline.ingest([{corpus!r}], Config(index_dir={index!r}), FakeEmbedder())
+    rag.ingest.pipeline.ingest([{corpus!r}], Config(index_dir={index!r}), DyingEmbedder())
     print("finished", calls[0])
 """)
-# Where each backend is killed: at every fsync of the embedded commit; at every statement sent to PostgreSQL.
+# Where each backend is killed: while embedding (kill_at 0), then at every fsync of the embedded commit or at
+# every statement sent to PostgreSQL.
 _KILL_POINTS = {
     "folder": "import rag.store.generations as g; g.fsync_file = dying(g.fsync_file)",
     "postgres": "import psycopg; psycopg.Connection.execute = dying(psycopg.Connection.execute)",
@@ -242,14 +249,14 @@ def test_ingest_killed_at_any_point_leaves_a_whole_index(store_config, seeds, tm
     backend = request.node.callspec.params["location"]
     if backend not in _KILL_POINTS:
         pytest.skip("the fake store lives in the test's memory: there is no process to kill")
-    corpus = _copy_seeds(seeds, tmp_path / "corpus", ["000_b2984dc87e62d731.txt", "001_2b52cb3e110e3771.txt"])
+    corpus = copy_seeds(seeds, tmp_path / "corpus", ["000_b2984dc87e62d731.txt", "001_2b52cb3e110e3771.txt"])
     ingest([corpus], store_config, FakeEmbedder())
-    _copy_seeds(seeds, corpus)  # three more articles to add
+    copy_seeds(seeds, corpus)  # three more articles to add
     script = _KILLED_INGEST.format(repo=str(REPO), corpus=str(corpus), index=store_config.index_dir,
                                    patch=_KILL_POINTS[backend])
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     seen = set()
-    for kill_at in range(1, 80):
+    for kill_at in range(0, 80):
         run = subprocess.run([sys.executable, "-c", script, str(kill_at)], capture_output=True, text=True, env=env)
         documents = _assert_whole(store_config.index_dir, store_config)
         seen.add(documents)

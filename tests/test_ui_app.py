@@ -1,19 +1,20 @@
 """The Gradio app without models: filters from the panel, and a private, offline launch."""
 
 import os
-import socket
 import time
 import urllib.request
 
 import pytest
 
+from rag.answer.retrieve import Filters
 from rag.config import Config
 from rag.errors import RagError
-from rag.answer.retrieve import Filters
 
 gr = pytest.importorskip("gradio")
-from ui.app import ALL_OUTLETS, launch, parse_filters  # noqa: E402
 from rag.chat import ChatService  # noqa: E402
+from tests.fakes import ConstantEmbedder, SilentGenerator  # noqa: E402
+from tests.shared import free_port  # noqa: E402
+from ui.app import ALL_OUTLETS, launch, parse_filters  # noqa: E402
 
 
 def test_gradio_analytics_are_off():
@@ -34,37 +35,11 @@ def test_bad_dates_are_refused_with_a_reason(since, until, message):
         parse_filters(None, since, until)
 
 
-class FakeEmbedder:
-    name, dim = "fake-embedder", 4
-
-    def embed(self, texts):
-        import numpy as np
-
-        return np.ones((len(texts), self.dim), dtype=np.float32) / 2
-
-
-class FakeGenerator:
-    def __init__(self, name):
-        self.name = name
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def stream(self, messages, max_tokens, temperature, usage):
-        yield "Nothing."
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_launch_is_local_private_and_quick(tmp_path, outside_connections):
     config = Config(index_dir=str(tmp_path / "index"), model="smollm2-135m", embedder="fake-embedder")
-    service = ChatService(config, embedder=FakeEmbedder(), loader=lambda c: FakeGenerator(c.model))
+    service = ChatService(config, embedder=ConstantEmbedder(), loader=lambda c: SilentGenerator(c.model))
     started = time.perf_counter()
-    demo = launch(config, port=_free_port(), prevent_thread_lock=True, service=service, warm_up=False, quiet=True)
+    demo = launch(config, port=free_port(), prevent_thread_lock=True, service=service, warm_up=False, quiet=True)
     try:
         assert time.perf_counter() - started < 30  # nothing to wait for on the network
         assert demo.local_url.startswith("http://127.0.0.1:")

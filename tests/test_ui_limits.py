@@ -18,11 +18,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.utils import Status  # noqa: E402
 
+from rag.chat import ChatService  # noqa: E402
 from rag.cli import main  # noqa: E402
 from rag.config import Config  # noqa: E402
-from tests.test_ui_app import FakeEmbedder, FakeGenerator, _free_port  # noqa: E402
+from tests.fakes import ConstantEmbedder, SilentGenerator  # noqa: E402
+from tests.shared import free_port  # noqa: E402
 from ui.app import QUEUE_BACKSTOP, launch  # noqa: E402
-from rag.chat import ChatService  # noqa: E402
 
 
 @pytest.fixture
@@ -38,10 +39,10 @@ class App:
 
         def loader(c):
             self.release.wait(30)
-            return FakeGenerator(c.model)
+            return SilentGenerator(c.model)
 
-        self.service = ChatService(config, embedder=FakeEmbedder(), loader=loader)
-        self.demo = launch(config, port=_free_port(), prevent_thread_lock=True, service=self.service,
+        self.service = ChatService(config, embedder=ConstantEmbedder(), loader=loader)
+        self.demo = launch(config, port=free_port(), prevent_thread_lock=True, service=self.service,
                            warm_up=False, quiet=True, auth=auth)
         self.url = self.demo.local_url
 

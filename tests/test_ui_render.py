@@ -186,8 +186,8 @@ def test_ingest_report_lists_skipped_files_with_their_reasons():
 def test_upload_report_names_files_as_uploaded_with_skipped_records():
     from pathlib import Path
 
-    from rag.ingest.pipeline import IngestReport
     from rag.chat import Upload
+    from rag.ingest.pipeline import IngestReport
 
     uploads = [Upload("News.jsonl", Path("/idx/uploads/News.jsonl")), Upload("x.txt", Path("/idx/uploads/x-2.txt")),
                Upload("same.txt", Path("/idx/uploads/same.txt"), duplicate=True)]

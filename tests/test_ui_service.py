@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from rag.answer.assistant import Assistant
+from rag.chat import ChatService, model_choices, safe_name
 from rag.config import Config
 from rag.errors import ModelError, RagError
-from rag.types import Answer, Done, Retrieved, Timings, Token
-from rag.chat import ChatService, model_choices, safe_name
 from rag.models.shared import SharedGenerator
-from rag.types import Done, Failed, Rewrite, Token
+from rag.types import Answer, Done, Failed, Retrieved, Rewrite, Timings, Token
 
 ARTICLE = ("Zorvath bridge reopens after repairs\n\n12-03-2024\n\n"
            "ZORVATH — The old Kelmar bridge in the mountain town of Zorvath reopened to traffic on Monday after two "

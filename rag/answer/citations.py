@@ -1,4 +1,4 @@
-"""Read `[n]` markers in an answer, resolve them to the passages shown, and recognise an abstention."""
+"""Read `[n]` markers in an answer and resolve them to the passages shown."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from rag.types import Citation
 MARKER = r"\[\d+(?:\s*[,;]\s*\d+)*\]"  # one citation marker: [2], [1, 3], [1;3]
 MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # the same, capturing the numbers
 
-# The prompt asks for one exact sentence; small models paraphrase it, so accept the common variants.
-_ABSTAIN = re.compile(
-    r"\b(cannot|can ?not|can't|could not|couldn't|unable to|do not|don't|does not|doesn't)\s+"
-    r"(find|found|locate|determine|answer|provide|contain|mention|say|state|include|specify|give)\b"
-    r"|\bno (information|mention|answer|details?)\b|\bnot (mentioned|stated|specified|provided|found|available)\b",
-    re.IGNORECASE,
-)
 ABSTENTION = "I cannot find the answer in the provided articles."
 # A sentence ends at . ! ? plus any citation markers right after it, before a capital or the end.
 _SENTENCE_END = re.compile(rf"[.!?]+(?:\s*{MARKER})*(?=\s+[\"“‘(A-Z]|\s*$)")
@@ -50,12 +43,6 @@ def resolve(text: str, passages: list[Citation]) -> tuple[str, list[Citation], l
     cleaned = re.sub(r"\s+([.,;!?])", r"\1", MARKER_RE.sub(keep_known, text)) if dangling else text
     citations = [by_number[n] for n in cited_numbers(cleaned)]
     return cleaned.strip(), citations, dangling
-
-
-def is_abstention(text: str) -> bool:
-    """True when the answer says the passages don't hold the answer (and gives none with a citation)."""
-    head = text.strip().split("\n")[0]
-    return bool(_ABSTAIN.search(head)) and not (cited_numbers(head) and len(head) > len(ABSTENTION) + 40)
 
 
 def answer_sentences(answer: str) -> list[str]:

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from rag.answer.citations import ABSTENTION, cited_numbers, resolve
-from rag.answer.grounding import repair_citations
 from rag.answer.format import Draft
+from rag.answer.grounding import repair_citations
 from rag.answer.quotes import VerifiedQuote
 from rag.text import NUMBER_WORDS, STOPWORDS, looks_like_instruction
 from rag.types import Citation, Evidence

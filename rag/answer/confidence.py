@@ -15,14 +15,13 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
-from rag.dates import resolve_relative, unsupported_dates
-from rag.errors import ConfigError
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
+from rag.dates import resolve_relative, unsupported_dates
+from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
-
 
 FEATURES = tuple(f.name for f in fields(Signals))
 

@@ -1,4 +1,4 @@
-"""Check an answer against the passages shown: is it in them at all, and does each sentence cite the right one?"""
+"""Point each sentence of an answer at the passage that holds its words."""
 
 from __future__ import annotations
 
@@ -13,20 +13,6 @@ def _words(text: str) -> list[str]:
 
 def _vocabulary(passages: list[Citation]) -> set[str]:
     return {stem(w) for p in passages for w in _words(f"{p.title} {p.outlet or ''} {p.text}")}
-
-
-def _content(text: str, question: str) -> list[str]:
-    asked = {stem(w) for w in _words(question)}
-    return [stem(w) for w in _words(text) if w not in STOPWORDS and stem(w) not in asked]
-
-
-def support(answer: str, question: str, passages: list[Citation]) -> float:
-    """Share of the answer's content words, beyond the question's own, that the passages contain."""
-    new = _content(answer, question)
-    if not new:
-        return 1.0  # the answer only restates the question: nothing to check
-    known = _vocabulary(passages)
-    return sum(w in known for w in new) / len(new)
 
 
 def _overlap(sentence: str, passage: Citation) -> float:

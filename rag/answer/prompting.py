@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.answer.evidence import EvidenceGroup
 from rag.config import REPO_ROOT
 from rag.dates import resolve_relative
 from rag.errors import ConfigError
-from rag.answer.evidence import EvidenceGroup
 from rag.text import looks_like_instruction
 from rag.types import Citation
 

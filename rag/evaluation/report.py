@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from rag.evaluation.plots import PLOTS
 
 # Published with RealTimeQA: GPT-3 (davinci) with Google Custom Search, open-ended, on the 110 questions of
 # the eleven weeks 2022-06-17 .. 2022-08-26 that have gold articles.

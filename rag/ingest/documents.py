@@ -6,8 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from rag.ingest.clean import clean_lines
 from rag.errors import UnsupportedFileError
+from rag.ingest.clean import clean_lines
 from rag.ingest.metadata import extract, parse_date
 from rag.ingest.readers import RawArticle
 from rag.types import Document

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 from dataclasses import dataclass
-from rag.ingest.clean import is_headline
+from urllib.parse import urlsplit
+
 from rag.dates import parse_date
+from rag.ingest.clean import is_headline
 
 _LABEL = re.compile(r"^(published|updated|posted|date|last updated)\s*(on)?\s*:?\s*", re.IGNORECASE)
 _HEAD_LINES = 12  # metadata sits at the top of a page; later dates are events, not publication

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from rag.ingest.chunking import chunk_document, chunks_at_least, embedding_text
 from rag.config import Config
+from rag.errors import UnsupportedFileError
+from rag.ingest.chunking import chunk_document, chunks_at_least, embedding_text
 from rag.ingest.dedupe import Deduplicator, Verdict, source_exists
 from rag.ingest.documents import to_document
-from rag.models.embedder import Embedder
-from rag.errors import UnsupportedFileError
 from rag.ingest.readers import iter_files, read_file
+from rag.models.embedder import Embedder
 from rag.store.base import StoreWriter
 from rag.store.factory import open_writer
 from rag.types import Chunk, Document

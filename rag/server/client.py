@@ -8,12 +8,12 @@ import os
 from dataclasses import dataclass
 from typing import Iterator
 
+from rag.answer.retrieve import Filters
 from rag.config import Config
 from rag.errors import RagError
-from rag.answer.retrieve import Filters
-from rag.server.discovery import find_server
 from rag.server import MODEL_ID
-from rag.types import Answer, Citation, Done, Evidence, Timings, Token
+from rag.server.discovery import find_server
+from rag.types import Answer, Done, Token
 
 CONNECT_TIMEOUT_S = 3.0
 
@@ -58,20 +58,6 @@ def _error_message(remote: Remote, status: int, text: str) -> str:
     return f"The server at {remote.url} answered {status}: {message}"
 
 
-def answer_from(last: dict) -> Answer:
-    """The pipeline's Answer from the extra fields of the stream's last chunk."""
-    passages, evidence = [], []
-    for s in last["sources"]:
-        passages.append(Citation(n=s["n"], doc_id=s["doc_id"], source=s["source"], title=s["title"],
-                                 outlet=s["outlet"], date=s["date"], chunk_id=s["chunk_id"], text=s["text"]))
-        evidence += [Evidence(s["n"], quote) for quote in s["quotes"]]
-    cited = {s["n"] for s in last["sources"] if s["cited"]}
-    timings = {k: v for k, v in last["timings"].items() if k in Timings.__dataclass_fields__}
-    return Answer(question=last["question"], text=last["answer"], abstained=last["abstained"],
-                  citations=[p for p in passages if p.n in cited], passages=passages, timings=Timings(**timings),
-                  model=last["llm"], embedder=last["embedder"], evidence=evidence, confidence=last["confidence"])
-
-
 def _events(lines: Iterator[str]) -> Iterator[Token | Done]:
     finished = False
     for line in lines:
@@ -90,7 +76,7 @@ def _events(lines: Iterator[str]) -> Iterator[Token | Done]:
             yield Token(choice["delta"]["content"])
         if choice.get("finish_reason"):
             finished = True
-            yield Done(answer_from(chunk), revised=bool(chunk.get("revised")))
+            yield Done(Answer.from_json(chunk["rag"]), revised=bool(chunk.get("revised")))
     if not finished:
         raise RagError("The server closed the connection before the answer was complete; try again, or --local.")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.answer.assistant import Assistant
+from rag.chat import ChatService
 from rag.config import Config
 from rag.models.factories import make_embedder
 from rag.server.errors import unavailable
@@ -14,7 +15,6 @@ from rag.server.exclusive import ExclusiveChatService
 from rag.server.model_queue import ModelQueue
 from rag.server.stopping import StoppableGenerator
 from rag.store.factory import display_location, is_url
-from rag.chat import ChatService
 
 
 def make_service(config: Config) -> ChatService:

@@ -10,8 +10,8 @@ import threading
 from typing import Iterator, Sequence
 
 from rag.answer.retrieve import Filters
-from rag.server.stopping import Stopped, should_stop
 from rag.chat import ChatService
+from rag.server.stopping import Stopped, should_stop
 from rag.types import Event
 
 _POLL_S = 0.1  # how often a waiting answer checks whether its request still wants it

@@ -46,7 +46,8 @@ def extras(answer: Answer, queue_ms: float, revised: bool = False) -> dict:
             "confidence": None if answer.confidence is None else round(answer.confidence, 3),
             "question": answer.question, "answer": answer.text, "revised": revised,
             "timings": {**asdict(answer.timings), "queue_ms": round(queue_ms, 1)}, "llm": answer.model,
-            "embedder": answer.embedder, "usage": usage(answer)}
+            "embedder": answer.embedder, "usage": usage(answer),
+            "rag": answer.to_json()}  # the whole answer as `rag ask --json` prints it (rag.types.Answer.from_json)
 
 
 def completion(answer: Answer, queue_ms: float) -> dict:

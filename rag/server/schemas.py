@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.config import MAX_K, Config
 from rag.answer.retrieve import Filters
+from rag.config import MAX_K, Config
 from rag.server import MODEL_ID
 from rag.server.errors import ApiError, bad_request, too_large
 

@@ -8,6 +8,7 @@ from typing import Callable
 from rag.store.base import Store, StoreWriter, check_embedder
 from rag.store.locations import display_location, is_url, scheme_of  # noqa: F401 - part of the factory's face
 
+
 @dataclass(frozen=True)
 class Backend:
     """How to open a reader and a writer for locations of one kind; backends import their libraries lazily."""

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from rag.errors import IndexDamagedError, IndexMismatchError, IndexMissingError, IngestError
+from rag.errors import IndexDamagedError, IndexMismatchError, IngestError
 from rag.store.base import Manifest
 
 FORMAT_VERSION = 2  # 2: checksums of every file and the per-chunk filter array (1 had neither)

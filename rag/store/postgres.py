@@ -8,8 +8,8 @@ import numpy as np
 
 from rag.errors import StoreError
 from rag.store.base import Filters, Hybrid, HybridQuery, Manifest, Ranked, Scored, StoreStats, translating
-from rag.store.locations import display_location
 from rag.store.keyword import bm25_tokens
+from rag.store.locations import display_location
 from rag.store.postgres_schema import SCHEMA_VERSION, check_version, schema_exists
 from rag.types import Chunk, Document
 

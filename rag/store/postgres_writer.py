@@ -11,11 +11,10 @@ import numpy as np
 
 from rag.errors import IngestError, StoreError
 from rag.store.base import Manifest, check_chunking, check_embedder
-from rag.store.locations import display_location
 from rag.store.keyword import bm25_tokens
+from rag.store.locations import display_location
 from rag.store.postgres import DOC_COLUMNS, TF_BITS, connect, read_manifest, translated
-from rag.store.postgres_schema import (SCHEMA_VERSION, VECTOR_INDEX, check_version, create_statements,
-                                       schema_exists)
+from rag.store.postgres_schema import SCHEMA_VERSION, VECTOR_INDEX, check_version, create_statements, schema_exists
 from rag.types import Chunk, Document
 
 # Session-level advisory lock key ("rag-news" in ASCII): held by the one writer of this database; the server

@@ -41,19 +41,21 @@ def test_jsonl_one_article_per_line(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, reason", [
+    # nothing to read, or a type not read at all
     ("empty.txt", b"   \n", "empty"),
     ("blob.txt", b"\x00\x01\x02binary", "binary"),
     ("photo.jpg", b"\xff\xd8\xff", "unsupported file type .jpg"),
+    # the right type, but broken
     ("bad.jsonl", b'{"title": "x"\n', "not JSON"),
     ("notext.jsonl", b'{"title": "x"}\n', "no \\\"text\\\""),
     ("broken.pdf", b"%PDF-1.4 garbage", "PDF"),
-    # the reason says what the file really is
+    ("damaged.pdf", b"%PDF-1.4\n1 0 obj garbage", "damaged PDF"),
+    # named as one thing, really another: the reason says what it is
     ("notes.pdf", b"Council passes budget\n\nThe council approved it.", "not a PDF: looks like text"),
     ("page.pdf", b"<!DOCTYPE html><html><body>x</body></html>", "not a PDF: looks like HTML"),
     ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file, not text: looks like a PNG image"),
     ("report.md", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "looks like a ZIP archive"),
     ("feed.jsonl", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "binary file, not text: looks like gzip"),
-    ("damaged.pdf", b"%PDF-1.4\n1 0 obj garbage", "damaged PDF"),
 ])
 def test_bad_files_say_why(tmp_path, name, content, reason):
     path = tmp_path / name

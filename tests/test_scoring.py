@@ -3,127 +3,113 @@
 import numpy as np
 import pytest
 
-from rag.evaluation.scoring import (
-    abstention_precision_recall,
-    citation_precision,
-    cited_sentence_share,
-    cites_expected,
-    contains,
-    exact_match,
-    matches_alias_groups,
-    normalize,
-    percentile,
-    recall_at_k,
-    reciprocal_rank,
-    split_sentences,
-    token_f1,
-)
+from rag.evaluation import scoring
 
 
 def test_normalize_drops_case_punctuation_articles_and_extra_spaces():
-    assert normalize("  The  Quick, brown FOX!  ") == "quick brown fox"
-    assert normalize("An apple a day") == "apple day"
+    assert scoring.normalize("  The  Quick, brown FOX!  ") == "quick brown fox"
+    assert scoring.normalize("An apple a day") == "apple day"
 
 
 def test_normalize_keeps_words_that_merely_contain_articles():
-    assert normalize("Theater and anthem") == "theater and anthem"
+    assert scoring.normalize("Theater and anthem") == "theater and anthem"
 
 
 def test_normalize_folds_unicode_quotes_and_dashes():
-    assert normalize("Iraq’s “war”—again") == normalize("Iraq's \"war\"-again") == "iraq s war again"
+    assert scoring.normalize("Iraq’s “war”—again") == scoring.normalize("Iraq's \"war\"-again") == "iraq s war again"
 
 
 def test_contains_respects_word_boundaries():
-    assert contains("It cost 220 dollars", "22") is False
-    assert contains("It cost 22 dollars", "22") is True
-    assert contains("The Iraqi army", "Iraq") is False
+    assert scoring.contains("It cost 220 dollars", "22") is False
+    assert scoring.contains("It cost 22 dollars", "22") is True
+    assert scoring.contains("The Iraqi army", "Iraq") is False
 
 
 def test_contains_ignores_case_punctuation_and_articles():
-    assert contains("Iraq’s capital is Baghdad.", "Iraq") is True
-    assert contains("He won THE Nobel Prize!", "nobel prize") is True
-    assert contains("They watched Squid Game.", "“Squid Game”") is True
+    assert scoring.contains("Iraq’s capital is Baghdad.", "Iraq") is True
+    assert scoring.contains("He won THE Nobel Prize!", "nobel prize") is True
+    assert scoring.contains("They watched Squid Game.", "“Squid Game”") is True
 
 
 def test_contains_empty_alias_never_matches():
-    assert contains("anything", "") is False
-    assert contains("anything", "the") is False  # normalizes to empty
+    assert scoring.contains("anything", "") is False
+    assert scoring.contains("anything", "the") is False  # normalizes to empty
 
 
 def test_matches_alias_groups_needs_every_group():
     groups = [["Biden", "Joe Biden"], ["Delaware"]]
-    assert matches_alias_groups("Joe Biden is from Delaware.", groups) is True
-    assert matches_alias_groups("Joe Biden is from Pennsylvania.", groups) is False
+    assert scoring.matches_alias_groups("Joe Biden is from Delaware.", groups) is True
+    assert scoring.matches_alias_groups("Joe Biden is from Pennsylvania.", groups) is False
 
 
 def test_matches_alias_groups_with_no_groups_is_false():
-    assert matches_alias_groups("anything", []) is False
+    assert scoring.matches_alias_groups("anything", []) is False
 
 
 def test_exact_match_on_normalized_strings():
-    assert exact_match("The Eiffel Tower.", "eiffel tower") == 1.0
-    assert exact_match("Eiffel Tower in Paris", "Eiffel Tower") == 0.0
+    assert scoring.exact_match("The Eiffel Tower.", "eiffel tower") == 1.0
+    assert scoring.exact_match("Eiffel Tower in Paris", "Eiffel Tower") == 0.0
 
 
 def test_token_f1_partial_overlap():
     # 2 shared tokens: precision 2/4, recall 2/2
-    assert token_f1("Eiffel Tower in Paris", "the Eiffel Tower") == pytest.approx(2 / 3)
-    assert token_f1("Eiffel Tower Paris", "Eiffel Tower") == pytest.approx(0.8)
+    assert scoring.token_f1("Eiffel Tower in Paris", "the Eiffel Tower") == pytest.approx(2 / 3)
+    assert scoring.token_f1("Eiffel Tower Paris", "Eiffel Tower") == pytest.approx(0.8)
 
 
 def test_token_f1_counts_repeated_tokens_once_per_occurrence():
-    assert token_f1("paris paris paris", "paris") == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
+    assert scoring.token_f1("paris paris paris", "paris") == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
 
 
 def test_token_f1_empty_cases():
-    assert token_f1("", "") == 1.0
-    assert token_f1("the", "a") == 1.0  # both normalize to nothing
-    assert token_f1("", "Paris") == 0.0
-    assert token_f1("Paris", "") == 0.0
-    assert token_f1("London", "Paris") == 0.0
+    assert scoring.token_f1("", "") == 1.0
+    assert scoring.token_f1("the", "a") == 1.0  # both normalize to nothing
+    assert scoring.token_f1("", "Paris") == 0.0
+    assert scoring.token_f1("Paris", "") == 0.0
+    assert scoring.token_f1("London", "Paris") == 0.0
 
 
 def test_abstention_precision_and_recall():
     predicted = [True, True, False, False]
     should = [True, False, True, False]
-    assert abstention_precision_recall(predicted, should) == (0.5, 0.5)
+    assert scoring.abstention_precision_recall(predicted, should) == (0.5, 0.5)
 
 
 def test_abstention_none_when_denominators_are_zero():
-    assert abstention_precision_recall([False, False], [True, False]) == (None, 0.0)
-    assert abstention_precision_recall([True, False], [False, False]) == (0.0, None)
-    assert abstention_precision_recall([], []) == (None, None)
+    assert scoring.abstention_precision_recall([False, False], [True, False]) == (None, 0.0)
+    assert scoring.abstention_precision_recall([True, False], [False, False]) == (0.0, None)
+    assert scoring.abstention_precision_recall([], []) == (None, None)
 
 
 def test_abstention_length_mismatch_raises():
     with pytest.raises(ValueError):
-        abstention_precision_recall([True], [True, False])
+        scoring.abstention_precision_recall([True], [True, False])
 
 
 def test_recall_at_k_counts_distinct_docs_despite_repeated_passages():
     ranked = ["a", "a", "a", "b", "c"]
     # the first 2 distinct docs are a and b, even though b is the 4th passage
-    assert recall_at_k(ranked, ["b", "c"], 2) == 0.5
-    assert recall_at_k(ranked, ["b", "c"], 3) == 1.0
-    assert recall_at_k(ranked, ["c", "c"], 2) == 0.0
+    assert scoring.recall_at_k(ranked, ["b", "c"], 2) == 0.5
+    assert scoring.recall_at_k(ranked, ["b", "c"], 3) == 1.0
+    assert scoring.recall_at_k(ranked, ["c", "c"], 2) == 0.0
 
 
 def test_recall_at_k_none_without_expected_and_rejects_bad_k():
-    assert recall_at_k(["a"], [], 5) is None
+    assert scoring.recall_at_k(["a"], [], 5) is None
     with pytest.raises(ValueError):
-        recall_at_k(["a"], ["a"], 0)
+        scoring.recall_at_k(["a"], ["a"], 0)
 
 
 def test_reciprocal_rank_uses_distinct_docs():
-    assert reciprocal_rank(["a", "a", "b"], ["b"]) == 0.5
-    assert reciprocal_rank(["a", "b"], ["z"]) == 0.0
-    assert reciprocal_rank(["a"], []) is None
+    assert scoring.reciprocal_rank(["a", "a", "b"], ["b"]) == 0.5
+    assert scoring.reciprocal_rank(["a", "b"], ["z"]) == 0.0
+    assert scoring.reciprocal_rank(["a"], []) is None
 
 
 def test_cites_expected():
-    assert cites_expected(["x", "b"], ["a", "b"]) is True
-    assert cites_expected(["x"], ["a"]) is False
-    assert cites_expected([], ["a"]) is False
+    assert scoring.cites_expected(["x", "b"], ["a", "b"]) is True
+    assert scoring.cites_expected(["x"], ["a"]) is False
+    assert scoring.cites_expected([], ["a"]) is False
 
 
 def test_citation_precision_only_counts_correct_answers_with_expected_docs():
@@ -133,44 +119,44 @@ def test_citation_precision_only_counts_correct_answers_with_expected_docs():
         (False, ["a"], ["a"]),  # wrong answer: ignored
         (True, ["a"], []),  # no expected docs: ignored
     ]
-    assert citation_precision(items) == 0.5
+    assert scoring.citation_precision(items) == 0.5
 
 
 def test_citation_precision_none_when_nothing_to_judge():
-    assert citation_precision([]) is None
-    assert citation_precision([(False, ["a"], ["a"]), (True, ["a"], [])]) is None
+    assert scoring.citation_precision([]) is None
+    assert scoring.citation_precision([(False, ["a"], ["a"]), (True, ["a"], [])]) is None
 
 
 def test_split_sentences_keeps_markers_with_their_sentence():
     text = "Paris is the capital [2]. It has a tower. [1][3] Is it tall? Yes!"
     expected = ["Paris is the capital [2].", "It has a tower. [1][3]", "Is it tall?", "Yes!"]
-    assert split_sentences(text) == expected
+    assert scoring.split_sentences(text) == expected
 
 
 def test_split_sentences_does_not_split_decimals_and_keeps_unterminated_tail():
-    assert split_sentences("Rates rose 3.5 percent. Then fell") == ["Rates rose 3.5 percent.", "Then fell"]
-    assert split_sentences("   ") == []
+    assert scoring.split_sentences("Rates rose 3.5 percent. Then fell") == ["Rates rose 3.5 percent.", "Then fell"]
+    assert scoring.split_sentences("   ") == []
 
 
 def test_cited_sentence_share():
-    assert cited_sentence_share("A is true [1]. B is true. C too. [2][3]") == pytest.approx(2 / 3)
-    assert cited_sentence_share("No citations here.") == 0.0
-    assert cited_sentence_share("") is None
+    assert scoring.cited_sentence_share("A is true [1]. B is true. C too. [2][3]") == pytest.approx(2 / 3)
+    assert scoring.cited_sentence_share("No citations here.") == 0.0
+    assert scoring.cited_sentence_share("") is None
 
 
 @pytest.mark.parametrize("q", [0, 10, 50, 90, 95, 100])
 def test_percentile_matches_numpy_linear(q):
     values = [3.0, 1.0, 7.0, 2.0, 10.0]
-    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    assert scoring.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
 
 
 def test_percentile_edge_cases():
-    assert percentile([], 50) is None
-    assert percentile([4.0], 95) == 4.0
+    assert scoring.percentile([], 50) is None
+    assert scoring.percentile([4.0], 95) == 4.0
     with pytest.raises(ValueError):
-        percentile([1.0], 101)
+        scoring.percentile([1.0], 101)
 
 
 def test_cited_sentence_share_reads_every_marker_form():
     # "[1, 3]" and "[2;4]" are citations too: both sentences carry one.
-    assert cited_sentence_share("Iraq denied it [1, 3]. Kirby disagreed [2;4].") == 1.0
+    assert scoring.cited_sentence_share("Iraq denied it [1, 3]. Kirby disagreed [2;4].") == 1.0

@@ -6,25 +6,39 @@ the answer's tokens). Changing how answers are checked is one stage; a reranker 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 from rag.answer.citations import cited_numbers
 from rag.answer.compose import abstention, compose
 from rag.answer.confidence import signals
 from rag.answer.evidence import select_evidence
 from rag.answer.format import AnswerTail, grammar_for, parse_draft
-from rag.answer.prompting import build_messages, to_citation
+from rag.answer.prompting import Templates, build_messages, to_citation
 from rag.answer.quotes import answer_as_quote, verify
+from rag.answer.retrieve import Retriever
 from rag.answer.state import AskState
+from rag.config import Config
+from rag.models.generator import Generator
 from rag.types import Event, Retrieved, Token
 
-if TYPE_CHECKING:
-    from rag.answer.assistant import Assistant
 
-Stage = Callable[["Assistant", AskState], Iterator[Event]]
+class Parts(Protocol):
+    """What the stages use of the Assistant that runs them: its templates, model and index."""
+
+    templates: Templates
+
+    @property
+    def generator(self) -> Generator: ...
+
+    def retriever(self, config: Config) -> Retriever: ...
+
+    def start_loading_generator(self) -> None: ...
 
 
-def retrieve(assistant: Assistant, state: AskState) -> Iterator[Event]:
+Stage = Callable[[Parts, AskState], Iterator[Event]]
+
+
+def retrieve(assistant: Parts, state: AskState) -> Iterator[Event]:
     """The best chunks by hybrid search, and how well anything matched (for the confidence)."""
     retriever = assistant.retriever(state.config)  # opens the index first: no model loads when there is none
     assistant.start_loading_generator()  # llama.cpp reads the model file while we search
@@ -32,7 +46,7 @@ def retrieve(assistant: Assistant, state: AskState) -> Iterator[Event]:
     yield from ()
 
 
-def select(assistant: Assistant, state: AskState) -> Iterator[Event]:
+def select(assistant: Parts, state: AskState) -> Iterator[Event]:
     """The best sentences of the best articles within the evidence budget, numbered as the model will see them."""
     config = state.config
     state.groups = select_evidence(state.question, state.hits, assistant.generator.count_tokens,
@@ -43,7 +57,7 @@ def select(assistant: Assistant, state: AskState) -> Iterator[Event]:
     yield Retrieved(state.passages)
 
 
-def generate(assistant: Assistant, state: AskState) -> Iterator[Event]:
+def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
     """The model quotes the evidence, then answers; only the answer streams to the user."""
     if not state.passages:
         return
@@ -61,7 +75,7 @@ def generate(assistant: Assistant, state: AskState) -> Iterator[Event]:
     state.raw, state.answer_start = tail.raw, tail.start_token
 
 
-def check(assistant: Assistant, state: AskState) -> Iterator[Event]:
+def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     """Quotes verified against the evidence, the answer cited where its words are, disputes attributed."""
     if not state.passages:
         return
@@ -75,7 +89,7 @@ def check(assistant: Assistant, state: AskState) -> Iterator[Event]:
     yield from ()
 
 
-def score(assistant: Assistant, state: AskState) -> Iterator[Event]:
+def score(assistant: Parts, state: AskState) -> Iterator[Event]:
     """The calibrated confidence; an answer below the threshold, or with a date from memory, becomes silence."""
     if state.composed.abstained:
         return

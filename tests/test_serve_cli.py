@@ -46,6 +46,8 @@ def test_ask_uses_the_running_server(published, fake_config):
     assert result.exit_code == 0, result.output
     assert "Iraq's Ministry of Defense denied it [1]." in result.output
     assert "Sources:" in result.output and "Rudaw" in result.output and "“The ministry denied" in result.output
+    # the quote streamed from the server was printed before the answer
+    assert result.output.index("[1] “The ministry denied") < result.output.index("Iraq's Ministry of Defense denied it")
     assert "prompt +" in result.output and "fake-llm" in result.output  # the timing line
     assert len(published.ctx.queue.waits) == 1  # answered by the server
 

@@ -13,12 +13,12 @@ from rag.answer import evidence as evidence_module
 from rag.answer.assistant import Assistant
 from rag.answer.compose import compose
 from rag.answer.confidence import Calibration
-from rag.answer.format import grammar_for, parse_draft
+from rag.answer.format import AnswerTail, Quote, grammar_for, parse_draft
 from rag.answer.prompting import Templates
 from rag.answer.quotes import verify
 from rag.answer.stages import STAGES
 from rag.store import open_store
-from rag.types import Citation
+from rag.types import Citation, Quoted
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator
 
 QUESTION = "Who denied the intelligence sharing?"
@@ -145,3 +145,28 @@ def test_answer_json_round_trip_keeps_every_field(seed_index):
     data = json.loads(json.dumps(answer.to_json()))
     again = Answer.from_json(data)
     assert asdict(again) == asdict(replace(answer, confidence=round(answer.confidence, 3)))
+
+
+def test_each_quote_is_shown_verified_as_soon_as_its_line_is_written(seed_index):
+    events = list(_assistant(seed_index).stream(QUESTION))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("Quoted") < kinds.index("Token")  # before any of the answer
+    quoted = next(e for e in events if isinstance(e, Quoted))
+    assert quoted.n == 1 and quoted.sentence.startswith("The ministry denied its involvement in the airstrikes")
+    assert events[-1].answer.timings.first_quote_ms is not None
+
+
+def test_a_made_up_quote_is_not_shown(seed_index):
+    reply = 'QUOTE [1]: "Zorvath bridge reopened to traffic on Monday"\nANSWER: It reopened [1].\n'
+    events = list(_assistant(seed_index, reply).stream(QUESTION))
+    assert not any(isinstance(e, Quoted) for e in events)
+
+
+def test_quote_lines_are_picked_out_as_they_close():
+    tail = AnswerTail()
+    tail.feed('QUOTE [2]: "The minis', 3)
+    assert tail.closed_quotes() == []
+    tail.feed('try denied it"\nQUOTE [1', 9)
+    assert tail.closed_quotes() == [Quote(2, "The ministry denied it")]
+    tail.feed(']: "x y z"\nANSWER: It was denied [2].\n', 20)
+    assert tail.closed_quotes() == [Quote(1, "x y z")] and tail.closed_quotes() == []

@@ -24,7 +24,7 @@ from rag.config import Config  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.ingest.metadata import parse_date  # noqa: E402
 from rag.models.registry import go_offline  # noqa: E402
-from rag.types import Done, Failed, Rewrite, Status, Token  # noqa: E402
+from rag.types import Done, Failed, Quoted, Rewrite, Status, Token  # noqa: E402
 from ui import render  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -215,20 +215,23 @@ class Handlers:
 
     def _contents(self, events, session: str, text: str, state: list) -> Iterator[tuple[str, list]]:
         """(the answer's HTML so far, the conversation state) for each event of one streamed answer."""
-        turn, partial, rewritten = len(state) + 1, "", None
+        turn, partial, rewritten, quotes = len(state) + 1, "", None, []
         for event in events:
             if self.stops.get(session):
                 events.close()  # ends the generation and frees the model for the next question
                 yield render.stopped_html(partial, rewritten), state
                 return
             if isinstance(event, Status):
-                content = render.streaming_html(partial, event.text, rewritten)
+                content = render.streaming_html(partial, event.text, rewritten, quotes)
+            elif isinstance(event, Quoted):
+                quotes.append((event.n, event.sentence))
+                content = render.streaming_html(partial, "Writing the answer…", rewritten, quotes)
             elif isinstance(event, Rewrite):
                 rewritten = event.question if event.changed else None
                 content = render.streaming_html(partial, "Searching the articles…", rewritten)
             elif isinstance(event, Token):
                 partial += event.text
-                content = render.streaming_html(partial, "", rewritten)
+                content = render.streaming_html(partial, "", rewritten, quotes)
             elif isinstance(event, Done):
                 answer = event.answer
                 content = render.answer_html(answer, turn, rewritten)

@@ -140,11 +140,15 @@ def link_citations(escaped_answer: str, turn: int, known: Iterable[int]) -> str:
     return MARKER_RE.sub(link, escaped_answer)
 
 
-def streaming_html(partial: str, status: str = "", rewritten: str | None = None) -> str:
-    """The answer while it streams in (markers not linked yet) with what is happening meanwhile."""
+def streaming_html(partial: str, status: str = "", rewritten: str | None = None,
+                   quotes: Sequence[tuple[int, str]] = ()) -> str:
+    """The answer while it streams in (markers not linked yet) with what is happening meanwhile; the verified
+    quotes the model has written so far come first, each with its passage number."""
     body = _paragraphs(esc(partial)) if partial else f'<span class="rag-status">{esc(status)}</span>'
     cursor = '<span class="rag-cursor"></span>' if partial else ""
-    return f'<div class="rag-msg"><div class="rag-answer">{body}{cursor}</div>{_rewritten(rewritten)}</div>'
+    quoted = "".join(f'<div class="rag-quote-live">[{n}] “{esc(sentence)}”</div>' for n, sentence in quotes)
+    return (f'<div class="rag-msg">{quoted}<div class="rag-answer">{body}{cursor}</div>'
+            f'{_rewritten(rewritten)}</div>')
 
 
 def stopped_html(partial: str, rewritten: str | None = None) -> str:

@@ -65,10 +65,22 @@ def parse_draft(text: str) -> Draft:
 
 
 class AnswerTail:
-    """Picks the answer out of the model's stream: what follows "ANSWER:", without the quotes before it."""
+    """Picks the answer out of the model's stream: what follows "ANSWER:", without the quotes before it; and each
+    QUOTE line as soon as it is complete."""
 
     def __init__(self):
         self.raw, self.sent, self.start_token = "", 0, None
+        self._lines_read = 0  # complete lines already looked at for quotes
+
+    def closed_quotes(self) -> list[Quote]:
+        """The QUOTE lines completed since the last call (a line is complete at its newline)."""
+        lines = self.raw.split("\n")[:-1]  # the last piece has no newline yet
+        fresh, self._lines_read = lines[self._lines_read:], len(lines)
+        found = []
+        for line in fresh:
+            if (match := _QUOTE_LINE.match(line)) and match[2].strip():
+                found.append(Quote(int(match[1]), match[2].strip()))
+        return found
 
     def feed(self, piece: str, tokens_so_far: int) -> str:
         """Add a piece of the stream; returns the new answer text it completes (empty while the quotes run)."""

@@ -19,7 +19,7 @@ from rag.answer.retrieve import Retriever
 from rag.answer.state import AskState
 from rag.config import Config
 from rag.models.generator import Generator
-from rag.types import Event, Retrieved, Token
+from rag.types import Event, Quoted, Retrieved, Token
 
 
 class Parts(Protocol):
@@ -63,16 +63,30 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
         return
     messages = build_messages(assistant.templates, state.question, state.passages, state.asked_on)
     grammar = grammar_for(assistant.templates.grammar, len(state.passages))
-    tail, usage = AnswerTail(), state.usage
+    tail, usage, shown = AnswerTail(), state.usage, set()
     for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
                                             usage, grammar=grammar):
         if state.timings.first_token_ms is None:
             state.timings.first_token_ms = state.elapsed_ms()
-        if new := tail.feed(piece, usage.completion_tokens):
+        new = tail.feed(piece, usage.completion_tokens)
+        if "\n" in piece:
+            yield from _quoted(tail, state, shown)
+        if new:
             state.streamed += new
             yield Token(new)
     state.timings.prompt_tokens, state.timings.completion_tokens = usage.prompt_tokens, usage.completion_tokens
     state.raw, state.answer_start = tail.raw, tail.start_token
+
+
+def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:
+    """Each QUOTE line just completed, as the evidence sentence it verifies against (made-up quotes show nothing)."""
+    for found in verify(tail.closed_quotes(), state.groups):
+        key = (found.sentence.doc_id, found.sentence.start)
+        if key not in shown:
+            shown.add(key)
+            if state.timings.first_quote_ms is None:
+                state.timings.first_quote_ms = state.elapsed_ms()
+            yield Quoted(found.n, found.sentence.text)
 
 
 def check(assistant: Parts, state: AskState) -> Iterator[Event]:

@@ -15,7 +15,7 @@ from rag.server.errors import ApiError, error_body, server_error, timed_out
 from rag.server.responses import Chunks, completion
 from rag.server.runner import AnswerRun
 from rag.server.schemas import Asked
-from rag.types import Answer, Done, Failed, Token
+from rag.types import Answer, Done, Failed, Quoted, Token
 
 DONE_FRAME = "data: [DONE]\n\n"
 
@@ -78,7 +78,9 @@ async def streamed(run: AnswerRun, queue_ms: float, request: Request, timeout: f
     try:
         yield frame(chunks.start())
         async for event in run.events():
-            if isinstance(event, Token):
+            if isinstance(event, Quoted):
+                yield frame(chunks.quote(event.n, event.sentence))
+            elif isinstance(event, Token):
                 text += event.text
                 yield frame(chunks.text(event.text))
             elif isinstance(event, Done):

@@ -13,7 +13,7 @@ from rag.config import Config
 from rag.errors import RagError
 from rag.server import MODEL_ID
 from rag.server.discovery import find_server
-from rag.types import Answer, Done, Token
+from rag.types import Answer, Done, Quoted, Token
 
 CONNECT_TIMEOUT_S = 3.0
 
@@ -58,7 +58,7 @@ def _error_message(remote: Remote, status: int, text: str) -> str:
     return f"The server at {remote.url} answered {status}: {message}"
 
 
-def _events(lines: Iterator[str]) -> Iterator[Token | Done]:
+def _events(lines: Iterator[str]) -> Iterator[Quoted | Token | Done]:
     finished = False
     for line in lines:
         if not line.startswith("data:"):
@@ -71,6 +71,8 @@ def _events(lines: Iterator[str]) -> Iterator[Token | Done]:
             raise RagError(f"The server stopped the answer: {chunk['error'].get('message')}")
         if chunk.get("revision"):
             continue  # for chat windows; the checked answer comes with Done
+        if chunk.get("quote"):
+            yield Quoted(chunk["quote"]["n"], chunk["quote"]["text"])
         choice = chunk["choices"][0]
         if choice.get("delta", {}).get("content"):
             yield Token(choice["delta"]["content"])
@@ -82,7 +84,7 @@ def _events(lines: Iterator[str]) -> Iterator[Token | Done]:
 
 
 def ask_remote(remote: Remote, question: str, filters: Filters, asked_on: str | None, k: int
-               ) -> Iterator[Token | Done]:
+               ) -> Iterator[Quoted | Token | Done]:
     """Stream one answer from `remote`; Unreachable (before any event) when nothing listens there."""
     try:
         import httpx

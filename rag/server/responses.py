@@ -76,6 +76,11 @@ class Chunks:
     def text(self, piece: str) -> dict:
         return self._chunk({"content": piece})
 
+    def quote(self, n: int, sentence: str) -> dict:
+        """A verified quote as soon as the model wrote it, before the answer text: an empty delta, so chat windows
+        show nothing, and the sentence in the extra field `quote`."""
+        return self._chunk({}, quote={"n": n, "text": sentence})
+
     def revision(self, answer: Answer) -> dict:
         """The checked answer, for a chat window that shows only the text: it replaces what streamed."""
         return self._chunk({"content": REVISION_LABEL + answer.text}, revision=True)

@@ -16,6 +16,7 @@ def test_parse_quotes_then_answer():
 
 def test_parse_none_and_truncated_output():
     assert parse_draft("NONE\n").none
+    assert parse_draft('QUOTE [1]: "The council voted to build a library"\nNONE\n').none  # quoted, then declined
     cut = parse_draft('QUOTE [1]: "Twenty-two militiamen were killed in the str')
     assert cut.quotes == [Quote(1, "Twenty-two militiamen were killed in the str")] and cut.answer == ""
     half = parse_draft('QUOTE [1]: "The ministry denied"\nANSWER: The ministry den')

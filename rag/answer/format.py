@@ -58,8 +58,8 @@ def parse_draft(text: str) -> Draft:
                 quotes.append(Quote(int(match[1]), match[2].strip()))
         elif match := _ANSWER_LINE.match(line):
             answer_lines.append(match[1].strip())
-        elif _NONE_LINE.match(line) and not quotes:
-            none = True
+        elif _NONE_LINE.match(line):
+            none = True  # also after quotes: the model copied what it found, then saw it does not answer
             break
     return Draft(quotes, " ".join(part for part in answer_lines if part).strip(), none)
 

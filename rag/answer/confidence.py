@@ -73,6 +73,8 @@ class Calibration:
     bias: float
     threshold: float
     fitted_on: str = ""
+    model: str = ""  # the LLM whose answers it was fitted on ("": not recorded)
+    prompts: str = ""  # digest of the prompt templates those answers came from (rag.evaluation.runs.prompt_digest)
 
     def probability(self, values: dict[str, float]) -> float:
         z = self.bias + sum(w * (values.get(f, 0.0) - m) / s

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
 from rag.answer.confidence import FEATURES, Calibration
-from rag.evaluation.calibrate import Example, calibrate, choose_threshold, fit_logistic, operating_points
+from rag.evaluation.calibrate import (
+    Example,
+    calibrate,
+    choose_threshold,
+    fit_logistic,
+    most_truthful,
+    operating_points,
+    provenance,
+)
 
 
 def _record(quote_overlap: float, answer_logprob: float, should_abstain: bool, correct: bool) -> dict:
@@ -40,7 +49,7 @@ def test_logistic_fit_recovers_the_direction_of_the_signals():
 
 
 def test_calibration_separates_right_from_wrong_and_meets_the_precision_target():
-    model, points = calibrate(_fixture(), "fixture", target=0.9)
+    model, points = calibrate(_fixture(), "fixture", target=0.9, objective="precision")
     chosen = next(p for p in points if p["threshold"] == model.threshold)
     assert chosen["precision"] >= 0.9 and chosen["recall"] > 0.5
     good = model.probability({"quote_overlap": 0.95, "answer_logprob": -0.2})
@@ -82,3 +91,80 @@ def test_the_shipped_calibration_loads_and_round_trips(tmp_path):
     path = tmp_path / "calibration.json"
     path.write_text(shipped.to_json())
     assert Calibration.load(path) == shipped
+
+
+def test_the_default_threshold_is_the_most_truthful_on_held_out_folds():
+    model, points = calibrate(_fixture(), "fixture")
+    chosen = next(p for p in points if p["threshold"] == model.threshold)
+    assert chosen["truthfulness"] == max(p["truthfulness"] for p in points)
+    everything = points[0]  # threshold 0: every answer shown
+    assert everything["coverage"] == 1.0 and chosen["truthfulness"] > everything["truthfulness"]
+    assert "highest truthfulness" in model.fitted_on and "5 held-out folds" in model.fitted_on
+    precision_model, _ = calibrate(_fixture(), "fixture", objective="precision")
+    assert precision_model.threshold != model.threshold  # the former rule stays available, and differs here
+    with pytest.raises(ValueError, match="objective"):
+        calibrate(_fixture(), "fixture", objective="recall")
+
+
+def test_operating_points_score_truthfulness_over_every_record():
+    items = [Example((0.0,) * len(FEATURES), True, False), Example((0.0,) * len(FEATURES), False, True),
+             Example((0.0,) * len(FEATURES), True, False, gated=True)]
+    fixed = [{"abstained": True, "verdicts": {"should_abstain": True}}]
+    points = {p["threshold"]: p for p in operating_points(items, [0.9, 0.1, 0.95], fixed)}
+    # Threshold 0: the right answer and the answer to an unanswerable question shown; the gated one never is.
+    assert points[0.0]["truthfulness"] == pytest.approx((2 - 1) / 4) and points[0.0]["coverage"] == 0.5
+    assert points[0.9]["truthfulness"] == pytest.approx(3 / 4) and points[0.9]["accuracy"] == 1.0
+    assert points[0.1]["truthfulness"] == points[0.0]["truthfulness"]  # withheld only *below* the threshold
+    assert points[0.95]["truthfulness"] == pytest.approx(2 / 4) and points[0.95]["coverage"] == 0.0
+    assert most_truthful(list(points.values())) == 0.9
+
+
+def test_the_file_records_the_model_and_prompts_it_was_fitted_for(tmp_path):
+    model, _ = calibrate(_fixture(), "fixture", model="qwen2.5-coder-1.5b", prompts="sha256:abc")
+    assert (model.model, model.prompts) == ("qwen2.5-coder-1.5b", "sha256:abc")
+    path = tmp_path / "calibration.json"
+    path.write_text(model.to_json())
+    assert Calibration.load(path) == model
+    shipped = Calibration.load()  # written before the fields existed: they default to ""
+    assert (shipped.model, shipped.prompts) == ("", "")
+
+
+def test_provenance_names_the_model_and_prompts_and_what_is_doubtful():
+    def run(model, prompts=None):
+        return {"configurations": [{"model": model}], "meta": {"prompts": prompts} if prompts else {}}
+
+    assert provenance([("a", run("m", "sha256:1")), ("b", run("m", "sha256:1"))], "sha256:now") == \
+        ("m", "sha256:1", [])
+    model, prompts, doubts = provenance([("a", run("m", "sha256:1")), ("b", run("n"))], "sha256:now")
+    assert (model, prompts) == ("m, n", "sha256:1, sha256:now")
+    assert any("b did not record their prompts" in d for d in doubts)
+    assert any("different models" in d for d in doubts) and any("different prompts" in d for d in doubts)
+
+
+def test_cli_calibrate_writes_the_file_and_the_report(tmp_path):
+    from click.testing import CliRunner
+
+    from rag.cli import main
+
+    records = _fixture()
+    for name, part in (("run-a", records[:100]), ("run-b", records[100:])):
+        (tmp_path / name).mkdir()
+        results = {"configurations": [{"name": "default", "model": "smollm2-135m", "records": part}],
+                   "meta": {"benchmark": "gold", "prompts": "sha256:0123456789abcdef"}}
+        (tmp_path / name / "results.json").write_text(json.dumps(results))
+    out, report = tmp_path / "calibration.json", tmp_path / "report"
+    args = ["eval", "calibrate", str(tmp_path / "run-a"), str(tmp_path / "run-b"), "--out", str(out), "--report",
+            str(report)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "(held out): truthfulness" in result.output and "Warning" not in result.output
+    saved = json.loads(out.read_text())
+    assert saved["model"] == "smollm2-135m" and saved["prompts"] == "sha256:0123456789abcdef"
+    assert "run-a, run-b" in saved["fitted_on"] and "truthfulness" in saved["fitted_on"]
+    text = (report / "calibration.md").read_text()
+    assert "(chosen)" in text and "For model smollm2-135m, prompts sha256:0123456789abcdef." in text
+    for plot in ("risk_coverage.png", "pr_curve.png"):
+        assert (report / plot).read_bytes()[:4] == b"\x89PNG" and f"]({plot})" in text
+
+    again = CliRunner().invoke(main, [*args, "--objective", "precision", "--target", "0.9"], catch_exceptions=False)
+    assert again.exit_code == 0 and "abstention precision >= 0.9" in json.loads(out.read_text())["fitted_on"]

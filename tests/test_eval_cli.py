@@ -223,3 +223,23 @@ def test_cli_realtimeqa_rejects_unknown_weeks(rtqa_data, tmp_path):
 def test_cli_results_needs_results_json(tmp_path):
     result = run("results", tmp_path, "--out", tmp_path / "R.md")
     assert result.exit_code == 1 and "No results.json" in result.output
+
+
+def test_cli_gold_is_also_a_command_of_its_own(tmp_path, fake_models):
+    corpus = write_corpus(tmp_path / "corpus")
+    gold = write_gold(tmp_path / "gold.jsonl")
+    out = tmp_path / "run"
+    result = run("gold", "--gold", gold, "--corpus", corpus, "--limit", "2", "--out", out, "--no-progress")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["meta"]["benchmark"] == "gold" and saved["meta"]["questions"] == "2 (2 single)"
+    assert saved["configurations"][0]["metrics"]["truthfulness"] == 1.0
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Evaluation report: gold Q&A") and "## Truthfulness by kind" in report
+
+
+def test_cli_index_from_the_environment_is_not_a_misplaced_option(tmp_path):
+    result = CliRunner().invoke(main, ["eval", "realtimeqa", "--help"], env={"RAG_INDEX": str(tmp_path)})
+    assert result.exit_code == 0 and "--index-root" in result.output
+    misplaced = CliRunner().invoke(main, ["eval", "--no-progress", "-k", "2", "rejection", "--help"])
+    assert misplaced.exit_code == 2 and "-k, --progress go after `rejection`" in misplaced.output

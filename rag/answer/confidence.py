@@ -72,6 +72,8 @@ class Calibration:
     bias: float
     threshold: float
     fitted_on: str = ""
+    model: str = ""  # the LLM whose answers it was fitted on ("": not recorded)
+    prompts: str = ""  # digest of the prompt templates those answers came from (rag.evaluation.runs.prompt_digest)
 
     def probability(self, values: Signals | Mapping[str, float]) -> float:
         """The probability that the answer is supported; recorded signals (a mapping) work as well."""

@@ -3,7 +3,9 @@
 Each answered record of an evaluation run (seeds gold, RealTimeQA, negative rejection) is one example: its
 signals (rag.answer.confidence.FEATURES) and whether the answer was right (a wrong answer and any answer to a question
 that should be abstained on are 0). Weights come from all examples; the threshold from out-of-fold probabilities,
-so no question judges the weights it trained.
+so no question judges the weights it trained: by default the one of the highest truthfulness over all the runs'
+questions (truthfulness.py), or (objective "precision", the former rule) the most abstention recall at a target
+abstention precision.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from typing import Any
 import numpy as np
 
 from rag.answer.confidence import FEATURES, Calibration
+from rag.evaluation import truthfulness
+from rag.evaluation.truthfulness import Candidate
 
 TARGET_PRECISION = 0.9
 KEEP_RIGHT = 0.95  # when the precision target is out of reach: lose at most 5% of the right answers
+OBJECTIVES = ("truthfulness", "precision")
+FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Example:
     values: tuple[float, ...]
     right: bool
     should_abstain: bool
+    gated: bool = False  # withheld whatever its confidence (a date the articles do not give)
 
 
 def examples(records: list[dict[str, Any]]) -> tuple[list[Example], list[dict[str, Any]]]:
@@ -41,7 +48,8 @@ def examples(records: list[dict[str, Any]]) -> tuple[list[Example], list[dict[st
         # An answer the confidence already withheld is judged on its own words, not on the abstention.
         correct = r["verdicts"]["refused_correct"] if "refused_correct" in r["verdicts"] else r["verdicts"]["correct"]
         right = (not should) and bool(correct)
-        scored.append(Example(tuple(float(signals.get(f, 0.0)) for f in FEATURES), right, should))
+        scored.append(Example(tuple(float(signals.get(f, 0.0)) for f in FEATURES), right, should,
+                              bool(signals.get("unsupported_dates"))))
     return scored, fixed
 
 
@@ -86,21 +94,27 @@ def out_of_fold(items: list[Example], folds: int = 5, seed: int = 13, l2: float 
 
 
 def operating_points(items: list[Example], probabilities: list[float], fixed: list[dict]) -> list[dict]:
-    """Abstention precision and recall over all records for each candidate threshold (abstain when p < t)."""
+    """For each candidate threshold (abstain when p < t), over all records: abstention precision and recall, the
+    share of the right answers kept, and truthfulness, coverage and accuracy of the answered."""
     fixed_abstained = [bool(r["abstained"]) for r in fixed]
     fixed_should = [bool(r["verdicts"]["should_abstain"]) for r in fixed]
     should_total = sum(fixed_should) + sum(e.should_abstain for e in items)
     right_total = sum(e.right for e in items)
+    # A gated answer never reaches a threshold: -1 keeps it withheld at every one.
+    candidates = [Candidate(-1.0 if e.gated else p, e.right, e.should_abstain) for e, p in zip(items, probabilities)]
+    fixed_tally = truthfulness.tally(fixed)
     points = []
-    for t in sorted({0.0, *probabilities, 1.01}):
-        abstain = [p < t for p in probabilities]
+    for t in sorted({0.0, *probabilities, truthfulness.ABOVE_ALL}):
+        abstain = [c.confidence < t for c in candidates]
         hits = sum(a and s for a, s in zip(fixed_abstained, fixed_should)) + \
             sum(a and e.should_abstain for a, e in zip(abstain, items))
         total = sum(fixed_abstained) + sum(abstain)
         kept_right = sum(e.right and not a for a, e in zip(abstain, items))
+        scores = truthfulness.point(candidates, fixed_tally, t)
         points.append({"threshold": t, "precision": hits / total if total else None,
                        "recall": hits / should_total if should_total else None,
-                       "answered_right": kept_right / right_total if right_total else None})
+                       "answered_right": kept_right / right_total if right_total else None,
+                       **{key: scores[key] for key in ("truthfulness", "coverage", "accuracy")}})
     return points
 
 
@@ -121,17 +135,51 @@ def choose_threshold(points: list[dict], target: float = TARGET_PRECISION, keep_
     return max(usable, key=lambda p: (p["precision"], -p["threshold"]))["threshold"] if usable else 0.0
 
 
-def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGET_PRECISION,
-              l2: float = 1.0) -> tuple[Calibration, list[dict]]:
-    """The fitted Calibration with its held-out threshold, and the operating points (for the plot)."""
+def most_truthful(points: list[dict]) -> float:
+    """The threshold of the highest truthfulness; of equals, the lowest (the most answers shown)."""
+    top = truthfulness.best(points)
+    return top["threshold"] if top else 0.0
+
+
+def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGET_PRECISION, l2: float = 1.0,
+              objective: str = "truthfulness", model: str = "", prompts: str = "") -> tuple[Calibration, list[dict]]:
+    """The fitted Calibration with its held-out threshold, and the operating points (for the plot).
+
+    `model` and `prompts` (the LLM and the prompt digest the records' answers came from) go into the file, so a
+    calibration is not mistaken for one that fits another model or other prompts.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     items, fixed = examples(records)
     if len({e.right for e in items}) < 2:
         raise ValueError("calibration needs both right and wrong answers among the records")
-    probabilities = out_of_fold(items, l2=l2)
+    probabilities = out_of_fold(items, folds=FOLDS, l2=l2)
     points = operating_points(items, probabilities, fixed)
-    threshold = choose_threshold(points, target)
-    model = train(items, l2)
-    return Calibration(model.features, model.means, model.scales, model.weights, model.bias, threshold,
-                       f"{len(items)} answers from {sources}; threshold on 5 held-out folds: abstention precision "
-                       f">= {target} if reachable, else the most abstention recall keeping {KEEP_RIGHT:.0%} of the "
-                       "right answers"), points
+    if objective == "truthfulness":
+        threshold = most_truthful(points)
+        rule = "the highest truthfulness (right − wrong over all questions)"
+    else:
+        threshold = choose_threshold(points, target)
+        rule = (f"abstention precision >= {target} if reachable, else the most abstention recall keeping "
+                f"{KEEP_RIGHT:.0%} of the right answers")
+    fitted = train(items, l2)
+    return Calibration(fitted.features, fitted.means, fitted.scales, fitted.weights, fitted.bias, threshold,
+                       f"{len(items)} answers from {sources}; threshold on {FOLDS} held-out folds: {rule}",
+                       model, prompts), points
+
+
+def provenance(runs: list[tuple[str, dict[str, Any]]], current_prompts: str) -> tuple[str, str, list[str]]:
+    """The model and the prompt digest the runs' answers came from (their first configurations), and what is
+    doubtful about them: several models or prompt versions, or runs from before runs recorded their prompts."""
+    models = dict.fromkeys(str(results["configurations"][0].get("model") or "") for _, results in runs)
+    digests = {name: results.get("meta", {}).get("prompts") for name, results in runs}
+    prompts = dict.fromkeys(digest or current_prompts for digest in digests.values())
+    doubts = []
+    if unrecorded := [name for name, digest in digests.items() if not digest]:
+        doubts.append(f"{', '.join(unrecorded)} did not record their prompts: taken to be the current ones "
+                      f"({current_prompts})")
+    if len(models) > 1:
+        doubts.append(f"the runs answered with different models ({', '.join(models)})")
+    if len(prompts) > 1:
+        doubts.append(f"the runs used different prompts ({', '.join(prompts)})")
+    return ", ".join(m for m in models if m), ", ".join(prompts), doubts

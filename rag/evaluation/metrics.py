@@ -27,6 +27,7 @@ from rag.evaluation.scoring import (
     reciprocal_rank,
     token_f1,
 )
+from rag.evaluation.truthfulness import metrics as truthfulness_metrics
 
 # The same markers rag.answer.citations reads: "[1]", "[1, 3]", "[2;4]".
 
@@ -118,14 +119,16 @@ def _spread(values: list[float]) -> dict[str, float | None]:
 def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The metrics of one configuration over its records (see the module docstring for a record's keys).
 
-    Rates are None where they have no denominator (e.g. accuracy without answerable items); latencies
-    are in seconds; token statistics cover the answers that reached the model (prompt_tokens > 0).
+    Truthfulness, coverage and accuracy among the answered come first (truthfulness.py). Rates are None where
+    they have no denominator (e.g. accuracy without answerable items); latencies are in seconds; token
+    statistics cover the answers that reached the model (prompt_tokens > 0).
     """
     verdicts = [r["verdicts"] for r in records]
     answerable = [r for r in records if not r["verdicts"]["should_abstain"]]
     answered = [r for r in records if not r["abstained"]]
     metrics: dict[str, Any] = {
         "n": len(records),
+        **truthfulness_metrics(records),
         "answerable": len(answerable),
         "should_abstain": len(records) - len(answerable),
         "errors": sum(1 for r in records if r.get("error")),

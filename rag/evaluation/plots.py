@@ -1,4 +1,5 @@
-"""The evaluation's plots (matplotlib on an Agg canvas, no display): accuracy by kind, latency, prompt size, PR curve."""
+"""The evaluation's plots (matplotlib on an Agg canvas, no display): accuracy by kind, latency, prompt size,
+risk–coverage, PR curve."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-PLOTS = ("accuracy_by_kind.png", "latency.png", "accuracy_vs_prompt_tokens.png")
+PLOTS = ("accuracy_by_kind.png", "latency.png", "accuracy_vs_prompt_tokens.png", "risk_coverage.png")
 
 
 @contextmanager
@@ -26,13 +27,56 @@ def figure(path: Path, size: tuple[float, float] = (6, 4)) -> Iterator:
 
 
 def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
-    """accuracy_by_kind.png, latency.png, accuracy_vs_prompt_tokens.png in out_dir."""
+    """accuracy_by_kind.png, latency.png, accuracy_vs_prompt_tokens.png, risk_coverage.png in out_dir."""
     configs = results["configurations"]
     paths = [Path(out_dir) / name for name in PLOTS]
     _accuracy_by_kind(configs, paths[0])
     _latency(configs, paths[1])
     _accuracy_vs_prompt(configs, paths[2])
+    risk_coverage_plot([_run_curve(c) for c in configs], paths[3])
     return paths
+
+
+Mark = tuple[str, dict, str]  # (label, a point with coverage and accuracy, matplotlib marker)
+
+
+def _run_curve(config: dict) -> tuple[str, list[dict], list[Mark]]:
+    """A configuration's curve, its operating point as run (with the threshold it ran with) and its best point."""
+    from rag.evaluation.truthfulness import summary
+
+    scored = summary(config)
+    tally, marks = scored["tally"], []
+    if tally.accuracy is not None:
+        shipped = f" (threshold {scored['threshold']:.2f})" if scored["threshold"] is not None else ""
+        marks.append((f"as run{shipped}: truthfulness {tally.truthfulness:.2f}",
+                      {"coverage": tally.coverage, "accuracy": tally.accuracy}, "o"))
+    if (top := scored["best"]) and top["accuracy"] is not None:
+        marks.append((f"best: truthfulness {top['truthfulness']:.2f} at {top['threshold']:.2f}", top, "*"))
+    return config["name"], scored["points"], marks
+
+
+def risk_coverage_plot(curves: list[tuple[str, list[dict], list[Mark]]], path: Path,
+                       title: str = "Accuracy of the answered as the threshold moves") -> None:
+    """Accuracy among the answered against the share answered, one line per curve (points from
+    truthfulness.points), its marked points labelled when there are few curves to label."""
+    with figure(path, (6.5, 4.5)) as ax:
+        for label, points, marks in curves:
+            usable = [p for p in points if p["accuracy"] is not None]
+            (line,) = ax.plot([p["coverage"] for p in usable], [p["accuracy"] for p in usable], marker=".",
+                              linewidth=1, label=label)
+            for text, mark, marker in marks:
+                ax.scatter([mark["coverage"]], [mark["accuracy"]], marker=marker, s=90, color=line.get_color(),
+                           edgecolors="black", zorder=3)
+                if len(curves) <= 2:
+                    ax.annotate(text, (mark["coverage"], mark["accuracy"]), textcoords="offset points",
+                                xytext=(6, -12 if marker == "o" else 6), fontsize="small")
+        ax.set_xlabel("coverage (share of the questions answered)")
+        ax.set_ylabel("accuracy of the answered")
+        ax.set_xlim(0, 1.05)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(title + ("\n(o: as run, *: most truthful)" if len(curves) > 2 else ""), fontsize="medium")
+        if len(curves) > 1:
+            ax.legend(fontsize="small")
 
 
 def _accuracy_by_kind(configs: list[dict], path: Path) -> None:

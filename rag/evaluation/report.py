@@ -3,65 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from rag.evaluation import benchmarks, truthfulness
+from rag.evaluation.benchmarks import Benchmark
+from rag.evaluation.tables import number as _num
+from rag.evaluation.tables import rate as _rate
+from rag.evaluation.tables import seconds as _sec
+from rag.evaluation.tables import table as _table
 
-# Published with RealTimeQA: GPT-3 (davinci) with Google Custom Search, open-ended, on the 110 questions of
-# the eleven weeks 2022-06-17 .. 2022-08-26 that have gold articles.
-REALTIMEQA_ANCHOR = {"containment": 0.582, "exact_match": 0.445, "questions": 110}
-
-# (label, metric getter, comparison, threshold) per benchmark.
-Target = tuple[str, Callable[[dict], Any], str, float]
-TARGETS: dict[str, list[Target]] = {
-    "gold": [
-        ("accuracy on answerable", lambda m: m["accuracy"], ">=", 0.90),
-        ("abstention recall", lambda m: m["abstention_recall"], ">=", 0.80),
-        ("abstention precision", lambda m: m["abstention_precision"], ">=", 0.90),
-        ("citation precision", lambda m: m["citation_precision"], ">=", 0.95),
-        ("dangling citations", lambda m: m["dangling_total"], "==", 0),
-        ("median seconds per answer", lambda m: m["latency_s"]["total"]["p50"], "<", 6.0),
-    ],
-    "realtimeqa": [
-        ("containment accuracy", lambda m: m["accuracy"], ">=", 0.65),
-        ("median seconds per answer", lambda m: m["latency_s"]["total"]["p50"], "<", 6.0),
-    ],
-    "rejection": [
-        ("rejection rate", lambda m: m.get("rejection_rate"), ">=", 0.90),
-        ("answered from memory (share)", lambda m: (m.get("answered_from_memory") or 0) / max(1, m["n"]), "<=", 0.02),
-    ],
-}
 _WRONG_ROWS = 40
 
 
-def _rate(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def _sec(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _met(value: Any, op: str, threshold: float) -> bool | None:
-    if value is None:
-        return None
-    return {">=": value >= threshold, "<": value < threshold, "<=": value <= threshold, "==": value == threshold}[op]
+def _benchmark(results: dict) -> Benchmark | None:
+    return benchmarks.get(results.get("meta", {}).get("benchmark", "gold"))
 
 
 # ------------------------------------------------------------------------------------------ the tables
+
+TRUTHFULNESS_NOTE = (
+    "Each question is right (+1), declined (0) or wrong (−1); a question to decline (unanswerable, answer removed) "
+    "is right when declined and wrong when answered; a failed question scores 0. Truthfulness = (right − wrong) / n; "
+    "coverage: share answered; accuracy of the answered: right answers among them. Most truthful: the abstention "
+    "threshold on the recorded confidence that maximises truthfulness on these same questions (optimistic: "
+    "`rag eval calibrate` chooses on held-out folds); see risk_coverage.png.")
+
+
+def truthfulness_table(configs: list[dict]) -> str:
+    """The headline: truthfulness, coverage, accuracy of the answered, and the most truthful threshold."""
+    rows = []
+    for c in configs:
+        scored = truthfulness.summary(c)
+        t, top = scored["tally"], scored["best"]
+        counts = f"{t.right} / {t.declined} / {t.answered_wrong}" + (f" (+{t.failed} failed)" if t.failed else "")
+        rows.append([c["name"], _rate(t.truthfulness), _rate(t.coverage), _rate(t.accuracy), counts, t.n,
+                     "–" if scored["threshold"] is None else f"{scored['threshold']:.3f}",
+                     f"{top['threshold']:.3f}" if top else "–", _rate(top["truthfulness"]) if top else "–",
+                     _rate(top["coverage"]) if top else "–"])
+    return _table(["configuration", "truthfulness", "coverage", "accuracy of the answered",
+                   "right / declined / wrong", "n", "threshold as run", "most truthful threshold",
+                   "truthfulness there", "coverage there"], rows)
 
 
 def overall_table(configs: list[dict]) -> str:
@@ -78,16 +59,6 @@ def overall_table(configs: list[dict]) -> str:
                      f"{m['dangling_total']} ({_rate(m['dangling_answer_share'])})", _rate(m["cited_sentence_share"]),
                      _sec(m["latency_s"]["total"]["p50"]), _sec(m["latency_s"]["total"]["p95"])])
     return _table(header, rows)
-
-
-def choice_table(configs: list[dict]) -> str | None:
-    """RealTimeQA: answers that contain the right choice but also a wrong one."""
-    if not any("strict_accuracy" in c["metrics"] for c in configs):
-        return None
-    rows = [[c["name"], _rate(c["metrics"]["accuracy"]), c["metrics"].get("names_wrong_choice", "–"),
-             _rate(c["metrics"].get("strict_accuracy"))] for c in configs]
-    return _table(["configuration", "containment", "answers naming a wrong choice too",
-                   "strict (right choice, no wrong one)"], rows)
 
 
 def kind_table(configs: list[dict]) -> str:
@@ -121,17 +92,13 @@ def abstention_table(configs: list[dict]) -> str:
                    "answered, answerable", "precision", "recall"], rows)
 
 
-def honesty_table(configs: list[dict]) -> str | None:
-    """Negative rejection and prompt injection, for the runs that have them."""
-    if not any("rejection_rate" in c["metrics"] or "injections" in c["metrics"] for c in configs):
+def injection_table(configs: list[dict]) -> str | None:
+    """Planted instructions, for the runs whose gold file has them (a payload per question)."""
+    if not any("injections" in c["metrics"] for c in configs):
         return None
-    rows = []
-    for c in configs:
-        m = c["metrics"]
-        rows.append([c["name"], _rate(m.get("rejection_rate")), m.get("answered_from_memory", "–"),
-                     f"{m['injections_obeyed']}/{m['injections']}" if "injections" in m else "–"])
-    return _table(["configuration", "rejection rate", "answers holding the removed answer (memory)",
-                   "injections obeyed"], rows)
+    rows = [[c["name"], f"{c['metrics']['injections_obeyed']}/{c['metrics']['injections']}"
+             if "injections" in c["metrics"] else "–"] for c in configs]
+    return _table(["configuration", "injections obeyed"], rows)
 
 
 def latency_table(configs: list[dict]) -> str:
@@ -155,35 +122,27 @@ def token_table(configs: list[dict]) -> str:
 
 
 def targets_table(configs: list[dict], benchmark: str) -> str | None:
-    targets = TARGETS.get(benchmark)
-    if not targets:
+    """Each target of the benchmark (benchmarks.Target) against each configuration: met or missed."""
+    found = benchmarks.get(benchmark)
+    if found is None or not found.targets:
         return None
+    show = {"rate": _rate, "seconds": _sec, "count": _num}
     rows = []
-    for label, getter, op, threshold in targets:
+    for target in found.targets:
         cells = []
         for c in configs:
-            value = getter(c["metrics"])
-            met = _met(value, op, threshold)
-            if label == "dangling citations":
-                shown = _num(value)
-            else:
-                shown = _sec(value) if "seconds" in label else _rate(value)
+            met = target.met(c["metrics"])
+            shown = show[target.unit](target.metric(c["metrics"]))
             cells.append(f"{shown} " + {True: "met", False: "**missed**", None: "(n/a)"}[met])
-        rows.append([f"{label} {op} {threshold:g}"] + cells)
+        rows.append([f"{target.label} {target.op} {target.threshold:g}"] + cells)
     return _table(["target"] + [c["name"] for c in configs], rows)
 
 
-def anchor_text(results: dict) -> str | None:
-    if results.get("meta", {}).get("benchmark") != "realtimeqa":
-        return None
-    a = REALTIMEQA_ANCHOR
-    n = results["configurations"][0]["metrics"]["n"] if results["configurations"] else 0
-    text = (f"Anchor: the benchmark's published GPT-3 (davinci) + Google Custom Search open-ended predictions hold "
-            f"the right choice in {a['containment']:.3f} of these {a['questions']} questions (exact match "
-            f"{a['exact_match']:.3f}).")
-    if n != a["questions"]:
-        text += f" This run asked {n} questions, so compare with care."
-    return text
+def benchmark_section(results: dict) -> tuple[str, str] | None:
+    """The benchmark's own section: (heading, Markdown), or None (e.g. a benchmark no longer registered)."""
+    found = _benchmark(results)
+    body = found.section(results) if found else None
+    return (found.heading, body) if body else None
 
 
 def wrong_answers_table(config: dict, limit: int = _WRONG_ROWS) -> str | None:
@@ -202,7 +161,8 @@ def wrong_answers_table(config: dict, limit: int = _WRONG_ROWS) -> str | None:
         elif v["retrieval_hit"] is None:
             why = "wrong (no docs listed)"
         else:
-            why = "abstained" if r["abstained"] else "generation error"
+            why = ("withheld (low confidence)" if r.get("refused") else "abstained") if r["abstained"] \
+                else "generation error"
         expected = " + ".join(" / ".join(g[:3]) for g in r["answers"]) or "(abstain)"
         answer = (r.get("error") or r["answer"]).strip()
         rows.append([r["id"], r["kind"], why, answer[:160] + ("…" if len(answer) > 160 else ""), expected[:80]])
@@ -230,8 +190,8 @@ def _header_lines(results: dict) -> list[str]:
     ]
     for key, label in (("gold", "Gold"), ("data", "Data"), ("weeks", "Weeks"), ("mode", "Mode"),
                        ("until_question_date", "Articles after the question date excluded"), ("corpus", "Corpus"),
-                       ("index", "Index"), ("questions", "Questions"), ("command", "Command"),
-                       ("git_commit", "Commit")):
+                       ("index", "Index"), ("questions", "Questions"), ("prompts", "Prompts"),
+                       ("command", "Command"), ("git_commit", "Commit")):
         if meta.get(key) not in (None, "", []):
             value = meta[key]
             value = ", ".join(map(str, value)) if isinstance(value, list) else value
@@ -247,46 +207,58 @@ def _header_lines(results: dict) -> list[str]:
     return lines
 
 
-def render_report(results: dict, plots: list[str] | None = None) -> str:
-    meta = results.get("meta", {})
+def sections(results: dict) -> list[tuple[str, str | None, str | None]]:
+    """(heading, Markdown or None, note) of every table, in order: truthfulness first, then the targets, the
+    benchmark's own section, and the tables every run has."""
     configs = results["configurations"]
-    benchmark = meta.get("benchmark", "gold")
-    title = {"gold": "gold Q&A", "realtimeqa": "RealTimeQA"}.get(benchmark, benchmark)
-    parts = [f"# Evaluation report: {title}", "\n".join(_header_lines(results))]
+    own = benchmark_section(results)
+    return [
+        ("Summary", truthfulness_table(configs), TRUTHFULNESS_NOTE),
+        ("Targets", targets_table(configs, results.get("meta", {}).get("benchmark", "gold")), None),
+        (own[0] if own else "", own[1] if own else None, None),
+        ("Overall", overall_table(configs),
+         "Accuracy: answerable questions whose answer holds an alias of every group (an abstention is wrong). "
+         "EM/F1 against the first alias of each group. recall@k/MRR: expected documents among the passages "
+         "shown. Evidence recall: the gold answer (every alias group) present in the evidence the model read. "
+         "Citation P: correct answers citing an expected document. Dangling: [n] naming no passage."),
+        ("Accuracy by kind", kind_table(configs), "For kind \"unanswerable\" the share is the share abstained on."),
+        ("Error analysis", error_table(configs),
+         "Wrong answers to answerable questions: a retrieval miss has no expected document among the passages "
+         "shown; a generation error had one and still answered wrongly (or abstained)."),
+        ("Abstention", abstention_table(configs), None),
+        ("Planted instructions", injection_table(configs),
+         "Injections obeyed: answers that hold what a planted instruction in an article demanded."),
+        ("Latency (seconds)", latency_table(configs), None),
+        ("Tokens", token_table(configs), None),
+    ]
 
-    def section(heading: str, body: str | None, note: str | None = None) -> None:
+
+def render_report(results: dict, plots: list[str] | None = None) -> str:
+    configs = results["configurations"]
+    found = _benchmark(results)
+    title = (found.title or found.name) if found else results.get("meta", {}).get("benchmark", "gold")
+    parts = [f"# Evaluation report: {title}", "\n".join(_header_lines(results))]
+    for heading, body, note in sections(results):
         if body:
             parts.append(f"## {heading}\n\n" + (f"{note}\n\n" if note else "") + body)
-
-    section("Targets", targets_table(configs, benchmark))
-    if anchor := anchor_text(results):
-        parts.append(anchor)
-    section("Overall", overall_table(configs),
-            "Accuracy: answerable questions whose answer holds an alias of every group (an abstention is wrong). "
-            "EM/F1 against the first alias of each group. recall@k/MRR: expected documents among the passages "
-            "shown. Evidence recall: the gold answer (every alias group) present in the evidence the model read. "
-            "Citation P: correct answers citing an expected document. Dangling: [n] naming no passage.")
-    section("Multiple choice", choice_table(configs))
-    section("Accuracy by kind", kind_table(configs),
-            "For kind \"unanswerable\" the share is the share abstained on.")
-    section("Error analysis", error_table(configs),
-            "Wrong answers to answerable questions: a retrieval miss has no expected document among the passages "
-            "shown; a generation error had one and still answered wrongly (or abstained).")
-    section("Abstention", abstention_table(configs))
-    section("Rejection and injection", honesty_table(configs),
-            "Rejection rate: questions whose answer was removed from the corpus (and unanswerable ones) that were "
-            "abstained on. Memory: answers that hold the removed answer anyway. Injections obeyed: answers that "
-            "hold what a planted instruction in an article demanded.")
-    section("Latency (seconds)", latency_table(configs))
-    section("Tokens", token_table(configs))
     if plots:
         parts.append("## Plots\n\n" + "\n\n".join(f"![{Path(p).stem.replace('_', ' ')}]({p})" for p in plots))
-    if configs:
-        section(f"Wrong answers ({configs[0]['name']})", wrong_answers_table(configs[0]))
+    if configs and (wrong := wrong_answers_table(configs[0])):
+        parts.append(f"## Wrong answers ({configs[0]['name']})\n\n{wrong}")
     return "\n\n".join(parts) + "\n"
 
 
 # ------------------------------------------------------------------------------------------ RESULTS.md
+
+
+def _summary_row(name: str, results: dict, config: dict) -> list[Any]:
+    meta, m = results.get("meta", {}), config["metrics"]
+    t = truthfulness.tally(config["records"])
+    return [name, meta.get("benchmark", "–"), config["name"], config.get("model") or "–", m["n"],
+            _rate(t.truthfulness), _rate(t.coverage), _rate(t.accuracy), _rate(m["accuracy"]),
+            _rate(m["abstention_precision"]), _rate(m["abstention_recall"]), _rate(m["citation_precision"]),
+            m["dangling_total"], _sec(m["latency_s"]["total"]["p50"]), _sec(m["latency_s"]["total"]["p95"]),
+            (meta.get("date") or "–")[:10], f"{meta.get('machine', {}).get('cpu_count', '?')} cores"]
 
 
 def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, notes: str = "") -> str:
@@ -295,32 +267,17 @@ def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, 
     lines.append("Generated from the runs' results.json by `" + (command or "rag eval results RUN_DIR... --out "
                  "eval/RESULTS.md") + "`; do not edit by hand. How to produce the runs and what each metric means: "
                  "[eval/README.md](README.md).")
-    rows = []
-    for name, results in runs:
-        meta = results.get("meta", {})
-        machine = meta.get("machine", {})
-        for c in results["configurations"]:
-            m = c["metrics"]
-            rows.append([name, meta.get("benchmark", "–"), c["name"], c.get("model") or "–", m["n"],
-                         _rate(m["accuracy"]), _rate(m["abstention_precision"]), _rate(m["abstention_recall"]),
-                         _rate(m["citation_precision"]), m["dangling_total"], _sec(m["latency_s"]["total"]["p50"]),
-                         _sec(m["latency_s"]["total"]["p95"]), (meta.get("date") or "–")[:10],
-                         f"{machine.get('cpu_count', '?')} cores"])
-    lines += ["", "## Summary", "", _table(["run", "benchmark", "configuration", "model", "n", "accuracy", "abst. P",
-                                            "abst. R", "citation P", "dangling", "total p50 s", "total p95 s",
-                                            "date", "machine"], rows)]
+    rows = [_summary_row(name, results, c) for name, results in runs for c in results["configurations"]]
+    lines += ["", "## Summary", "", "Truthfulness: (right − wrong) / n, where declining a question that has no "
+              "answer in the articles is right; coverage: share answered; then accuracy among the answered.", "",
+              _table(["run", "benchmark", "configuration", "model", "n", "truthfulness", "coverage",
+                      "acc. answered", "accuracy", "abst. P", "abst. R", "citation P", "dangling", "total p50 s",
+                      "total p95 s", "date", "machine"], rows)]
     if notes:
         lines += ["", notes]
     for name, results in runs:
-        configs = results["configurations"]
-        benchmark = results.get("meta", {}).get("benchmark", "gold")
         lines += ["", f"## {name}", "", "\n".join(_header_lines(results))]
-        for heading, body in (("Targets", targets_table(configs, benchmark)), ("Overall", overall_table(configs)),
-                              ("Multiple choice", choice_table(configs)), ("Accuracy by kind", kind_table(configs)),
-                              ("Error analysis", error_table(configs)), ("Abstention", abstention_table(configs)),
-                              ("Latency (seconds)", latency_table(configs)), ("Tokens", token_table(configs))):
+        for heading, body, _note in sections(results):
             if body:
-                lines += ["", f"### {heading}", "", body]
-        if anchor := anchor_text(results):
-            lines += ["", anchor]
+                lines += ["", f"### {'Truthfulness' if heading == 'Summary' else heading}", "", body]
     return "\n".join(lines) + "\n"

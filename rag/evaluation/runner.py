@@ -119,6 +119,8 @@ def _entry(settings: dict[str, Any], assistant: Any, overrides: dict[str, Any], 
         "model": (effective or {}).get("model") or getattr(config, "model", None),
         "embedder": (effective or {}).get("embedder") or getattr(config, "embedder", None),
         "setup_seconds": setup_seconds,  # index build and model load before the questions
+        # Answers whose confidence is below it were withheld: the risk-coverage curve marks it.
+        "threshold": getattr(getattr(assistant, "calibration", None), "threshold", None),
         "metrics": aggregate(records), "records": records,
     }
     if names:  # the names the answers report win: they are what actually ran
@@ -128,13 +130,15 @@ def _entry(settings: dict[str, Any], assistant: Any, overrides: dict[str, Any], 
 
 def run_eval(questions: list[EvalQuestion], assistant: Any = None, configs: list[dict[str, Any]] | None = None, *,
              make_assistant: Callable[[dict[str, Any]], Any] | None = None, on_question: OnQuestion | None = None,
-             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+             log: Callable[[str], None] | None = None,
+             rescore: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Ask every question under every configuration; return the results (meta is left to the caller).
 
     `assistant` is anything with `ask(question, filters, on_token, **overrides) -> Answer` (and optionally a
     `config`); ask-only settings of a configuration go to it as overrides. With `make_assistant`, it is called
     with each configuration's model/chunking settings (possibly {}) to get the assistant, and only again when
-    those change; without it, a configuration that sets a model or chunking is an error.
+    those change; without it, a configuration that sets a model or chunking is an error. `rescore`, when
+    given, replaces each record (a benchmark's own judging, see benchmarks.Benchmark).
     """
     if not questions:
         raise RagError("No questions to ask.")
@@ -149,7 +153,7 @@ def run_eval(questions: list[EvalQuestion], assistant: Any = None, configs: list
         records, names = [], None
         for question in questions:
             record, answer = ask_one(setup.assistant, question, overrides, k or 1)
-            records.append(record)
+            records.append(rescore(record) if rescore else record)
             if names is None and answer is not None:
                 names = (getattr(answer, "model", None), getattr(answer, "embedder", None))
             if on_question:
@@ -167,7 +171,9 @@ def summary_line(entry: dict[str, Any]) -> str:
         return "-" if value is None else f"{value:.3f}"
 
     total = m["latency_s"]["total"]
-    return (f"[{entry['name']}] accuracy {f(m['accuracy'])} ({m['correct']}/{m['answerable']}), "
+    truthful = (f"truthfulness {f(m['truthfulness'])} (coverage {f(m['coverage'])}, accuracy of the answered "
+                f"{f(m['answered_accuracy'])}), ") if "truthfulness" in m else ""
+    return (f"[{entry['name']}] {truthful}accuracy {f(m['accuracy'])} ({m['correct']}/{m['answerable']}), "
             f"abstention P {f(m['abstention_precision'])} R {f(m['abstention_recall'])}, "
             f"recall@k {f(m['recall_at_k'])}, citation precision {f(m['citation_precision'])}, "
             f"dangling {m['dangling_total']}, total p50 {f(total['p50'])} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -32,6 +33,19 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None
+
+
+PROMPT_FILES = ("answer.txt", "evidence.txt", "answer.gbnf")  # what the answers (and their confidence) depend on
+
+
+def prompt_digest(folder: str | Path = "") -> str:
+    """A digest of the answer prompt templates as `rag ask` loads them (from `folder`, else the bundled ones)."""
+    from rag.answer.prompting import load_prompt
+
+    digest = hashlib.sha256()
+    for name in PROMPT_FILES:
+        digest.update(f"{name}\0{load_prompt(folder, name)}\0".encode("utf-8"))
+    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def make_meta(benchmark: str, **extra: Any) -> dict[str, Any]:

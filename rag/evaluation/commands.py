@@ -1,0 +1,184 @@
+"""`rag eval NAME` from a Benchmark: the options every benchmark shares, and one run from options to report.md.
+
+Imported by `rag --help` (through cli.py), so only click and the standard library at module level; the
+evaluation package, the models, numpy and matplotlib load inside the run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.cli_types import K_RANGE
+from rag.evaluation.benchmarks import Benchmark, Request
+
+SHARED = (  # every benchmark's, after its own options
+    click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf "
+                                 "path."),
+    click.option("-k", "k", type=K_RANGE, help="Articles the evidence may come from (default 4)."),
+    click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
+                 help="Run every value (several --sweep: every combination). Keys: k, candidates, "
+                      "evidence_tokens, max_sentences, fetch_k, rrf_k, dense_weight, bm25_weight, "
+                      "max_answer_tokens, temperature, calibration, model, chunk_tokens, overlap (the last two "
+                      "need a corpus)."),
+    click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions."),
+    click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="Folder for results.json, report.md, the plots (and indexes built from a corpus)."),
+    click.option("--progress/--no-progress", default=None,
+                 help="Progress bars on stderr (default: when stderr is a terminal)."),
+)
+SHARED_NAMES = ("model", "k", "sweeps", "limit", "out_dir", "progress")
+
+
+def log(message: str) -> None:
+    """A line on stderr that leaves a running progress bar intact."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+class _Bars:
+    """Progress on stderr (only the CLI draws it): files while an index is built, then questions as they are asked."""
+
+    def __init__(self, enabled: bool | None):
+        self.enabled = enabled  # None: only when stderr is a terminal, as `rag ingest` does
+        self.files = self.questions = None
+        self.total_questions = 0
+
+    def _bar(self, **kwargs):
+        from tqdm import tqdm
+
+        return tqdm(file=sys.stderr, dynamic_ncols=True, disable=None if self.enabled is None else not self.enabled,
+                    **kwargs)
+
+    def on_file(self, done: int, total: int) -> None:
+        if self.files is None:
+            self.files = self._bar(total=total or None, unit="file", desc="Indexing")
+        self.files.update(done - self.files.n)
+
+    def on_question(self, name: str) -> None:
+        if self.files is not None:
+            self.files.close()
+        if self.questions is None:
+            self.questions = self._bar(total=self.total_questions, unit="q", desc="Asking")
+        self.questions.set_description(f"Asking [{name}]", refresh=False)
+        self.questions.update(1)
+
+    def close(self) -> None:
+        for bar in (self.files, self.questions):
+            if bar is not None:
+                bar.close()
+
+
+def with_options(func, benchmark: Benchmark):
+    """`func` with the benchmark's own options, then the shared ones."""
+    for option in reversed((*benchmark.options, *SHARED)):
+        func = option(func)
+    return func
+
+
+def make_command(benchmark: Benchmark) -> click.Command:
+    """`rag eval NAME` for a benchmark."""
+
+    def command(**params: Any) -> None:
+        run_benchmark(click.get_current_context(), benchmark, params)
+
+    return click.command(benchmark.name, help=benchmark.help)(with_options(command, benchmark))
+
+
+def _configurations(sweeps: tuple[str, ...], allow_index_keys: bool) -> list[dict]:
+    from rag.evaluation.sweeps import SweepError, configurations
+
+    try:
+        configs = configurations(sweeps, allow_index_keys=allow_index_keys)
+    except SweepError as exc:
+        raise click.BadParameter(str(exc), param_hint="--sweep") from None
+    _check_ranges(configs)
+    check_models([c["model"] for c in configs if "model" in c])
+    return configs
+
+
+def _check_ranges(configs: list[dict]) -> None:
+    """A swept value out of range (k=0, a negative overlap) is a usage error before anything runs."""
+    from dataclasses import fields, replace
+
+    from rag.config import Config, check
+    from rag.errors import ConfigError
+
+    settings = {f.name for f in fields(Config)}
+    for values in configs:
+        try:
+            check(replace(Config(), **{name: v for name, v in values.items() if name in settings}))
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sweep") from None
+
+
+def check_models(names: list[str]) -> None:
+    """Fail before any question is asked, not after the first configurations ran."""
+    from rag.models.factories import known_model
+    from rag.models.registry import LLMS
+
+    for name in dict.fromkeys(names):
+        if not known_model(name):
+            raise click.BadParameter(f"unknown model {name!r}: use one of {', '.join(LLMS)} or a path to a .gguf "
+                                     "file.", param_hint="--sweep/--model")
+
+
+def _base_config(model: str | None, k: int | None, index_dir: str | None = None):
+    from rag.config import load_config
+
+    flags = {"model": model, "k": k, "index_dir": index_dir}
+    return load_config({name: value for name, value in flags.items() if value is not None})
+
+
+def run_benchmark(ctx: click.Context, benchmark: Benchmark, params: dict[str, Any]) -> None:
+    """Check the options, load the questions, build the indexes, ask, and write the run folder."""
+    shared = {name: params.pop(name) for name in SHARED_NAMES}
+    options = benchmark.check(ctx, params)
+    out_dir = shared["out_dir"]
+    if out_dir is None:
+        raise click.UsageError("Give --out DIR for the results.")
+    configs = _configurations(shared["sweeps"], allow_index_keys=benchmark.builds_index(options))
+    if shared["model"]:
+        check_models([shared["model"]])
+
+    from rag.evaluation.builds import AssistantFactory
+    from rag.evaluation.runs import make_meta, prompt_digest
+
+    plan = benchmark.load(Request(options, out_dir, shared["limit"], log))
+    base = _base_config(shared["model"], shared["k"], plan.index)
+    factory = AssistantFactory(base, out_dir=plan.index_root or out_dir, corpus=list(plan.corpus) or None,
+                               index_suffix=plan.index_suffix, log=log, skip_ingest_if_built=plan.reuse_index)
+    results = _run(plan.questions, configs, factory, shared["progress"], benchmark.rescore)
+    results["meta"] = make_meta(benchmark.name, **plan.meta,
+                                index=", ".join(factory.built_indexes()) or base.index_dir,
+                                prompts=prompt_digest(base.prompts_dir))
+    _finish(results, out_dir)
+
+
+def _run(questions: list, configs: list[dict], factory, progress: bool | None, rescore) -> dict:
+    """Build the indexes, then ask every question under every configuration, with progress bars."""
+    from rag.evaluation.runner import run_eval
+
+    bars = _Bars(progress)
+    bars.total_questions = len(questions) * len(configs)
+    factory.on_file = bars.on_file
+    try:
+        factory.prepare(configs)
+        return run_eval(questions, None, configs, make_assistant=factory, on_question=bars.on_question, log=log,
+                        rescore=rescore)
+    finally:
+        bars.close()
+
+
+def _finish(results: dict, out_dir: Path) -> None:
+    from rag.evaluation.runner import summary_line
+    from rag.evaluation.runs import write_results
+
+    paths = write_results(results, out_dir)
+    for entry in results["configurations"]:
+        click.echo(summary_line(entry))
+    click.echo("Wrote " + ", ".join(str(p) for p in paths))

@@ -85,10 +85,10 @@ class Timings:
 
     retrieve_ms: float = 0.0
     prompt_tokens: int = 0
-    first_token_ms: float | None = None
-    first_quote_ms: float | None = None  # the first verified quote on screen
+    first_token_ms: float | None = None  # the first token the model wrote
     completion_tokens: int = 0
     total_ms: float = 0.0
+    first_quote_ms: float | None = None  # the first verified quote on screen
 
 
 @dataclass(frozen=True)

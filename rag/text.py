@@ -112,3 +112,12 @@ def shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
 
 def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
+
+
+# Chinese, Japanese and Korean scripts: a small multilingual model may slip a word of one into an English answer
+# ("coalition设施"); where the articles hold none, such a word did not come from them.
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def has_cjk(text: str) -> bool:
+    return bool(CJK.search(text))

@@ -170,3 +170,19 @@ def test_quote_lines_are_picked_out_as_they_close():
     assert tail.closed_quotes() == [Quote(2, "The ministry denied it")]
     tail.feed(']: "x y z"\nANSWER: It was denied [2].\n', 20)
     assert tail.closed_quotes() == [Quote(1, "x y z")] and tail.closed_quotes() == []
+
+
+def test_no_cjk_in_an_english_answer():
+    template = Templates.load("").grammar
+    english = grammar_for(template, 4, "The ministry denied its involvement in the airstrikes.")
+    assert "\\u4e00-\\u9fff" in english.split("clause  ::=")[1]
+    assert grammar_for(template, 4, "国防部否认参与空袭。") == template  # Chinese articles: Chinese answers allowed
+    passages = _passages(1)
+    from rag.answer.evidence import EvidenceGroup, Sentence
+    from rag.types import Document
+
+    p = passages[0]
+    groups = [EvidenceGroup(Document(p.doc_id, "s", "t", p.text), p.chunk_id,
+                            sentences=[Sentence(p.doc_id, 0, len(p.text), p.text)])]
+    draft = parse_draft(f'QUOTE [1]: "{p.text[:40]}"\nANSWER: The bridge number 1 was closed by the coalition设施 [1].\n')
+    assert compose(draft, verify(draft.quotes, groups), passages).abstained

@@ -9,7 +9,7 @@ from rag.answer.citations import ABSTENTION, cited_numbers, resolve
 from rag.answer.format import Draft
 from rag.answer.grounding import repair_citations
 from rag.answer.quotes import VerifiedQuote
-from rag.text import NUMBER_WORDS, STOPWORDS, looks_like_instruction
+from rag.text import NUMBER_WORDS, STOPWORDS, has_cjk, looks_like_instruction
 from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
@@ -89,6 +89,8 @@ def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation
     """The checked answer: no verified quote means no answer; citations point where the words are."""
     if draft.none or not draft.answer or not verified or looks_like_instruction(draft.answer):
         return abstention()
+    if has_cjk(draft.answer) and not any(has_cjk(f"{p.title} {p.text}") for p in passages):
+        return abstention()  # a word in a script the articles do not use came from the model, not from them
     text, _, dangling = resolve(_tidy(draft.answer), passages)
     if not cited_numbers(text):
         best = verified[0].n  # the model's answer came from its first verified quote

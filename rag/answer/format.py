@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.text import has_cjk
+
 ANSWER_MARK = "ANSWER:"
 _QUOTE_LINE = re.compile(r"^\s*QUOTE\s*\[(\d+)\]\s*:\s*[\"“]?(.*?)[\"”]?\s*$", re.IGNORECASE)
 _ANSWER_LINE = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)
@@ -36,11 +38,19 @@ class Draft:
     none: bool = False
 
 
-def grammar_for(grammar: str, passages: int) -> str:
-    """The answer grammar with a passage-number rule that can name every one of `passages` (two digits past 9)."""
-    if passages <= 9 or not _PASSAGE_RULE.search(grammar):
-        return grammar
-    return _PASSAGE_RULE.sub(TWO_DIGITS, grammar, count=1)
+# The answer's clauses may not hold a CJK character when the evidence holds none (a small model's slip).
+_CLAUSE_CHARS = r"[^\n\[\];]"
+_CLAUSE_CHARS_NO_CJK = r"[^\n\[\];\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+
+
+def grammar_for(grammar: str, passages: int, evidence: str = "") -> str:
+    """The answer grammar fitted to what is shown: a passage-number rule that can name every one of `passages`
+    (two digits past nine), and, when the evidence has no CJK script, answer clauses that cannot have any."""
+    if passages > 9 and _PASSAGE_RULE.search(grammar):
+        grammar = _PASSAGE_RULE.sub(TWO_DIGITS, grammar, count=1)
+    if evidence and not has_cjk(evidence):
+        grammar = grammar.replace(_CLAUSE_CHARS, _CLAUSE_CHARS_NO_CJK)
+    return grammar
 
 
 def parse_draft(text: str) -> Draft:

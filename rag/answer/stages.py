@@ -62,15 +62,16 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
     if not state.passages:
         return
     messages = build_messages(assistant.templates, state.question, state.passages, state.asked_on)
-    grammar = grammar_for(assistant.templates.grammar, len(state.passages))
-    tail, usage, shown = AnswerTail(), state.usage, set()
+    shown = " ".join(f"{p.title} {p.text}" for p in state.passages)
+    grammar = grammar_for(assistant.templates.grammar, len(state.passages), shown)
+    tail, usage, quoted = AnswerTail(), state.usage, set()
     for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
                                             usage, grammar=grammar):
         if state.timings.first_token_ms is None:
             state.timings.first_token_ms = state.elapsed_ms()
         new = tail.feed(piece, usage.completion_tokens)
         if "\n" in piece:
-            yield from _quoted(tail, state, shown)
+            yield from _quoted(tail, state, quoted)
         if new:
             state.streamed += new
             yield Token(new)

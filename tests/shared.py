@@ -1,12 +1,19 @@
-"""Test data and helpers several test modules use: answer shapes, evidence groups, seed copies, free ports."""
+"""Test data and helpers several test modules use: answer shapes, evidence groups, seed copies, free ports, and
+the evaluation's small corpus, gold file and scripted models."""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 from pathlib import Path
 
 from rag.answer.evidence import EvidenceGroup, Sentence
-from rag.types import Document
+from rag.config import Config
+from rag.errors import ModelError
+from rag.evaluation.gold import EvalQuestion
+from rag.types import Answer, Citation, Document, Timings
+from tests.fakes import FakeGenerator, quoted
 
 # What `rag ask --json` prints (rag.types.Answer.to_json), locally and through a server.
 JSON_KEYS = {"question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "timings", "model",
@@ -49,3 +56,99 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- the evaluation: a three-article corpus, its gold questions, and models that answer from a script ------------
+
+FILLER = ("The statement was published on Friday and repeated by officials in several capitals, "
+          "who gave no further details about the operation or its aftermath. ")
+ARTICLES = {
+    "alpha.txt": "Pentagon names its spokesman\n\nPentagon spokesman John Kirby said the strikes hit a border site "
+                 "used by Kataib Hezbollah. " + FILLER,
+    "beta.txt": "Ministry denies intelligence sharing\n\nThe Iraqi Defense Ministry denied sharing intelligence "
+                "with the coalition before the strikes. " + FILLER,
+    "gamma.txt": "Erbil holds a festival\n\nA lantern festival took place in Erbil, with music and food stalls "
+                 "along the river. " + FILLER,
+}
+GOLD = [
+    {"id": "g1", "question": "Who was the Pentagon spokesman quoted about the strikes?", "answers": [["Kirby"]],
+     "kind": "single", "docs": ["alpha.txt"]},
+    {"id": "g2", "question": "Who denied the intelligence sharing?",
+     "answers": [["Defense Ministry", "Defence Ministry"]], "kind": "single", "docs": ["beta.txt"]},
+    {"id": "g3", "question": "What were the names of the pilots?", "answers": [], "kind": "unanswerable", "docs": []},
+    {"id": "g4", "question": "Which festival took place in Erbil?", "answers": [["lantern festival"]], "kind": "time",
+     "docs": ["gamma.txt"]},
+]
+
+
+def scripted_generator(answer_for, name="fake-llm") -> FakeGenerator:
+    """A fake LLM whose reply is answer_for(question, prompt)."""
+
+    def reply(messages):
+        prompt = messages[-1]["content"]
+        question = re.search(r"Question(?: \(asked on [^)]*\))?:\s*(.+?)\s*$", prompt, re.DOTALL)
+        return answer_for(question.group(1) if question else "", prompt)
+
+    return FakeGenerator(reply, name=name)
+
+
+def passage_with(prompt: str, word: str) -> int:
+    """The number of the passage that mentions `word` (0 when none does)."""
+    for match in re.finditer(r"^\[(\d+)\] (.*?)(?=^\[\d+\] |\Z)", prompt, re.MULTILINE | re.DOTALL):
+        if word.lower() in match.group(2).lower():
+            return int(match.group(1))
+    return 0
+
+
+def quoting(prompt: str, word: str, answer: str) -> str:
+    """A reply in the answer grammar: the evidence sentence holding `word` quoted, then the answer."""
+    n = passage_with(prompt, word)
+    sentence = next((s for s in re.split(r"(?<=[.!?])\s+", prompt) if word.lower() in s.lower()), word)
+    sentence = sentence.split("\n")[-1]
+    return quoted(answer.replace("[n]", f"[{n}]"), (n, sentence))
+
+
+def scripted(question: str, prompt: str) -> str:
+    """Right for g1/g2, abstains on g3, wrong with a dangling citation on g4."""
+    if "spokesman" in question:
+        return quoting(prompt, "Kirby", "John Kirby was the spokesman [n].")
+    if "denied" in question:
+        return quoting(prompt, "denied", "The Defense Ministry denied it [n].")
+    if "pilots" in question:
+        return "NONE\n"
+    return quoting(prompt, "festival", "A music festival [9].")
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def write_gold(path: Path, rows=GOLD) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+class ScriptedAssistant:
+    """Anything with ask(question, filters, on_token, **overrides) will do for run_eval."""
+
+    def __init__(self):
+        self.config = Config(model="scripted")
+        self.calls = []
+
+    def ask(self, question, filters=None, on_token=None, **overrides):
+        self.calls.append((question, filters, overrides))
+        if "boom" in question:
+            raise ModelError("prompt too long")
+        passage = Citation(1, "d1", "/corpus/alpha.txt", "Alpha", "Outlet", "2021-02-26", "c1", "Kirby said")
+        abstained = "pilots" in question
+        return Answer(question, "I cannot find it." if abstained else "Kirby [1].", abstained,
+                      [] if abstained else [passage], [passage], Timings(10.0, 100, 50.0, 5, 1500.0),
+                      "scripted", "fake-embedder")
+
+
+def q(id, question, answers, kind="single", docs=("alpha.txt",), until=None):
+    return EvalQuestion(id=id, question=question, kind=kind, answers=[list(g) for g in answers], docs=list(docs),
+                        until=until)

@@ -19,7 +19,7 @@ from rag.evaluation.report import render_report, render_results_md
 from rag.evaluation.runner import run_eval
 from rag.models.factories import register_generator, unregister
 from tests.fakes import FakeEmbedder
-from tests.test_eval_harness import ScriptedAssistant, q, quoting, scripted_generator
+from tests.shared import ScriptedAssistant, q, quoting, scripted_generator
 
 
 def run(*args):

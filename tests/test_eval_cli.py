@@ -9,10 +9,10 @@ from click.testing import CliRunner
 
 import rag.models.embedder
 from rag.cli import main
-from rag.models.factories import register_generator, unregister
 from rag.evaluation.sweeps import SweepError, configurations, parse_sweep
+from rag.models.factories import register_generator, unregister
 from tests.fakes import FakeEmbedder
-from tests.test_eval_harness import quoting, scripted, scripted_generator, write_corpus, write_gold
+from tests.shared import quoting, scripted, scripted_generator, write_corpus, write_gold
 
 LONG = ("Officials confirmed the news on Monday, and the company said more details would follow in the coming "
         "weeks as production starts. ")

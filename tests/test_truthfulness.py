@@ -9,7 +9,7 @@ from rag.evaluation import truthfulness
 from rag.evaluation.report import render_report, render_results_md
 from rag.evaluation.runner import run_eval
 from rag.evaluation.truthfulness import Tally, candidates, curve, outcome, run_threshold, summary, tally
-from tests.test_eval_harness import ScriptedAssistant, q
+from tests.shared import ScriptedAssistant, q
 
 
 def rec(should: bool, abstained: bool, correct: bool = False, confidence: float | None = None,

@@ -46,4 +46,4 @@ eval: install
 
 # Refit the confidence model from the runs `make eval` made (they must come from the same pipeline).
 calibrate: install
-	$(BIN)/rag eval calibrate eval/runs/seeds eval/runs/realtimeqa eval/runs/rejection --report eval/runs/calibration
+	$(BIN)/rag eval calibrate eval/runs/seeds eval/runs/realtimeqa eval/runs/rejection --out rag/calibration.json --report eval/runs/calibration

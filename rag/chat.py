@@ -23,7 +23,7 @@ from rag.config import Config
 from rag.errors import IndexMissingError, RagError
 from rag.files import sha256_file
 from rag.ingest.pipeline import IngestReport, ingest
-from rag.models.factories import make_embedder, make_generator
+from rag.models.factories import is_model_url, make_embedder, make_generator
 from rag.models.generator import Generator
 from rag.models.registry import LLMS
 from rag.models.shared import SharedGenerator
@@ -44,7 +44,9 @@ def model_installed(name: str) -> bool:
 def model_choices(current: str) -> list[tuple[str, str]]:
     """(label, value) for the model menu: the registry's LLMs, plus the configured one if it is a path."""
     choices = [(name if model_installed(name) else f"{name} (not installed)", name) for name in LLMS]
-    if current not in LLMS:
+    if is_model_url(current):
+        choices.append((f"{current} (model server)", current))
+    elif current not in LLMS:
         choices.append((Path(current).name, current))
     return choices
 

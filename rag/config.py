@@ -26,7 +26,13 @@ class Config:
 
     index_dir: str = field(default="index", metadata={"env": "RAG_INDEX"})  # a folder or a postgresql:// URL
     embedder: str = "all-minilm-l6-v2"
-    model: str = _sweep("qwen2.5-coder-1.5b", "model")
+    model: str = _sweep("qwen2.5-coder-1.5b", "model")  # a registry name, a .gguf path, or an http(s):// model server
+    # A model server (model = http://host:port/v1): which of its models (default: the only one it serves), what
+    # kind of server it is (auto: from what it reports; decides how the answer grammar is sent), and how long it
+    # may stay silent. Its API key comes only from the environment (RAG_LLM_API_KEY), never from a setting.
+    model_id: str = ""
+    model_server: str = "auto"
+    model_timeout: float = 300.0
     chunk_tokens: int = _sweep(128, "index")
     overlap: int = _sweep(24, "index")
     k: int = _sweep(4, "ask")  # articles the evidence may come from
@@ -61,8 +67,9 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "temperature": (0, None), "n_ctx": (256, None),
     "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
     "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),
-    "serve_max_question_chars": (1, None),
+    "serve_max_question_chars": (1, None), "model_timeout": (1, None),
 }
+MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
 
 
 def check(config: Config) -> Config:
@@ -72,6 +79,9 @@ def check(config: Config) -> Config:
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{name} must be {bounds}, got {value}.", settings=(name,))
+    if config.model_server not in MODEL_SERVERS:
+        raise ConfigError(f"model_server must be one of {', '.join(MODEL_SERVERS)}, got {config.model_server!r}.",
+                          settings=("model_server",))
     if config.overlap >= config.chunk_tokens:
         raise ConfigError(f"overlap ({config.overlap}) must be smaller than chunk_tokens ({config.chunk_tokens}).",
                           settings=("overlap", "chunk_tokens"))

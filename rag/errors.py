@@ -39,3 +39,31 @@ class IngestError(RagError):
 
 class UnsupportedFileError(RagError):
     """A single file cannot be read; the ingest skips it and goes on."""
+
+
+class ModelServerError(ModelError):
+    """An OpenAI-compatible model server (`--model http://...`) answered with an error the others do not cover."""
+
+
+class ModelServerUnreachable(ModelServerError):
+    """Nothing listens at the model server's address (connection refused, unknown host)."""
+
+
+class ModelServerTimeout(ModelServerError):
+    """The model server sent nothing for longer than model_timeout seconds."""
+
+
+class ModelServerAuthError(ModelServerError):
+    """The model server refused the API key (401/403)."""
+
+
+class ModelServerBusy(ModelServerError):
+    """The model server kept answering 429 (or 503) after the retries."""
+
+
+class ModelServerFailed(ModelServerError):
+    """The model server failed (a 5xx), or stopped in the middle of an answer."""
+
+
+class ModelServerDisconnected(ModelServerFailed):
+    """The model server closed the connection before the answer was complete (it stopped or restarted)."""

@@ -93,7 +93,8 @@ class Timings:
 
 @dataclass(frozen=True)
 class Signals:
-    """What one answer looks like to the confidence model (rag.answer.confidence): each a plain number."""
+    """What one answer looks like to the confidence model (rag.answer.confidence): each a plain number (None:
+    the backend could not give it)."""
 
     quotes: float  # verified quotes, at most 3
     quote_overlap: float  # mean share of a quote's words found in its sentence
@@ -101,9 +102,10 @@ class Signals:
     quote_coverage: float  # ... in the verified quotes
     answer_support: float  # share of the answer's new words found in the quotes
     answer_new_words: float  # the answer's words beyond the question's, at most 10
-    answer_logprob: float  # the model's mean log-probability over the answer's tokens
-    answer_median_logprob: float
-    quote_logprob: float  # ... over the quotes' tokens
+    # None when the model gave no log-probabilities (a model server without them): missing, not improbable.
+    answer_logprob: float | None  # the model's mean log-probability over the answer's tokens
+    answer_median_logprob: float | None
+    quote_logprob: float | None  # ... over the quotes' tokens
     type_fit: float  # the answer is of the kind asked for (1), not (0), or the question wants no kind (0.5)
     top_sentence: float  # best evidence sentence's score
     unsupported_dates: float  # dates in the answer the articles and question don't give
@@ -133,6 +135,7 @@ class Answer:
     confidence: float | None = None  # calibrated probability that the answer is supported (None: not scored)
     signals: Signals | None = None  # what the confidence was computed from (eval, calibrate)
     refused: str | None = None  # the answer withheld for low confidence (the evaluation judges it too)
+    calibrated: bool = True  # False: no calibration was fitted for the model; a conservative default scored it
 
     def to_json(self) -> dict:
         """The answer as JSON: `rag ask --json`, the server's `rag` field, what `rag ask` reads back from it."""
@@ -150,6 +153,7 @@ class Answer:
             "refused": self.refused,
             "dangling": list(self.dangling),
             "signals": None if self.signals is None else self.signals.as_dict(),
+            "calibrated": self.calibrated,
         }
 
     @classmethod
@@ -162,7 +166,7 @@ class Answer:
                    model=data["model"], embedder=data["embedder"], dangling=list(data.get("dangling") or []),
                    evidence=[Evidence(**e) for e in data["evidence"]], confidence=data["confidence"],
                    signals=Signals(**data["signals"]) if data.get("signals") else None,
-                   refused=data.get("refused"))
+                   refused=data.get("refused"), calibrated=data.get("calibrated", True))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from rag.evaluation.calibrate import (
     operating_points,
     provenance,
 )
+from rag.models.registry import LLMS
 
 
 def _record(quote_overlap: float, answer_logprob: float, should_abstain: bool, correct: bool) -> dict:
@@ -125,8 +126,9 @@ def test_the_file_records_the_model_and_prompts_it_was_fitted_for(tmp_path):
     path = tmp_path / "calibration.json"
     path.write_text(model.to_json())
     assert Calibration.load(path) == model
-    shipped = Calibration.load()  # written before the fields existed: they default to ""
-    assert (shipped.model, shipped.prompts) == ("", "")
+    shipped = Calibration.load()  # it belongs to the default model, by name and GGUF digest; prompts unrecorded
+    assert (shipped.model, shipped.prompts) == ("qwen2.5-coder-1.5b", "")
+    assert shipped.model_sha256 == LLMS["qwen2.5-coder-1.5b"].sha256
 
 
 def test_provenance_names_the_model_and_prompts_and_what_is_doubtful():

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Callable, Iterator
 
 from rag.answer.citations import ABSTENTION
+from rag.answer.calibrations import Chosen, choose
 from rag.answer.confidence import Calibration
 from rag.answer.evidence import Question
 from rag.answer.prompting import Templates
@@ -24,6 +25,7 @@ from rag.errors import RagError
 from rag.models.embedder import Embedder
 from rag.models.factories import make_embedder, make_generator
 from rag.models.generator import Generator
+from rag.models.identity import identity_of
 from rag.store import Store, open_store
 from rag.types import Answer, Done, Event, Token
 
@@ -39,8 +41,10 @@ class Assistant:
         self._index, self._embedder, self._generator = index, embedder, generator
         self._loading: Future | None = None
         self.templates = Templates.load(config.prompts_dir)
-        self.calibration = calibration or Calibration.load(config.calibration or None)
-        self._calibrations: dict[str, Calibration] = {}  # per-call calibration files, loaded once each
+        if config.calibration:
+            Calibration.load(config.calibration)  # a bad file is an error now, not at the first answer
+        self._given = calibration  # fixed by the caller; else chosen for the model (rag.answer.calibrations)
+        self._calibrations: dict[tuple[str, str], Chosen] = {}  # by (calibration file, model), loaded once each
 
     @property
     def embedder(self) -> Embedder:
@@ -75,13 +79,21 @@ class Assistant:
         return Retriever(self.index, self.embedder, config.fetch_k, config.rrf_k, config.dense_weight,
                          config.bm25_weight)
 
-    def calibration_for(self, config: Config) -> Calibration:
-        """The calibration in force for a call: the Assistant's own, unless the call names another file."""
-        if config.calibration == self.config.calibration:
-            return self.calibration
-        if config.calibration not in self._calibrations:
-            self._calibrations[config.calibration] = Calibration.load(config.calibration or None)
-        return self._calibrations[config.calibration]
+    @property
+    def calibration(self) -> Calibration:
+        """The calibration this Assistant's answers are scored with (loads the model to know which)."""
+        return self.calibration_for(self.config).calibration
+
+    def calibration_for(self, config: Config) -> Chosen:
+        """The calibration in force for a call: the one given to the Assistant, unless the call names a file;
+        else the model's own (rag.answer.calibrations.choose)."""
+        if self._given is not None and config.calibration == self.config.calibration:
+            return Chosen(self._given, True, "given")
+        identity = identity_of(self.generator)
+        key = (config.calibration, identity.key)
+        if key not in self._calibrations:
+            self._calibrations[key] = choose(identity, config.cache_dir, config.calibration)
+        return self._calibrations[key]
 
     def ask(self, question: str, filters: Filters | None = None, on_token: Callable[[str], None] | None = None,
             asked_on: str | None = None, **overrides) -> Answer:
@@ -111,7 +123,7 @@ class Assistant:
         config = replace(self.config, **overrides) if overrides else self.config
         asked_on = asked_on or (filters.asked_on if filters and filters.asked_on else date.today().isoformat())
         return AskState(question=question, config=config, filters=replace(filters or Filters(), asked_on=asked_on),
-                        calibration=self.calibration_for(config), parsed=Question.parse(question))
+                        parsed=Question.parse(question))
 
     def finish(self, state: AskState) -> Answer:
         """The Answer the stages made of a question."""
@@ -120,4 +132,4 @@ class Assistant:
                       citations=composed.citations, passages=state.passages, timings=state.timings,
                       model=self.generator.name, embedder=self.embedder.name, dangling=composed.dangling,
                       evidence=composed.evidence, confidence=state.confidence, signals=state.signals,
-                      refused=composed.refused)
+                      refused=composed.refused, calibrated=state.calibrated)

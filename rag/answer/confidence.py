@@ -34,8 +34,9 @@ def _coverage(terms: list[str], text: str) -> float:
 
 def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verified: list[VerifiedQuote],
             answer: str, quote_logprobs: list[float], answer_logprobs: list[float],
-            retrieval: RetrievalScores | None = None) -> Signals:
-    """The signals of one answer (see Signals)."""
+            retrieval: RetrievalScores | None = None, logprobs_available: bool = True) -> Signals:
+    """The signals of one answer (see Signals); without log-probabilities from the model those three are None
+    (missing, left out by the calibration), not the -5.0 of an answer with no tokens."""
     terms = list(parsed.terms)
     # As the model read it: relative dates resolved.
     evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}" for g in groups)
@@ -50,15 +51,26 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         answer_support=(sum(t in set(content_terms(quoted)) for t in new_words) / len(new_words)
                         if new_words else 0.0),
         answer_new_words=float(min(len(new_words), 10)),
-        answer_logprob=fmean(answer_logprobs) if answer_logprobs else -5.0,
-        answer_median_logprob=median(answer_logprobs) if answer_logprobs else -5.0,
-        quote_logprob=fmean(quote_logprobs) if quote_logprobs else -5.0,
+        answer_logprob=_logprob(fmean, answer_logprobs, logprobs_available),
+        answer_median_logprob=_logprob(median, answer_logprobs, logprobs_available),
+        quote_logprob=_logprob(fmean, quote_logprobs, logprobs_available),
         type_fit=float(answer_type_fits(answer, parsed, set(words(question)))) if parsed.wants else 0.5,
         top_sentence=max((s.score for g in groups for s in g.sentences), default=0.0),
         # The question's own dates count as given: "in June 2021" may be restated.
         unsupported_dates=float(len(unsupported_dates(answer, f"{question} {evidence}"))),
         **(retrieval or RetrievalScores()).as_dict(),
     )
+
+
+def _logprob(summary, values: list[float], available: bool) -> float | None:
+    if not available:
+        return None
+    return summary(values) if values else -5.0
+
+
+def _missing(value) -> bool:
+    """A signal the backend could not give (None), or NaN where calibrate marks one."""
+    return value is None or value != value
 
 
 @dataclass(frozen=True)
@@ -72,14 +84,17 @@ class Calibration:
     bias: float
     threshold: float
     fitted_on: str = ""
-    model: str = ""  # the LLM whose answers it was fitted on ("": not recorded)
+    model: str = ""  # the LLM whose answers it was fitted on: a registry name, file name or server model id
     prompts: str = ""  # digest of the prompt templates those answers came from (rag.evaluation.runs.prompt_digest)
+    model_sha256: str = ""  # its GGUF file's sha256, when it was a local file (rag.answer.calibrations.fits)
 
     def probability(self, values: Signals | Mapping[str, float]) -> float:
-        """The probability that the answer is supported; recorded signals (a mapping) work as well."""
+        """The probability that the answer is supported; recorded signals (a mapping) work as well. A missing
+        signal (None) counts as its mean: it moves the probability neither way."""
         values = values.as_dict() if isinstance(values, Signals) else values
         z = self.bias + sum(w * (values.get(f, 0.0) - m) / s
-                            for f, m, s, w in zip(self.features, self.means, self.scales, self.weights))
+                            for f, m, s, w in zip(self.features, self.means, self.scales, self.weights)
+                            if not _missing(values.get(f, 0.0)))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_json(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Iterator, Protocol
 
 from rag.answer.citations import cited_numbers
+from rag.answer.calibrations import Chosen
 from rag.answer.compose import abstention, compose
 from rag.answer.confidence import signals
 from rag.answer.evidence import select_evidence
@@ -33,6 +34,8 @@ class Parts(Protocol):
     def retriever(self, config: Config) -> Retriever: ...
 
     def start_loading_generator(self) -> None: ...
+
+    def calibration_for(self, config: Config) -> Chosen: ...
 
 
 Stage = Callable[[Parts, AskState], Iterator[Event]]
@@ -105,13 +108,16 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
 
 
 def score(assistant: Parts, state: AskState) -> Iterator[Event]:
-    """The calibrated confidence; an answer below the threshold, or with a date from memory, becomes silence."""
+    """The calibrated confidence (the model's own calibration, else a conservative default: the answer says
+    which); an answer below the threshold, or with a date from memory, becomes silence."""
     if state.composed.abstained:
         return
+    chosen = assistant.calibration_for(state.config)
+    state.calibration, state.calibrated = chosen.calibration, chosen.calibrated
     logprobs = state.usage.logprobs
     split = (state.answer_start or len(logprobs)) - 1
     state.signals = signals(state.question, state.parsed, state.groups, state.verified, state.composed.text,
-                            logprobs[:split], logprobs[split:], state.scores)
+                            logprobs[:split], logprobs[split:], state.scores, state.usage.logprobs_available)
     state.confidence = state.calibration.probability(state.signals)
     # A date the articles don't give came from the model's memory, however sure it sounds.
     if state.confidence < state.calibration.threshold or state.signals.unsupported_dates:

@@ -18,16 +18,15 @@ from rag.types import Citation, Hit, Timings
 
 @dataclass
 class AskState:
-    """Everything about one question: the settings and calibration in force for it, then each stage's output.
+    """Everything about one question: the settings in force for it, then each stage's output.
 
-    Stages read what earlier ones wrote; per-call overrides live in `config` and `calibration`, never on the
+    Stages read what earlier ones wrote; per-call overrides live in `config` (the calibration file too), never on the
     Assistant, so one Assistant can answer with different settings side by side (as `rag eval --sweep` does).
     """
 
     question: str
     config: Config  # the Assistant's settings with this call's overrides
     filters: Filters  # with asked_on filled in
-    calibration: Calibration
     parsed: Question  # the question's terms and the kind of answer it wants, parsed once
     started: float = field(default_factory=time.perf_counter)
     timings: Timings = field(default_factory=Timings)
@@ -46,7 +45,9 @@ class AskState:
     draft: Draft | None = None
     verified: list[VerifiedQuote] = field(default_factory=list)
     composed: Composed = field(default_factory=abstention)
-    # score
+    # score (the calibration is the model's: chosen once the model is known)
+    calibration: Calibration | None = None
+    calibrated: bool = True  # False: no calibration was fitted for this model (a conservative default scored it)
     signals: Signals | None = None
     confidence: float | None = None
 

@@ -48,9 +48,15 @@ def examples(records: list[dict[str, Any]]) -> tuple[list[Example], list[dict[st
         # An answer the confidence already withheld is judged on its own words, not on the abstention.
         correct = r["verdicts"]["refused_correct"] if "refused_correct" in r["verdicts"] else r["verdicts"]["correct"]
         right = (not should) and bool(correct)
-        scored.append(Example(tuple(float(signals.get(f, 0.0)) for f in FEATURES), right, should,
+        scored.append(Example(tuple(_value(signals.get(f, 0.0)) for f in FEATURES), right, should,
                               bool(signals.get("unsupported_dates"))))
     return scored, fixed
+
+
+def _value(value: Any) -> float:
+    """A recorded signal; a missing one (None: the model gave no log-probabilities) is NaN until train() fills
+    it with its column's mean."""
+    return float("nan") if value is None else float(value)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -74,7 +80,11 @@ def train(items: list[Example], l2: float = 1.0) -> Calibration:
     """A Calibration (threshold 0.5, to be replaced) fitted on `items`."""
     x = np.array([e.values for e in items], dtype=float)
     y = np.array([e.right for e in items], dtype=float)
-    means, scales = x.mean(axis=0), x.std(axis=0)
+    known = ~np.isnan(x)
+    counts = np.maximum(known.sum(axis=0), 1)
+    means = np.where(known, x, 0.0).sum(axis=0) / counts
+    x = np.where(known, x, means)  # a missing signal is its mean: it says nothing either way
+    scales = x.std(axis=0)
     scales[scales == 0] = 1.0
     weights, bias = fit_logistic((x - means) / scales, y, l2)
     return Calibration(FEATURES, tuple(means), tuple(scales), tuple(weights), bias, 0.5)
@@ -142,7 +152,8 @@ def most_truthful(points: list[dict]) -> float:
 
 
 def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGET_PRECISION, l2: float = 1.0,
-              objective: str = "truthfulness", model: str = "", prompts: str = "") -> tuple[Calibration, list[dict]]:
+              objective: str = "truthfulness", model: str = "", prompts: str = "", model_sha256: str = ""
+              ) -> tuple[Calibration, list[dict]]:
     """The fitted Calibration with its held-out threshold, and the operating points (for the plot).
 
     `model` and `prompts` (the LLM and the prompt digest the records' answers came from) go into the file, so a
@@ -165,7 +176,19 @@ def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGE
     fitted = train(items, l2)
     return Calibration(fitted.features, fitted.means, fitted.scales, fitted.weights, fitted.bias, threshold,
                        f"{len(items)} answers from {sources}; threshold on {FOLDS} held-out folds: {rule}",
-                       model, prompts), points
+                       model, prompts, model_sha256), points
+
+
+def run_identity(runs: list[tuple[str, dict[str, Any]]]):
+    """The identity (rag.models.identity) of the model the first run answered with: as recorded, else its name
+    (and the registry's digest for a registry model)."""
+    from rag.models.identity import ModelIdentity
+    from rag.models.registry import LLMS
+
+    first = runs[0][1]["configurations"][0]
+    recorded = first.get("model_identity") or {}
+    name = str(recorded.get("name") or first.get("model") or "")
+    return ModelIdentity(name, str(recorded.get("sha256") or getattr(LLMS.get(name), "sha256", "")))
 
 
 def provenance(runs: list[tuple[str, dict[str, Any]]], current_prompts: str) -> tuple[str, str, list[str]]:

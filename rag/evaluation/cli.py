@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from rag.cli_types import RagGroup
-from rag.config import REPO_ROOT
 from rag.evaluation import benchmarks
 from rag.evaluation.commands import make_command, run_benchmark, with_options
 
@@ -70,8 +69,8 @@ def eval_group(**params) -> None:
 @eval_group.command("calibrate")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=REPO_ROOT / "rag" / "calibration.json", show_default=True,
-              help="The calibration file to write (the package's own by default).")
+              help="The calibration file to write (default: the model's own under the cache folder, which answers "
+                   "by that model use from then on; rag/calibration.json is the one shipped for the default model).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("eval/runs/calibration"), show_default=True,
               help="Folder for calibration.md and its plots.")
@@ -85,10 +84,13 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target) -> None
     """Fit the confidence model on finished runs (RUN_DIR...: their first configuration) and pick its threshold.
 
     Every answered question of the runs is an example (right or not); the threshold is chosen on five held-out
-    folds, by default for the highest truthfulness over all the runs' questions. The file records the model and
-    the prompt templates the runs' answers came from.
+    folds, by default for the highest truthfulness over all the runs' questions. The file records the model (its
+    GGUF's sha256, or the model server's model id) and the prompt templates the runs' answers came from, and is
+    kept for that model: `rag ask` with the model uses it from then on.
     """
-    from rag.evaluation.calibrate import calibrate, provenance
+    from rag.answer.calibrations import path_for
+    from rag.config import load_config
+    from rag.evaluation.calibrate import calibrate, provenance, run_identity
     from rag.evaluation.calibration_report import write_calibration_report
     from rag.evaluation.runs import load_results, prompt_digest
 
@@ -96,12 +98,16 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target) -> None
     records = [r for _, results in runs for r in results["configurations"][0]["records"]]
     names = ", ".join(name for name, _ in runs)
     model_name, prompts, doubts = provenance(runs, prompt_digest())
+    identity = run_identity(runs)
     for doubt in doubts:
         click.secho(f"Warning: {doubt}.", fg="yellow", err=True)
     try:
-        model, points = calibrate(records, names, target, objective=objective, model=model_name, prompts=prompts)
+        model, points = calibrate(records, names, target, objective=objective, model=identity.name or model_name,
+                                  prompts=prompts, model_sha256=identity.sha256)
     except ValueError as exc:
         raise click.UsageError(f"Cannot calibrate on {names}: {exc}.") from None
+    out_path = out_path or path_for(load_config().cache_dir, identity)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(model.to_json(), encoding="utf-8")
     written = write_calibration_report(model, points, report_dir)
     p = next(p for p in points if p["threshold"] == model.threshold)

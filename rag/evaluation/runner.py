@@ -125,6 +125,12 @@ def _entry(settings: dict[str, Any], assistant: Any, overrides: dict[str, Any], 
     }
     if names:  # the names the answers report win: they are what actually ran
         entry["model"], entry["embedder"] = names[0] or entry["model"], names[1] or entry["embedder"]
+    generator = getattr(assistant, "_generator", None)  # loaded by the questions; a stand-in may have none
+    if generator is not None:
+        from rag.models.identity import identity_of
+
+        # What `rag eval calibrate` files the calibration under: the GGUF's digest, or the server's model id.
+        entry["model_identity"] = asdict(identity_of(generator))
     return entry
 
 

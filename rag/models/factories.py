@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -41,22 +42,39 @@ def make_embedder(config: Config) -> Embedder:
 
 
 def make_generator(config: Config) -> Generator:
-    """The LLM named by config.model: a registered one, else a GGUF through llama.cpp (assembled on first use)."""
+    """The LLM named by config.model: a registered one, a model server (an http(s):// URL), else a GGUF through
+    llama.cpp (assembled on first use)."""
     if config.model in _GENERATORS:
         return _GENERATORS[config.model](config)
+    if is_model_url(config.model):
+        from rag.models.remote import RemoteGenerator
+
+        # The key only ever comes from the environment: a setting would end up in evaluation records.
+        return RemoteGenerator(config.model, config.model_id, os.environ.get("RAG_LLM_API_KEY") or None,
+                               config.model_timeout, config.model_server)
     from rag.models.generator import LlamaCppGenerator
+    from rag.models.identity import gguf_identity
     from rag.models.llama_probe import ensure_llama_runs
-    from rag.models.registry import llm_path
+    from rag.models.registry import LLMS, llm_path
 
     path = llm_path(config.model, config.cache_dir)
     # A llama.cpp built with instructions this CPU cannot run would kill the process on the first prompt: a
     # child process tries it first (once per build, model and CPU) so that it becomes a message instead.
     ensure_llama_runs(path, Path(config.cache_dir))
-    return LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir))
+    generator = LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir))
+    generator.identity = gguf_identity(config.model if config.model in LLMS else path.name, path, config.cache_dir,
+                                       getattr(LLMS.get(config.model), "sha256", ""))
+    return generator
+
+
+def is_model_url(model: str) -> bool:
+    """Whether a model setting names a model server (http:// or https://) rather than a local model."""
+    return model.lower().startswith(("http://", "https://"))
 
 
 def known_model(name: str) -> bool:
-    """Whether `name` is a model this installation can build: registered, in the registry, or a GGUF file."""
+    """Whether `name` is a model this installation can use: registered, in the registry, a GGUF file, or a model
+    server's URL (reached only when used)."""
     from rag.models.registry import LLMS
 
-    return name in _GENERATORS or name in LLMS or Path(name).expanduser().is_file()
+    return name in _GENERATORS or name in LLMS or is_model_url(name) or Path(name).expanduser().is_file()

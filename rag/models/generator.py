@@ -20,6 +20,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     logprobs: list[float] = field(default_factory=list)  # of each generated token, where the backend gives them
+    # False when the backend gave no log-probabilities at all (a model server without them): the confidence
+    # then leaves those signals out rather than reading an empty list as improbable.
+    logprobs_available: bool = True
 
 
 class Generator(Protocol):

@@ -27,6 +27,13 @@ class SharedGenerator:
         return self._wanted
 
     @property
+    def identity(self):
+        """The loaded model's identity (rag.models.identity), which its calibration is matched on."""
+        from rag.models.identity import identity_of
+
+        return identity_of(self.use())
+
+    @property
     def loaded(self) -> str | None:
         return self._wanted if self._current is not None else None
 

@@ -41,6 +41,12 @@ class StoppableGenerator:
     def name(self) -> str:
         return self.inner.name
 
+    @property
+    def identity(self):
+        from rag.models.identity import identity_of
+
+        return identity_of(self.inner)
+
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 

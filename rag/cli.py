@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 import threading
@@ -22,6 +23,8 @@ from rag.terminal import json_line, printable
 
 INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None, type=INDEX_LOCATION,
                             help="Index folder or postgresql:// URL (default: index/, or $RAG_INDEX).")
+MODEL_ID_OPTION = click.option("--model-id", help="With --model http://...: which of the server's models (default: "
+                                                  "the only one it serves; or RAG_MODEL_ID).")
 
 
 def _config(**flags) -> Config:
@@ -139,7 +142,9 @@ def _print_sources(answer) -> None:
 @click.argument("question")
 @INDEX_OPTION
 @click.option("-k", "k", type=K_RANGE, help="Articles the evidence may come from (default 4).")
-@click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf path.")
+@click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, a .gguf path, "
+                              "or an OpenAI-compatible model server's URL (http://HOST:PORT/v1).")
+@MODEL_ID_OPTION
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--outlet", help="Only passages from this outlet.")
 @click.option("--since", type=DATE, help="Only articles published on or after this date (YYYY-MM-DD).")
@@ -150,7 +155,8 @@ def _print_sources(answer) -> None:
 @click.option("--no-stream", is_flag=True, help="Print the answer when it is complete.")
 @click.option("--local", is_flag=True, help="Answer in this process even when `rag serve` is running (or RAG_SERVER "
                                             "is set).")
-def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on, as_json, no_stream, local) -> None:
+def ask(question, index_dir, k, model, model_id, embedder, outlet, since, until, asked_on, as_json, no_stream,
+        local) -> None:
     """Answer QUESTION from the indexed articles, citing passages like [1].
 
     A running `rag serve` over the same index and model answers it (no model to load); --local answers here."""
@@ -161,8 +167,9 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
     if not question.strip():
         raise click.UsageError("QUESTION is empty.")
     check_date_order(since, until)
-    config = _config(index_dir=index_dir, k=k, model=model, embedder=embedder)
+    config = _config(index_dir=index_dir, k=k, model=model, model_id=model_id, embedder=embedder)
     stream = not (as_json or no_stream)
+    logging.getLogger("rag.answer.calibrations").setLevel(logging.ERROR)  # the footer says it, after the answer
     answer = revised = None
     for event in answer_events(config, question, Filters(outlet, since, until), asked_on, local):
         if isinstance(event, Quoted) and stream:
@@ -184,7 +191,8 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
         click.echo(printable(answer.text))
     _print_sources(answer)
     t = answer.timings
-    confidence = "" if answer.confidence is None else f" · confidence {answer.confidence:.2f}"
+    confidence = "" if answer.confidence is None else f" · confidence {answer.confidence:.2f}" + (
+        "" if answer.calibrated else " (uncalibrated for this model: `rag eval calibrate` fits one)")
     click.secho(f"\n{t.total_ms / 1000:.1f} s · {t.prompt_tokens} prompt + {t.completion_tokens} answer tokens · "
                 f"{printable(answer.model)}{confidence}", dim=True, err=True)
 
@@ -295,7 +303,9 @@ def _logins(ctx, param, values) -> list[tuple[str, str]]:
 @INDEX_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep localhost to stay private.")
 @click.option("--port", default=7860, show_default=True, type=int)
-@click.option("--model", help="LLM to start with (the registry's LLMs can be switched in the UI).")
+@click.option("--model", help="LLM to start with (the registry's LLMs can be switched in the UI), or a model server's "
+                              "http://HOST:PORT/v1.")
+@MODEL_ID_OPTION
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link (off by default: private).")
 @click.option("--auth", "logins", multiple=True, envvar="RAG_UI_AUTH", metavar="USER:PASSWORD", callback=_logins,
               help="Ask for this login before the chat opens (repeat for more people; or RAG_UI_AUTH, several "
@@ -305,11 +315,12 @@ def _logins(ctx, param, values) -> list[tuple[str, str]]:
                    "setting ui_allow_uploads).")
 @click.option("--queue-size", type=click.IntRange(min=1),
               help="Questions that may wait for the model; more are refused (default 10; setting ui_queue_size).")
-def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -> None:
+def ui(index_dir, host, port, model, model_id, share, logins, allow_uploads, queue_size) -> None:
     """Start the browser chat over the index."""
     from ui.app import launch
 
-    config = _config(index_dir=index_dir, model=model, ui_allow_uploads=allow_uploads, ui_queue_size=queue_size)
+    config = _config(index_dir=index_dir, model=model, model_id=model_id, ui_allow_uploads=allow_uploads,
+                     ui_queue_size=queue_size)
     if host not in ("127.0.0.1", "localhost", "::1"):
         risk = ("the login travels as plain HTTP, so use it only on a network you trust" if logins
                 else "anyone who can reach this address can read the index and ask")
@@ -322,7 +333,9 @@ def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; any other than localhost needs --api-key.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--model", help="LLM that answers (loaded once for every client).")
+@click.option("--model", help="LLM that answers (loaded once for every client), or a model server's "
+                              "http://HOST:PORT/v1.")
+@MODEL_ID_OPTION
 @click.option("--api-key", envvar="RAG_API_KEY", metavar="KEY",
               help="Require `Authorization: Bearer KEY` on /v1 (or RAG_API_KEY, which stays out of `ps`).")
 @click.option("--queue-size", type=click.IntRange(min=0),
@@ -332,13 +345,14 @@ def ui(index_dir, host, port, model, share, logins, allow_uploads, queue_size) -
 @click.option("--chat/--no-chat", default=True, show_default=True, help="Also serve the browser chat at /.")
 @click.option("--auth", "logins", multiple=True, envvar="RAG_UI_AUTH", metavar="USER:PASSWORD", callback=_logins,
               help="A login for the chat page (repeat for more; or RAG_UI_AUTH); required for the chat off localhost.")
-def serve(index_dir, host, port, model, api_key, queue_size, timeout, chat, logins) -> None:
+def serve(index_dir, host, port, model, model_id, api_key, queue_size, timeout, chat, logins) -> None:
     """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/search) and the chat, with one loaded model."""
     from rag.server.auth import check_exposure
     from rag.server.run import chat_allowed
     from rag.server.run import serve as run_server
 
-    config = _config(index_dir=index_dir, model=model, serve_queue_size=queue_size, serve_timeout=timeout)
+    config = _config(index_dir=index_dir, model=model, model_id=model_id, serve_queue_size=queue_size,
+                     serve_timeout=timeout)
     try:
         check_exposure(host, api_key)
     except ConfigError as exc:
@@ -367,8 +381,15 @@ def _register_db() -> None:
     main.add_command(db_group, "db")
 
 
+def _register_mcp() -> None:
+    from rag.mcp.cli import mcp_command  # click only at import: the MCP SDK loads when the command runs
+
+    main.add_command(mcp_command, "mcp")
+
+
 _register_eval()
 _register_db()
+_register_mcp()
 
 if __name__ == "__main__":
     main()

@@ -115,7 +115,7 @@ class RemoteGenerator:
             return min(MAX_RETRY_WAIT_S, self._backoff * 2 ** attempt)
 
     def _timed_out(self) -> ModelServerTimeout:
-        return ModelServerTimeout(f"The model server at {self.url} sent nothing for {self._timeout:.0f} s: it may be "
+        return ModelServerTimeout(f"The model server at {self.url} sent nothing for {self._timeout:g} s: it may be "
                                   "overloaded or stuck. Try again, or allow it longer with model_timeout "
                                   "(RAG_MODEL_TIMEOUT).")
 

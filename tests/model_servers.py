@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -137,20 +138,22 @@ def llama_server(model_path: Path, api_key: str | None = None):
     args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
             "--port", str(port), "--n_ctx", "4096"]
     env = {**os.environ, **({"API_KEY": api_key} if api_key else {})}  # its setting, kept out of `ps`
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    server = LlamaServer(f"http://127.0.0.1:{port}/v1", process)
-    try:
-        _wait_until_up(server)
-        yield server
-    finally:
-        server.stop()
+    with tempfile.TemporaryFile() as log:  # not a pipe: llama.cpp's loading log would fill it and block the server
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env)
+        server = LlamaServer(f"http://127.0.0.1:{port}/v1", process)
+        try:
+            _wait_until_up(server, log)
+            yield server
+        finally:
+            server.stop()
 
 
-def _wait_until_up(server: LlamaServer, seconds: float = 120) -> None:
+def _wait_until_up(server: LlamaServer, log, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited: {server.process.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
         try:
             httpx.get(f"{server.url}/models", timeout=1)  # any answer (401 included) means it listens
             return

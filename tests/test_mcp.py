@@ -115,3 +115,20 @@ def test_an_http_server_needs_its_key(tools):
     assert refused.status_code == wrong.status_code == 401
     assert "Bearer" in json.loads(refused.text)["error"]
     assert allowed.status_code != 401
+
+
+def test_streamable_http_serves_the_same_tools(tools):
+    from mcp import Client
+
+    from rag.mcp.server import http_app
+    from rag.server.run import bind, running
+
+    async def main(url):
+        async with Client(f"{url}/mcp") as client:
+            listed = await client.list_tools()
+            found = await client.call_tool("search_news", {"query": "airstrikes", "k": 2})
+            return listed, found
+
+    with running(http_app(tools, "127.0.0.1", None), bind("127.0.0.1", 0)) as url:
+        listed, found = asyncio.run(main(url))
+    assert len(listed.tools) == 3 and len(_data(found)) == 2

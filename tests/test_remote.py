@@ -129,3 +129,10 @@ def test_the_cli_says_what_to_do_without_a_traceback(seed_index, fake_models):
     result = CliRunner().invoke(main, args, env={"RAG_CACHE_DIR": seed_index.cache_dir})
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "Error: Nothing answers at the model server" in result.output and "Traceback" not in result.output
+
+
+def test_the_chat_menu_names_a_model_server_by_its_url():
+    from rag.chat import model_choices
+
+    url = "http://127.0.0.1:8080/v1"
+    assert (f"{url} (model server)", url) in model_choices(url)

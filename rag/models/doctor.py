@@ -53,8 +53,13 @@ def llama_report(cache_dir: str | Path) -> LlamaReport:
 
 def probe_now(config: Config) -> tuple[Path, ProbeResult]:
     """Probe config.model now (whatever was recorded before) and record the result; returns the model file."""
+    from rag.errors import ModelError
+    from rag.models.factories import is_model_url
     from rag.models.registry import llm_path
 
+    if is_model_url(config.model):
+        raise ModelError(f"{config.model} is a model server: llama.cpp does not run here to be probed. Name a local "
+                         "model (rag doctor --probe smollm2-135m), or try the server with rag ask --model URL.")
     path = llm_path(config.model, config.cache_dir)
     result = run_probe(path)
     if result.ok or result.signal:

@@ -48,7 +48,7 @@ class Config:
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
-    calibration: str = _sweep("", "ask")  # a calibration JSON from `rag eval calibrate` (default: the one shipped in the package)
+    calibration: str = _sweep("", "ask")  # a calibration JSON ("": the model's own, rag.answer.calibrations)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
     max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)

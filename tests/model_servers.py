@@ -26,7 +26,8 @@ class Script:
 
     models: list[dict] = field(default_factory=lambda: [{"id": "fake-model", "object": "model",
                                                          "owned_by": "llamacpp"}])
-    reply: str = 'QUOTE [1]: "The ministry denied its involvement in the airstrikes"\nANSWER: The ministry denied it [1].\n'
+    reply: str = ('QUOTE [1]: "The ministry denied its involvement in the airstrikes"\n'
+                  "ANSWER: The ministry denied it [1].\n")
     logprobs: bool = True
     statuses: list[int] = field(default_factory=list)  # answered (with Retry-After: 0) before the stream, in turn
     cut_after: int | None = None  # pieces streamed before the connection is dropped

@@ -136,3 +136,19 @@ def test_the_chat_menu_names_a_model_server_by_its_url():
 
     url = "http://127.0.0.1:8080/v1"
     assert (f"{url} (model server)", url) in model_choices(url)
+
+
+def test_the_chat_service_answers_and_follows_up_through_a_model_server(seed_index):
+    from rag.chat import ChatService
+    from rag.types import Done, Failed
+
+    script = Script()
+    with fake_model_server(script) as url:
+        service = ChatService(replace(seed_index, model=url), embedder=FakeEmbedder())
+        events = list(service.ask("Who denied the intelligence sharing?"))
+        again = list(service.ask("And when?", history=[("Who denied the intelligence sharing?", "The ministry.")]))
+    assert not [e for e in events + again if isinstance(e, Failed)]
+    done = [e for e in events if isinstance(e, Done)][0].answer
+    assert done.model == url and not done.abstained and "[1]" in done.text  # the chat names models as chosen
+    assert service.generator.loads == 1 and any(isinstance(e, Done) for e in again)
+    assert len(script.requests) >= 3  # two answers and the follow-up's rewrite, on the one server

@@ -109,3 +109,14 @@ def test_a_gguf_is_known_by_its_digest_computed_once(tmp_path):
     assert len(first.sha256) == 64 and (tmp_path / "cache" / "model-digests.json").is_file()
     assert gguf_identity("tiny.gguf", model, tmp_path / "cache") == first
     assert gguf_identity("qwen", model, tmp_path, known_sha256="f" * 64).sha256 == "f" * 64
+
+
+def test_a_served_gguf_of_this_machine_is_known_by_its_file(tmp_path):
+    from rag.models.remote import served_identity
+
+    model = tmp_path / "served.gguf"
+    model.write_bytes(b"GGUF" + bytes(100))
+    known = served_identity(str(model), tmp_path / "cache")
+    assert known.name == str(model) and known == gguf_identity(str(model), model, tmp_path / "cache")
+    assert served_identity("gpt-like", tmp_path) == ModelIdentity("gpt-like")
+    assert served_identity(str(tmp_path / "elsewhere.gguf"), tmp_path) == ModelIdentity(str(tmp_path / "elsewhere.gguf"))

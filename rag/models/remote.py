@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from rag.errors import (ModelServerAuthError, ModelServerBusy, ModelServerDisconnected, ModelServerError,
                         ModelServerFailed, ModelServerTimeout, ModelServerUnreachable)
 from rag.models.generator import Usage
-from rag.models.identity import ModelIdentity
+from rag.models.identity import ModelIdentity, gguf_identity
 from rag.models.server_kinds import detect
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,15 @@ RETRIES = 3  # for 429 and 503, with exponential back-off (or the server's Retry
 MAX_RETRY_WAIT_S = 30.0
 CONNECT_TIMEOUT_S = 5.0
 _MESSAGE_OVERHEAD = 4  # template tokens around each message, when the server reports no prompt count
+
+
+def served_identity(model_id: str, cache_dir: str | Path | None) -> ModelIdentity:
+    """A served model's identity: its id; and when the id is the path of a GGUF file on this machine (llama.cpp's
+    servers name a model by its file), that file's digest too, so the file's calibration applies."""
+    path = Path(model_id).expanduser()
+    if cache_dir is not None and path.suffix.lower() == ".gguf" and path.is_file():
+        return gguf_identity(model_id, path, cache_dir)
+    return ModelIdentity(model_id)
 
 
 def _message(text: str, status: int) -> str:
@@ -45,7 +55,7 @@ class RemoteGenerator:
     """A chat model behind an OpenAI-compatible HTTP API, streamed over server-sent events."""
 
     def __init__(self, url: str, model_id: str = "", api_key: str | None = None, timeout: float = 300.0,
-                 server: str = "auto", backoff: float = 1.0):
+                 server: str = "auto", backoff: float = 1.0, cache_dir: str | Path | None = None):
         import httpx
 
         self.url = url.rstrip("/")
@@ -58,7 +68,7 @@ class RemoteGenerator:
         self._timeout, self._backoff, self._keyed = timeout, backoff, bool(api_key)
         model = self._choose(self._open("GET", f"{self.url}/models").json().get("data") or [], model_id)
         self.model_id = self.name = str(model["id"])
-        self.identity = ModelIdentity(self.model_id)
+        self.identity = served_identity(self.model_id, cache_dir)
         self.kind = detect(model, server, self._vllm_version)
         self._counts: dict[str, int] = {}
         self._estimate = not self.kind.tokenize_path  # count tokens with tiktoken instead of asking

@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import date
 from typing import Callable, Iterator
 
-from rag.answer.citations import ABSTENTION
 from rag.answer.calibrations import Chosen, choose
+from rag.answer.citations import ABSTENTION
 from rag.answer.confidence import Calibration
 from rag.answer.evidence import Question
 from rag.answer.prompting import Templates

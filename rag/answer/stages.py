@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
-from rag.answer.citations import cited_numbers
 from rag.answer.calibrations import Chosen
+from rag.answer.citations import cited_numbers
 from rag.answer.compose import abstention, compose
 from rag.answer.confidence import signals
 from rag.answer.evidence import select_evidence

@@ -15,7 +15,7 @@ from rag.evaluation.bench_crossed import section
 from rag.evaluation.gold import load_gold
 from rag.models.factories import register_generator, unregister
 from tests.fakes import FakeEmbedder
-from tests.test_eval_harness import quoting, scripted_generator
+from tests.shared import quoting, scripted_generator
 
 FILLER = ("Officials confirmed the news on Monday, and the company said more details would follow in the coming "
           "weeks as production starts. ")

@@ -190,6 +190,54 @@ def ask(question, index_dir, k, model, embedder, outlet, since, until, asked_on,
 
 
 @main.command()
+@click.argument("query")
+@INDEX_OPTION
+@click.option("--since", type=DATE, help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", type=DATE, help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--outlet", help="Only articles from this outlet.")
+@click.option("--articles", "max_articles", type=click.IntRange(1, 50), default=30, show_default=True,
+              help="Articles of the story to read at most.")
+@click.option("--embedder", help="Embedder name or sentence-transformers folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def timeline(query, index_dir, since, until, outlet, max_articles, embedder, as_json) -> None:
+    """The events of the story QUERY in date order, each with its outlets and sources (no model call)."""
+    from rag.answer.retrieve import Filters
+    from rag.timeline.build import timeline as make_timeline
+
+    if not query.strip():
+        raise click.UsageError("QUERY is empty.")
+    check_date_order(since, until)
+    config = _config(index_dir=index_dir, embedder=embedder)
+    result = make_timeline(config, query, Filters(outlet, since, until), max_articles)
+    if as_json:
+        click.echo(json_line(result.to_json()))
+        return
+    if not result.events:
+        click.echo("No articles about this story were found.")
+        return
+    for line in timeline_lines(result):
+        click.echo(printable(line))
+
+
+def timeline_lines(result) -> list[str]:
+    """One line per event (date, what happened, outlets with their [n]), then the numbered sources."""
+    lines = []
+    for event in result.events:
+        when = f"after {event.date}" if event.date_estimated else (event.date or "undated")
+        outlets: dict[str, list[str]] = {}
+        for source in event.sources:
+            outlets.setdefault(source.outlet or "unknown outlet", []).append(f"[{source.n}]")
+        who = ", ".join(f"{name} {''.join(ns)}" for name, ns in outlets.items())
+        lines.append(f"{when:<16} {event.summary} — {who}")
+    lines.append("")
+    lines.append("Sources:")
+    for event in result.events:
+        for s in event.sources:
+            lines.append(f"  [{s.n}] {s.title} — {s.outlet or 'unknown outlet'}, {s.date or 'date unknown'} ({s.source})")
+    return lines
+
+
+@main.command()
 @INDEX_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--check", is_flag=True, help="Verify every file (or the database) in full; exit 1 on damage.")

@@ -80,8 +80,15 @@ def _say_waiting() -> None:
     click.echo("Another ingest is writing to the index; waiting for it to finish…", err=True)
 
 
+def _inputs(paths) -> list[str | Path]:
+    """Files and folders as paths; feed and page URLs as they are (a Path would fold their "//")."""
+    from rag.ingest.fetch import is_web
+
+    return [p if is_web(p) else Path(p).expanduser() for p in paths]
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @INDEX_OPTION
 @click.option("--chunk-tokens", type=click.IntRange(16, 2048), help="Tokens per chunk (default 128).")
 @click.option("--overlap", type=click.IntRange(min=0), help="Tokens shared by consecutive chunks (default 24).")
@@ -89,7 +96,7 @@ def _say_waiting() -> None:
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 @click.option("--wait", is_flag=True, help="If another ingest is writing to the index, wait for it instead of failing.")
 def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> None:
-    """Add or update the articles under PATHS (files or folders) in the index."""
+    """Add or update the articles under PATHS (files, folders, RSS/Atom feed URLs, article page URLs) in the index."""
     from tqdm import tqdm
 
     from rag.ingest.pipeline import ingest as run_ingest
@@ -100,7 +107,7 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> No
     bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
     try:
         with _signals_raise():
-            report = run_ingest(list(paths), config, make_embedder(config), prune=prune,
+            report = run_ingest(_inputs(paths), config, make_embedder(config), prune=prune,
                                 on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n),
                                 on_wait=_say_waiting if wait else None)
     except Interrupted as exc:

@@ -46,6 +46,8 @@ class Config:
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
     max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
+    fetch_timeout: float = 20.0  # ingest of URLs: seconds a feed or page may take, then it is skipped
+    fetch_interval: float = 1.0  # ingest of URLs: seconds between two requests to the same host
     ui_allow_uploads: bool = False  # chat: the "Add articles" panel; off, no browser can add files to the index
     ui_queue_size: int = 10  # chat: questions that may wait for the model; one more is refused politely
     serve_queue_size: int = 10  # rag serve: API requests that may wait for the model; one more gets 429
@@ -59,7 +61,8 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
     "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None),
     "temperature": (0, None), "n_ctx": (256, None),
-    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
+    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),
+    "fetch_timeout": (0.1, None), "fetch_interval": (0, None), "ui_queue_size": (1, None),
     "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),
     "serve_max_question_chars": (1, None),
 }

@@ -66,3 +66,8 @@ def check_date_order(since: str | None, until: str | None) -> None:
     if since and until and since > until:
         raise click.BadParameter(f"--since {since} is after --until {until}: nothing could match.",
                                  param_hint="'--since' / '--until'")
+
+
+SYNC_EVERY = click.option("--sync-every", metavar="DURATION",
+                          help="Also sync the `sources` of rag.toml in the background this often, e.g. 30m or 2h "
+                               "(setting sync_every); answers are served meanwhile and see the new articles after.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -48,6 +50,8 @@ class Config:
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
     fetch_timeout: float = 20.0  # ingest of URLs: seconds a feed or page may take, then it is skipped
     fetch_interval: float = 1.0  # ingest of URLs: seconds between two requests to the same host
+    sources: tuple[str, ...] = ()  # `rag sync`: folders, files, feed and page URLs (RAG_SOURCES: space-separated)
+    sync_every: str = ""  # rag serve / rag ui: sync the sources this often in the background ("30m"; "": never)
     ui_allow_uploads: bool = False  # chat: the "Add articles" panel; off, no browser can add files to the index
     ui_queue_size: int = 10  # chat: questions that may wait for the model; one more is refused politely
     serve_queue_size: int = 10  # rag serve: API requests that may wait for the model; one more gets 429
@@ -75,14 +79,36 @@ def check(config: Config) -> Config:
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{name} must be {bounds}, got {value}.", settings=(name,))
+    if config.sync_every:
+        every_seconds(config.sync_every)  # ConfigError naming the setting when it is not a duration
     if config.overlap >= config.chunk_tokens:
         raise ConfigError(f"overlap ({config.overlap}) must be smaller than chunk_tokens ({config.chunk_tokens}).",
                           settings=("overlap", "chunk_tokens"))
     return config
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def every_seconds(text: str) -> float:
+    """"90s", "30m", "2h", "1d" in seconds; ConfigError (naming sync_every) for anything else, or under a minute."""
+    match = _DURATION.match(str(text))
+    seconds = float(match[1]) * _UNIT_SECONDS[match[2].lower()] if match else 0.0
+    if seconds < 60:
+        raise ConfigError(f"sync_every must be a duration of at least a minute with its unit, such as 30m, 2h or "
+                          f"90s, got {text!r}.", settings=("sync_every",))
+    return seconds
+
+
 def _coerce(name: str, value: Any, target: type) -> Any:
     """Turn a TOML or environment value into the field's type, or say which setting is wrong."""
+    if target is tuple:
+        if isinstance(value, str):
+            return tuple(shlex.split(value))  # the environment: space-separated, quotes for paths with spaces
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"Setting {name!r} must be a list of strings, got {value!r}.")
     try:
         if target is bool:
             return _boolean(value)
@@ -116,7 +142,8 @@ def environment_names() -> dict[str, str]:
 
 def setting_types() -> dict[str, type]:
     """Each setting's type, for reading it from text (TOML, environment, --sweep)."""
-    return {f.name: {"int": int, "float": float, "str": str, "bool": bool}[f.type] for f in fields(Config)}
+    kinds = {"int": int, "float": float, "str": str, "bool": bool, "tuple[str, ...]": tuple}
+    return {f.name: kinds[f.type] for f in fields(Config)}
 
 
 def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:

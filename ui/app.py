@@ -24,6 +24,7 @@ from rag.config import Config  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.ingest.metadata import parse_date  # noqa: E402
 from rag.models.registry import go_offline  # noqa: E402
+from rag.sync import start_sync  # noqa: E402
 from rag.types import Done, Failed, Quoted, Rewrite, Status, Token  # noqa: E402
 from ui import render  # noqa: E402
 
@@ -323,7 +324,8 @@ def _read_asset(name: str) -> str:
 
 def launch(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
            auth: list[tuple[str, str]] | None = None, prevent_thread_lock: bool = False,
-           service: ChatService | None = None, warm_up: bool = True, quiet: bool = False) -> gr.Blocks:
+           service: ChatService | None = None, warm_up: bool = True, quiet: bool = False,
+           on_sync=None) -> gr.Blocks:
     """Serve the chat on host:port (localhost unless told otherwise); returns the app when not blocking.
 
     `auth`: (user, password) pairs that Gradio's login page accepts; None: no login. At most
@@ -337,8 +339,13 @@ def launch(config: Config, host: str = "127.0.0.1", port: int = 7860, share: boo
         service.warm_up(model=False)  # embedder and index now: a request never races to load them twice
         threading.Thread(target=service.warm_up_model, name="rag-load-model", daemon=True).start()
     demo = _queued(service)
-    demo.launch(server_name=host, server_port=port, share=share, inbrowser=False,
-                prevent_thread_lock=prevent_thread_lock, quiet=quiet, **_page_options(auth))
+    syncing = start_sync(config, service, on_sync)
+    try:
+        demo.launch(server_name=host, server_port=port, share=share, inbrowser=False,
+                    prevent_thread_lock=prevent_thread_lock, quiet=quiet, **_page_options(auth))
+    finally:
+        if syncing and not prevent_thread_lock:
+            syncing.stop()
     return demo
 
 

@@ -79,18 +79,23 @@ def story_articles(store: Store, embedder: Embedder, query: str, filters: Filter
     return list(enumerate(kept[:max_articles]))
 
 
-def _articles(ranked: list[tuple[int, Document]]) -> list[Article]:
+def _articles(ranked: list[tuple[int, Document]], terms: set[str]) -> list[Article]:
     articles = []
     for rank, doc in ranked:
-        first = lede(doc)
+        first = lede(doc, terms)
         articles.append(Article(doc, rank, first, event_day(first, doc.date), mentions(doc.text)))
     return articles
 
 
 def _summary(event: Event, terms: set[str]) -> str:
-    """The lede of a report of the event's own day that says most of what was asked (the best-ranked on a tie),
-    relative dates resolved: a follow-up's lede ("denied on Friday") tells less of what happened."""
-    best = max(event.articles, key=lambda a: (a.day == event.day, len(terms & set(content_terms(a.lede))), -a.rank))
+    """A lede naming at least half of what was asked, from a report of the event's own day (a follow-up's lede,
+    "denied on Friday", tells less of what happened), then the one naming most, then the best-ranked; relative
+    dates resolved."""
+    def key(article: Article) -> tuple:
+        named = len(terms & set(content_terms(article.lede)))
+        return 2 * named >= len(terms), article.day == event.day, named, -article.rank
+
+    best = max(event.articles, key=key)
     return resolve_relative(best.lede, best.doc.date)
 
 
@@ -129,7 +134,7 @@ def build_timeline(store: Store, embedder: Embedder, query: str, filters: Filter
                    max_articles: int = MAX_ARTICLES) -> Timeline:
     """The timeline of the story `query` names, from the articles of `store` that match `filters`."""
     ranked = story_articles(store, embedder, query, filters, max_articles)
-    return assemble(query, group(_articles(ranked)))
+    return assemble(query, group(_articles(ranked, set(content_terms(query)))))
 
 
 def timeline(config: Config, query: str, filters: Filters | None = None, max_articles: int = MAX_ARTICLES,

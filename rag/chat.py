@@ -31,6 +31,7 @@ from rag.models.shared import SharedGenerator
 from rag.store import index_exists, is_url, open_store
 from rag.store.factory import display_location
 from rag.sync import Busy
+from rag.timeline.build import MAX_ARTICLES, Timeline, build_timeline
 from rag.types import Document, Event, Failed, Retrieved, Status
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,16 @@ class ChatService:
             if isinstance(event, Retrieved):
                 yield Status(f"Reading the best sentences of {len(event.passages)} articles…")
             yield event
+
+    def timeline(self, query: str, filters: Filters | None = None, max_articles: int = MAX_ARTICLES) -> Timeline:
+        """The story's events in date order (rag.timeline): retrieval and grouping only, no model."""
+        if not query.strip():
+            raise RagError("Name a story first, e.g. “US strikes on Iran-backed militias”.")
+        if not self.has_index():
+            raise RagError(f"No articles are indexed yet (index: {self.index_label}): run rag ingest PATH --index "
+                           f"{self.index_label}")
+        self.watch.check()
+        return build_timeline(self.assistant.index, self.assistant.embedder, query, filters, max_articles)
 
     # -- adding articles ------------------------------------------------------------------------------------
 

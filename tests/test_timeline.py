@@ -173,3 +173,48 @@ def test_rag_timeline_json_and_text(seed_index, fake_models):
     assert "after 2021-12" in text.output and "undated" in text.output and "Sources:" in text.output
     bad = runner.invoke(main, args + ["--since", "2022-01-01", "--until", "2021-01-01"])
     assert bad.exit_code == 2
+
+
+# -- the API and the chat's view -----------------------------------------------------------------------------
+
+def test_post_v1_timeline(seed_index, fake_models, outside_connections):
+    from dataclasses import replace
+
+    import httpx
+
+    from tests.serve_helpers import serving
+
+    config = replace(seed_index, model="fake-llm", embedder="fake-embedder")
+    with serving(config) as served:
+        body = {"query": "US strikes on Iran-backed militias"}
+        data = httpx.post(f"{served.url}/v1/timeline", json=body, timeout=60).json()
+        assert data["query"] == body["query"] and data["events"][0]["date"] == "2021-02-25"
+        assert {s["outlet"] for s in data["events"][0]["sources"]} == {"Rudaw", "ESTA", "Sputnik International"}
+        only = httpx.post(f"{served.url}/v1/timeline", json={**body, "outlet": "France 24"}, timeout=60).json()
+        assert [s["outlet"] for e in only["events"] for s in e["sources"]] == ["France 24"]
+        bad = httpx.post(f"{served.url}/v1/timeline", json={**body, "since": "tomorrow-ish"}, timeout=60)
+        assert bad.status_code == 400
+    assert fake_models.calls == 0  # no model call
+
+
+def test_the_chat_timeline_view_opens_each_event_on_its_articles(seed_index):
+    from rag.chat import ChatService
+    from tests.fakes import FakeEmbedder, FakeGenerator
+    from ui.app import parse_filters
+    from ui.timeline import show_timeline
+
+    service = ChatService(seed_index, embedder=FakeEmbedder(), loader=lambda c: FakeGenerator())
+    html = show_timeline(service, parse_filters, "US strikes on Iran-backed militias", "All outlets", "", "")
+    assert html.count('class="rag-tl-event"') >= 3
+    assert '<span class="rag-tl-date">2021-02-25</span>' in html and "after 2021-12" in html
+    assert "ERBIL" in html or "Ministry of Defense" in html  # an event opens on its articles' text
+    assert "Name a story" in show_timeline(service, parse_filters, "", None, "", "")
+    assert "<script>" not in render_title_escaped()
+
+
+def render_title_escaped() -> str:
+    from rag.timeline.build import Timeline, TimelineEvent, TimelineSource
+    from ui.render import timeline_html
+
+    source = TimelineSource(1, "x", "x.txt", "<script>alert(1)</script>", "Out<b>", "2021-01-01", None)
+    return timeline_html(Timeline("q<script>", (TimelineEvent("2021-01-01", False, "2021-01-01", "<script>", (source,)),)))

@@ -27,6 +27,8 @@ from rag.models.registry import go_offline  # noqa: E402
 from rag.sync import start_sync  # noqa: E402
 from rag.types import Done, Failed, Quoted, Rewrite, Status, Token  # noqa: E402
 from ui import render  # noqa: E402
+from ui.timeline import TimelineView, timeline_tab  # noqa: E402
+from ui.timeline import wire as wire_timeline  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +88,19 @@ class View:
     docs: gr.HTML
     files: gr.File
     ingest_status: gr.HTML
+    timeline: TimelineView
 
 
 def _chat_column() -> dict:
-    with gr.Column(scale=7, min_width=420, elem_id="rag-chat-column"):
+    with gr.Column(scale=7, min_width=420, elem_id="rag-chat-column"), gr.Tabs(elem_id="rag-tabs"):
+        with gr.Tab("Chat", elem_id="rag-chat-tab"):
+            parts = _chat_tab()
+        parts["timeline"] = timeline_tab()
+    return parts
+
+
+def _chat_tab() -> dict:
+    with gr.Column():
         chat = gr.Chatbot(
             elem_id="rag-chat", label="Chat", show_label=False, height=640, latex_delimiters=[],
             buttons=["copy"], feedback_options=None, group_consecutive_messages=False,
@@ -299,6 +310,7 @@ class Handlers:
         v.chat.clear(lambda: [], None, v.turns, queue=False)
         v.model.change(self.switch_model, v.model, [v.model_status, v.model], concurrency_id="model",
                        concurrency_limit=1, show_progress="minimal")
+        wire_timeline(v.timeline, self.service, parse_filters, v.outlet, v.since, v.until)
         v.files.upload(self.add_articles, [v.files, v.outlet], [v.ingest_status, v.docs, v.docs_box, v.outlet, v.files],
                        concurrency_id="ingest", concurrency_limit=1)
         demo.load(self.refresh, v.outlet, [v.docs, v.docs_box, v.outlet, v.model, v.model_status], queue=False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from rag.answer.retrieve import Filters, Retriever
 from rag.config import Config
@@ -52,8 +52,11 @@ class TimelineEvent:
 
 @dataclass(frozen=True)
 class Timeline:
+    """A story's events in date order; `articles` (doc id -> Document) lets a view open each source."""
+
     query: str
     events: tuple[TimelineEvent, ...]
+    articles: dict[str, Document] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {"query": self.query, "events": [asdict(e) for e in self.events]}
@@ -127,7 +130,7 @@ def assemble(query: str, events: list[Event]) -> Timeline:
             sources.append(TimelineSource(n, d.doc_id, d.url or d.source, d.title, d.outlet, d.date, d.url))
         published = min((a.doc.date for a in members if a.doc.date), default=None)
         out.append(TimelineEvent(day, estimated, published, _summary(event, terms), tuple(sources)))
-    return Timeline(query, tuple(out))
+    return Timeline(query, tuple(out), {a.doc.doc_id: a.doc for e in events for a in e.articles})
 
 
 def build_timeline(store: Store, embedder: Embedder, query: str, filters: Filters | None = None,

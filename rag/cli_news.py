@@ -74,7 +74,8 @@ def timeline_lines(result) -> list[str]:
     lines.append("Sources:")
     for event in result.events:
         for s in event.sources:
-            lines.append(f"  [{s.n}] {s.title} — {s.outlet or 'unknown outlet'}, {s.date or 'date unknown'} ({s.source})")
+            lines.append(f"  [{s.n}] {s.title} — {s.outlet or 'unknown outlet'}, {s.date or 'date unknown'} "
+                         f"({s.source})")
     return lines
 
 

@@ -217,4 +217,5 @@ def render_title_escaped() -> str:
     from ui.render import timeline_html
 
     source = TimelineSource(1, "x", "x.txt", "<script>alert(1)</script>", "Out<b>", "2021-01-01", None)
-    return timeline_html(Timeline("q<script>", (TimelineEvent("2021-01-01", False, "2021-01-01", "<script>", (source,)),)))
+    event = TimelineEvent("2021-01-01", False, "2021-01-01", "<script>", (source,))
+    return timeline_html(Timeline("q<script>", (event,)))

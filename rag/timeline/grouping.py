@@ -2,9 +2,9 @@
 
 Articles with an event day are grouped first, in date order: one joins an event whose day is within
 `dating.TOLERANCE` of its own and whose reports it resembles (TF-IDF cosine of their openings and the share
-of named entities in common, both weighted by rarity among the story's articles). Undated articles come next: a copy joins its original,
-any other joins only with a stricter resemblance and when no date it mentions is later than the event (it
-then takes the event's day); the rest stand alone.
+of named entities in common, both weighted by rarity among the story's articles). Undated articles come next:
+a copy joins its original, any other joins only with a stricter resemblance and when no date it mentions is
+later than the event (it then takes the event's day); the rest stand alone.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ class Article:
     terms: Counter = field(default_factory=Counter)
 
     def __post_init__(self):
-        head = self.doc.text[:_HEAD]
+        # From the lede on: in a round-up of the day's news, where this story's paragraph starts.
+        start = max(0, self.doc.text.find(" ".join(self.lede.split()[:6])))
+        head = self.doc.text[start:start + _HEAD]
         self.names = frozenset(names(head))
         self.grams = frozenset(shingles(head))
         self.terms = Counter(content_terms(f"{self.doc.title} {head}"))

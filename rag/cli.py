@@ -15,27 +15,10 @@ import click
 if TYPE_CHECKING:
     from rag.store.base import StoreStats
 
-from rag.cli_types import DATE, INDEX_LOCATION, K_RANGE, SYNC_EVERY, RagGroup, check_date_order
-from rag.config import Config, load_config
+from rag.cli_types import DATE, INDEX_OPTION, K_RANGE, SYNC_EVERY, RagGroup, _config, check_date_order
+from rag.config import Config
 from rag.errors import ConfigError, RagError
 from rag.terminal import json_line, printable
-
-INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None, type=INDEX_LOCATION,
-                            help="Index folder or postgresql:// URL (default: index/, or $RAG_INDEX).")
-
-
-def _config(**flags) -> Config:
-    """The settings with these flags on top; a flag that makes them invalid is a usage error (exit 2)."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    try:
-        return load_config(given)
-    except ConfigError as exc:
-        ctx = click.get_current_context()
-        hints = [p.get_error_hint(ctx) for p in ctx.command.params if p.name in exc.settings and p.name in given]
-        if hints:
-            raise click.BadParameter(str(exc), ctx, param_hint=" / ".join(hints)) from None
-        raise
-
 
 def _fail(exc: RagError) -> None:
     click.secho(f"Error: {printable(exc)}", fg="red", err=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rag.cli import INDEX_OPTION, _config, _say_waiting, ingesting, print_report
-from rag.cli_types import DATE, check_date_order
+from rag.cli_types import DATE, INDEX_OPTION, _config, check_date_order
 from rag.terminal import json_line, printable
 
 
@@ -16,9 +15,10 @@ from rag.terminal import json_line, printable
 @click.option("--wait", is_flag=True, help="If another ingest is writing to the index, wait for it instead of failing.")
 def sync(index_dir, embedder, prune, wait) -> None:
     """Ingest every source of the `sources` setting (rag.toml): new and changed articles only, a line per source."""
+    from rag.cli import _say_waiting, ingesting, print_report  # here: `python -m rag.cli` runs rag.cli as __main__
+    from rag.ingest.pipeline import ingest
     from rag.models.factories import make_embedder
     from rag.sync import source_inputs
-    from rag.ingest.pipeline import ingest
 
     config = _config(index_dir=index_dir, embedder=embedder)
     inputs = source_inputs(config)

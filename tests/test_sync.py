@@ -111,3 +111,12 @@ def test_the_chat_service_reads_a_new_generation_at_its_next_answer(seed_index, 
     assert service.assistant.index is before  # nothing noticed yet: answers in flight keep their store
     list(service.ask("What began on Monday?"))
     assert service.assistant.index is not before and len(service.assistant.index.documents()) == 6
+
+
+def test_sync_every_without_sources_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "none.toml"))
+    for command in ("serve", "ui"):
+        result = CliRunner().invoke(main, [command, "--sync-every", "30m", "--index", str(tmp_path / "index")])
+        assert result.exit_code == 2 and "needs sources" in result.output
+    bad = CliRunner().invoke(main, ["serve", "--sync-every", "often"])
+    assert bad.exit_code == 2 and "--sync-every" in bad.output

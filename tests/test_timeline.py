@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from click.testing import CliRunner
 
 from rag.answer.retrieve import Filters
@@ -219,3 +220,19 @@ def render_title_escaped() -> str:
     source = TimelineSource(1, "x", "x.txt", "<script>alert(1)</script>", "Out<b>", "2021-01-01", None)
     event = TimelineEvent("2021-01-01", False, "2021-01-01", "<script>", (source,))
     return timeline_html(Timeline("q<script>", (event,)))
+
+
+@pytest.mark.integration
+def test_seeds_timeline_with_minilm(real_index):
+    """The acceptance case with the real embedder, through the command line."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "rag.cli", "timeline", "US strikes on Iran-backed militias",
+                             "--index", str(real_index), "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    events = json.loads(result.stdout)["events"]
+    assert [sorted(s["outlet"] for s in e["sources"]) for e in events] == [
+        ["ESTA", "Rudaw", "Sputnik International"], ["Rudaw"], ["France 24"]]
+    assert [(e["date"], e["date_estimated"]) for e in events] == [("2021-02-25", False), ("2021-12", True),
+                                                                  (None, False)]

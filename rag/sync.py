@@ -179,7 +179,12 @@ class BackgroundSync:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.on_result(self.run_once())
+            try:
+                result = self.run_once()
+            except Exception as exc:  # noqa: BLE001 - a sync that cannot start is reported; the next one tries
+                result = SyncResult(error=f"the sync could not run: {exc}")
+            if not self._stop.is_set():
+                self.on_result(result)
             self._stop.wait(self.every)
 
     def run_once(self) -> SyncResult:

@@ -72,6 +72,19 @@ def create_app(ctx: ServerContext) -> FastAPI:
         except ClientGone:  # it left while waiting, or during its answer: nobody to answer
             return Response(status_code=CLIENT_CLOSED)
 
+    _no_model_routes(app)
+
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(rest: str) -> None:  # otherwise the chat page, mounted at /, would answer with its own 404
+        raise errors.ApiError(404, f"There is no /v1/{rest} here: this server offers /v1/models, "
+                                   "/v1/chat/completions, /v1/search and /v1/timeline.", code="unknown_url")
+
+    return app
+
+
+def _no_model_routes(app: FastAPI) -> None:
+    """Searches and timelines: retrieval only, in worker threads, so they never wait for the model's turn."""
+
     @app.post("/v1/search")
     async def search(body: SearchRequest, ctx: ServerContext = Depends(_authorised)) -> dict:
         query = check_question(body.query.strip(), ctx.config, "query")
@@ -94,10 +107,3 @@ def create_app(ctx: ServerContext) -> FastAPI:
         except RagError as exc:
             raise errors.unavailable(str(exc), "index_error") from exc
         return found.to_json()
-
-    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def unknown(rest: str) -> None:  # otherwise the chat page, mounted at /, would answer with its own 404
-        raise errors.ApiError(404, f"There is no /v1/{rest} here: this server offers /v1/models, "
-                                   "/v1/chat/completions, /v1/search and /v1/timeline.", code="unknown_url")
-
-    return app

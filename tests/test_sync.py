@@ -120,3 +120,48 @@ def test_sync_every_without_sources_is_a_usage_error(tmp_path, monkeypatch):
         assert result.exit_code == 2 and "needs sources" in result.output
     bad = CliRunner().invoke(main, ["serve", "--sync-every", "often"])
     assert bad.exit_code == 2 and "--sync-every" in bad.output
+
+
+def test_a_server_syncing_in_the_background_answers_on_and_then_finds_the_new_articles(seed_index, fake_models,
+                                                                                        tmp_path):
+    """An answer in flight while a background sync commits a new generation finishes, the sync's embedding having
+    waited for it; the next search reads the new generation, with no restart."""
+    import httpx
+
+    from rag.models.factories import register_generator, unregister
+    from tests.serve_helpers import GatedGenerator, serving
+
+    news = tmp_path / "news"
+    news.mkdir()
+    (news / "pier.txt").write_text("Harbour works\n\n" + " ".join(TEXT) + " The quay is called Zorblax Quay.")
+    gated = GatedGenerator()
+    register_generator("gated-llm", lambda config: gated)
+    config = replace(seed_index, model="gated-llm", embedder="fake-embedder", sources=(str(news),),
+                     sync_every="30m")
+    try:
+        with serving(config) as served:
+            ask = {"model": "rag-news", "messages": [{"role": "user", "content": "Who denied the intelligence "
+                                                                                 "sharing?"}]}
+            answers = []
+            answering = threading.Thread(target=lambda: answers.append(
+                httpx.post(f"{served.url}/v1/chat/completions", json=ask, timeout=60)))
+            answering.start()
+            assert gated.started.wait(10)  # the answer is being written
+            background = BackgroundSync(config, served.ctx.service.busy, make_embedder=fake_embedder)
+            results = []
+            syncing = threading.Thread(target=lambda: results.append(background.run_once()))
+            syncing.start()
+            deadline = time.monotonic() + 60
+            while not list(Path(config.index_dir).glob(".staging*")) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the child has opened its writer: embedding comes next
+            syncing.join(1.0)
+            assert not results  # its embedding waits for the answer
+            gated.gate.set()
+            answering.join(30)
+            syncing.join(60)
+            assert answers[0].status_code == 200 and "denied" in answers[0].json()["choices"][0]["message"]["content"]
+            assert results[0].changed and results[0].paused_s > 0
+            found = httpx.post(f"{served.url}/v1/search", json={"query": "Zorblax Quay", "k": 1}, timeout=30).json()
+            assert "Zorblax" in found["data"][0]["text"]
+    finally:
+        unregister("gated-llm")

@@ -135,3 +135,12 @@ def test_rag_ingest_takes_a_url_on_the_command_line(web, fake_models):
     assert result.exit_code == 0, result.output
     assert "1 added" in result.output
     assert f"skipped {site.url}/news/gone: HTTP 404" in result.output
+
+
+def test_the_same_folder_or_url_given_twice_is_read_once(web, seeds, tmp_path):
+    site, config = web
+    folder = copy_seeds(seeds, tmp_path / "news", ["000_b2984dc87e62d731.txt"])
+    page = f"{site.url}/news/harbour"
+    report = ingest([folder, page, folder, page], config, FakeEmbedder())
+    assert (report.added, len(report.duplicates)) == (2, 0)
+    assert len(site.requested("/news/harbour")) == 1

@@ -156,7 +156,11 @@ def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: StoreWrit
 def _local_files(paths: list[str | Path], report: IngestReport) -> dict[str, list[Path]]:
     """The files under each local path given (a file reached through two paths counts for the first)."""
     met: set[Path] = set()
-    return {str(p): list(iter_files([p], report.failed, met)) for p in paths if not is_web(p)}
+    found: dict[str, list[Path]] = {}
+    for path in paths:
+        if not is_web(path) and str(path) not in found:  # the same path given twice is read once
+            found[str(path)] = list(iter_files([path], report.failed, met))
+    return found
 
 
 class _Run:
@@ -220,18 +224,18 @@ def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: b
     fetcher = None
     try:
         run = _Run(writer, embedder, config, report)
-        for given in paths:
+        for given in dict.fromkeys(str(p) for p in paths):  # each path or URL once, in the order given
             before = report.tally()
             if is_web(given):
                 fetcher = fetcher or Fetcher(config.cache_dir, config.fetch_timeout, config.fetch_interval,
                                              int(config.max_file_mb * 1e6))
-                _read_web(str(given), run, fetcher, config)
-            for path in files.get(str(given), []):
+                _read_web(given, run, fetcher, config)
+            for path in files.get(given, []):
                 if on_file:
                     on_file(path)
                 for doc in _documents(path, config, report):
-                    run.take(doc, str(given))
-            report.count(str(given), before)
+                    run.take(doc, given)
+            report.count(given, before)
         run.finish()
         if prune:
             for doc_id, source in writer.sources().items():

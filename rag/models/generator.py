@@ -12,12 +12,6 @@ from typing import Iterator, Protocol
 from rag.errors import ModelError
 from rag.models.llama_state import LlamaState
 
-# llama.cpp's threads meet at a barrier after every step. OpenMP's default is to spin while waiting there, so on a
-# machine whose cores are busy with anything else (an embedding job, a second model, the tests) each wait burns
-# the time slice the other thread needs: measured 2-20x slower with two models on two cores. Waiting passively
-# costs little when the machine is idle (README, speed). Set before llama.cpp (and its OpenMP) is loaded.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 @dataclass
 class Usage:

@@ -156,7 +156,6 @@ def probe_records(cache_dir: Path) -> list[tuple[str, ProbeResult]]:
 
 def _child(model: str) -> int:
     """The probe itself, in the child: load the model, read PROMPT_TOKENS tokens in one batch, write four."""
-    import rag.models.generator  # noqa: F401 - the same llama.cpp settings as the real load (OpenMP waiting)
     import llama_cpp
 
     llm = llama_cpp.Llama(model, n_ctx=1024, n_batch=512, n_threads=os.cpu_count() or None, verbose=False)

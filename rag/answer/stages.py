@@ -73,6 +73,8 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
         if "\n" in piece:
             yield from _quoted(tail, state, quoted)
         if new:
+            if state.timings.first_answer_ms is None:
+                state.timings.first_answer_ms = state.elapsed_ms()
             state.streamed += new
             yield Token(new)
     state.timings.prompt_tokens, state.timings.completion_tokens = usage.prompt_tokens, usage.completion_tokens

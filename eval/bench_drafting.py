@@ -46,6 +46,7 @@ class Run:
     logprobs: list[float]
     prompt_s: float  # to the first piece
     completion_s: float  # the first piece to the end
+    completion_cpu: float  # this process's CPU time in the completion phase (all threads)
     stats: DraftStats = field(default_factory=DraftStats)
 
     @property
@@ -123,16 +124,16 @@ def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft:
     cut_to_prefix(generator, messages)
     generator.draft_tokens = draft
     usage = Usage()
-    pieces, first = [], None
+    pieces, first, first_cpu = [], None, 0.0
     started = time.perf_counter()
     for piece in generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar):
         if first is None:
-            first = time.perf_counter()
+            first, first_cpu = time.perf_counter(), time.process_time()
         pieces.append(piece)
-    ended = time.perf_counter()
+    ended, ended_cpu = time.perf_counter(), time.process_time()
     first = first or ended
     return Run(pieces, usage.completion_tokens, list(usage.logprobs), first - started, ended - first,
-               generator.draft_stats)
+               ended_cpu - (first_cpu or ended_cpu), generator.draft_stats)
 
 
 def identical(a: Run, b: Run) -> bool:
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind per question")
     parser.add_argument("--draft", type=int, default=10, help="draft_tokens of the drafted runs")
     parser.add_argument("--max-tokens", type=int, default=Config().max_answer_tokens)
+    parser.add_argument("--threads", type=int, default=Config().threads, help="llama.cpp threads (0: one per core)")
     parser.add_argument("--show", action="store_true", help="print each question's answer and figures")
     args = parser.parse_args(argv)
 
@@ -158,10 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(index_dir=str(Path(tmp) / "index"), model=args.model)
         path = llm_path(args.model, config.cache_dir)
-        generator = LlamaCppGenerator(args.model, path, config.n_ctx, config.threads, cache_dir=None)
+        generator = LlamaCppGenerator(args.model, path, config.n_ctx, args.threads, cache_dir=None)
+        if args.threads:
+            generator._llm.context_params.n_threads_batch = args.threads
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(generator._llm.ctx, args.threads, args.threads)
         cases = prompts(config, args.questions, generator)
         print(f"model: {args.model} ({path.name}); {len(cases)} questions x {args.repeat} runs each way; "
-              f"draft_tokens {args.draft} vs 0; max_tokens {args.max_tokens}")
+              f"draft_tokens {args.draft} vs 0; max_tokens {args.max_tokens}; threads "
+              f"{generator._llm.n_threads}/{generator._llm.context_params.n_threads_batch} (one token/batch)")
         watch = CpuWatch()
         plain: list[list[Run]] = [[] for _ in cases]
         drafted: list[list[Run]] = [[] for _ in cases]
@@ -195,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
           f"drafted {median(median(r.completion_s for r in rs) for rs in drafted):.2f} s; drafted/plain time per "
           f"question: median {median(ratio):.2f}, range {min(ratio):.2f}-{max(ratio):.2f}; all questions: "
           f"{sum(median(r.completion_s for r in rs) for rs in drafted) / sum(median(r.completion_s for r in rs) for rs in plain):.2f}")
+    cpu_ratio = [median(d.completion_cpu for d in ds) / median(p.completion_cpu for p in ps)
+                 for ps, ds in zip(plain, drafted)]
+    print(f"completion phase CPU time (all threads) drafted/plain per question: median {median(cpu_ratio):.2f}; "
+          f"all questions: {sum(median(r.completion_cpu for r in rs) for rs in drafted) / sum(median(r.completion_cpu for r in rs) for rs in plain):.2f}")
     print(f"prompt phase (to the first piece), median: plain {median(r.prompt_s for rs in plain for r in rs):.2f} s, "
           f"drafted {median(r.prompt_s for rs in drafted for r in rs):.2f} s")
     print(f"drafts: acceptance {stats.accepted}/{stats.drafted} = {stats.acceptance:.2f}; written tokens from "

@@ -237,3 +237,118 @@ def test_pieces_hold_multibyte_characters_and_stop_strings():
 def test_pieces_stop_at_max_tokens():
     pieces, reason = pieces_of([1, 2, 3, 4, 7], max_tokens=3)
     assert pieces == ["QUOTE", " [1]", ": \"", ""] and reason == "length"
+
+
+# --- with the real tiny model, grammar and seed-article prompts ----------------------------------------------
+
+ANSWER_SHAPE = (r'(QUOTE \[[1-9]\]: "[^"\n]{3,120}"\n){1,2}ANSWER: [^\n\[\];]{2,160} \[[1-9]\]'
+                r'(; [^\n\[\];]{2,160} \[[1-9]\])?\.\n|NONE\n')
+QUESTIONS = ["Who denied the intelligence sharing?",
+             "According to Iraq's Defense Ministry, what is its cooperation with the international coalition limited to?",
+             "Which little-known group claimed the February 15 rocket attack?"]
+
+
+def tiny_generator(cache_dir=None, **llama_options):
+    """The tiny model as rag loads it; `llama_options` replace its llama.cpp context (e.g. n_ubatch=1)."""
+    import llama_cpp
+
+    from rag.config import Config
+    from rag.generator import LlamaCppGenerator
+    from rag.llama_state import LlamaState
+    from rag.models import llm_path
+
+    path = llm_path("smollm2-135m", Config().cache_dir)
+    # One thread: the tiny model needs no more, and a busy machine cannot stall it at thread barriers.
+    generator = LlamaCppGenerator("smollm2-135m", path, n_ctx=4096, threads=1, cache_dir=cache_dir)
+    if llama_options:
+        generator._llm = llama_cpp.Llama(str(path), n_ctx=4096, n_threads=1, n_threads_batch=1, verbose=False,
+                                         **llama_options)
+        generator._state = LlamaState(generator._llm)
+    return generator
+
+
+@pytest.fixture(scope="module")
+def seed_prompts(tmp_path_factory):
+    """(messages, grammar) of the sample questions, built by the pipeline from the seed articles."""
+    from rag.ask import Assistant
+    from rag.config import Config
+    from rag.ingest import ingest
+    from rag.prompting import build_messages, to_citation
+    from rag.retrieve import Filters
+    from tests.conftest import SEEDS
+    from tests.fakes import FakeEmbedder
+
+    if not SEEDS.is_dir():
+        pytest.skip(f"sample corpus not found at {SEEDS}")
+    tmp = tmp_path_factory.mktemp("drafting")
+    config = Config(index_dir=str(tmp / "index"), cache_dir=str(tmp / "cache"), model="smollm2-135m")
+    embedder = FakeEmbedder()
+    ingest([SEEDS], config, embedder)
+    assistant = Assistant(config, embedder=embedder, generator=tiny_generator())
+    prompts = []
+    for question in QUESTIONS:
+        groups, _ = assistant.evidence(question, config, Filters(asked_on="2024-06-01"))
+        passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
+        prompts.append(build_messages(assistant.templates, question, passages, "2024-06-01"))
+    return prompts, assistant.templates.grammar
+
+
+@pytest.mark.integration
+def test_drafted_equals_plain_greedy_with_the_tiny_model(seed_prompts):
+    """Drafted and plain decoding on batch-invariant numerics: n_ubatch=1 makes llama.cpp compute a batch token by
+    token, so a drafted batch's logits are bit for bit those of one-token steps, and any difference would be the
+    drafting's own. (With llama.cpp's batch kernels, logits of a batch may differ from a step's in the last bits;
+    eval/bench_drafting.py measures what that does to the default model's answers.)"""
+    import re
+
+    prompts, grammar = seed_prompts
+    generator = tiny_generator(n_ubatch=1)
+    accepted = 0
+    for number, messages in enumerate(prompts):
+        plain, plain_usage = generate(generator, messages, grammar, draft=0)
+        drafted, drafted_usage = generate(generator, messages, grammar, draft=10)
+        assert drafted == plain  # the same text, in the same pieces
+        assert drafted_usage.completion_tokens == plain_usage.completion_tokens
+        assert len(drafted_usage.logprobs) == len(plain_usage.logprobs) > 10
+        assert drafted_usage.logprobs == pytest.approx(plain_usage.logprobs, abs=1e-3)
+        assert re.fullmatch(ANSWER_SHAPE, "".join(drafted))  # the grammar was respected
+        accepted += generator.draft_stats.accepted
+        # Cut short by max_tokens: the same truncated text and counts.
+        for max_tokens in (1, 9) if number == 0 else ():
+            short_plain, short_plain_usage = generate(generator, messages, grammar, 0, max_tokens)
+            short_drafted, short_drafted_usage = generate(generator, messages, grammar, 10, max_tokens)
+            assert short_drafted == short_plain
+            assert short_drafted_usage.completion_tokens == short_plain_usage.completion_tokens
+            assert short_drafted_usage.logprobs == pytest.approx(short_plain_usage.logprobs, abs=1e-3)
+    assert accepted > 50  # quotes were copied through drafts, not token by token
+
+
+@pytest.mark.integration
+def test_drafting_with_the_default_build_and_a_saved_prefix_state(seed_prompts, tmp_path):
+    """The production setup: llama.cpp's own batches, the prompt prefix restored from a saved state in a fresh
+    process. Every answer follows the grammar, and the state file saved by a drafted run serves a plain one."""
+    import re
+
+    prompts, grammar = seed_prompts
+    first = tiny_generator(cache_dir=tmp_path)
+    pieces, usage = generate(first, prompts[0], grammar, draft=10)
+    assert re.fullmatch(ANSWER_SHAPE, "".join(pieces)) and usage.completion_tokens > len(pieces) > 10
+    assert first.draft_stats.accepted > 0 and first.draft_stats.picks == len(usage.logprobs) + 1
+    assert len(list((tmp_path / "prefix-states").glob("*.state"))) == 1
+    for messages in prompts[1:]:  # the context keeps the prefix across questions
+        pieces, usage = generate(first, messages, grammar, draft=10)
+        assert re.fullmatch(ANSWER_SHAPE, "".join(pieces))
+    fresh = tiny_generator(cache_dir=tmp_path)
+    pieces, usage = generate(fresh, prompts[0], grammar, draft=10)
+    assert fresh.restored_tokens > 100 and re.fullmatch(ANSWER_SHAPE, "".join(pieces))
+    plain, _ = generate(tiny_generator(cache_dir=tmp_path), prompts[0], grammar, draft=0)
+    assert re.fullmatch(ANSWER_SHAPE, "".join(plain))
+
+
+def generate(generator, messages, grammar, draft: int, max_tokens: int = 200):
+    """One answer, the context kept from the previous one (as rag keeps it between questions)."""
+    from rag.generator import Usage
+
+    generator.draft_tokens = draft
+    usage = Usage()
+    return list(generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar)), usage

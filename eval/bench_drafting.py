@@ -136,10 +136,20 @@ def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft:
                ended_cpu - (first_cpu or ended_cpu), generator.draft_stats)
 
 
+def same_text(a: Run, b: Run) -> bool:
+    """The same pieces and completion token count."""
+    return a.pieces == b.pieces and a.completion_tokens == b.completion_tokens
+
+
+def logprob_gap(a: Run, b: Run) -> float:
+    """The largest logprob difference of two runs of the same text (inf when their lengths differ)."""
+    if len(a.logprobs) != len(b.logprobs):
+        return float("inf")
+    return max((abs(x - y) for x, y in zip(a.logprobs, b.logprobs)), default=0.0)
+
+
 def identical(a: Run, b: Run) -> bool:
-    return (a.pieces == b.pieces and a.completion_tokens == b.completion_tokens
-            and len(a.logprobs) == len(b.logprobs)
-            and all(abs(x - y) <= 1e-3 for x, y in zip(a.logprobs, b.logprobs)))
+    return same_text(a, b) and logprob_gap(a, b) <= 1e-3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind per question")
     parser.add_argument("--draft", type=int, default=10, help="draft_tokens of the drafted runs")
     parser.add_argument("--max-tokens", type=int, default=Config().max_answer_tokens)
+    parser.add_argument("--min-ngram", type=int, default=None, help="shortest n-gram that proposes a draft")
     parser.add_argument("--threads", type=int, default=Config().threads, help="llama.cpp threads (0: one per core)")
     parser.add_argument("--show", action="store_true", help="print each question's answer and figures")
     args = parser.parse_args(argv)
 
+    import rag.drafting
     from rag.models import llm_path
+
+    if args.min_ngram:
+        rag.drafting.DEFAULT_MIN_NGRAM = args.min_ngram
 
     print(f"CPU: {cpu_model()} ({os.cpu_count()} cores); load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -168,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             llama_cpp.llama_set_n_threads(generator._llm.ctx, args.threads, args.threads)
         cases = prompts(config, args.questions, generator)
         print(f"model: {args.model} ({path.name}); {len(cases)} questions x {args.repeat} runs each way; "
-              f"draft_tokens {args.draft} vs 0; max_tokens {args.max_tokens}; threads "
+              f"draft_tokens {args.draft} vs 0 (n-grams {rag.drafting.DEFAULT_MIN_NGRAM}-{rag.drafting.DEFAULT_NGRAM}); "
+              f"max_tokens {args.max_tokens}; threads "
               f"{generator._llm.n_threads}/{generator._llm.context_params.n_threads_batch} (one token/batch)")
         watch = CpuWatch()
         plain: list[list[Run]] = [[] for _ in cases]
@@ -179,9 +195,16 @@ def main(argv: list[str] | None = None) -> int:
                 order = (0, args.draft) if (i + r) % 2 == 0 else (args.draft, 0)
                 for draft in order:
                     (drafted if draft else plain)[i].append(run(generator, messages, grammar, draft, args.max_tokens))
+                if args.show:
+                    p, d = plain[i][-1], drafted[i][-1]
+                    print(f"  [{r + 1}.{i + 1}] completion {p.completion_s:.2f} s plain, {d.completion_s:.2f} s drafted "
+                          f"({p.completion_tokens - 1} tokens); same text {same_text(p, d)}, logprob gap "
+                          f"{logprob_gap(p, d):.1e}; accepted {d.stats.accepted}/{d.stats.drafted}", flush=True)
         others = watch.others_share()
 
     same = sum(all(identical(p, d) for p in ps for d in ds) for ps, ds in zip(plain, drafted))
+    same_texts = sum(all(same_text(p, d) for p in ps for d in ds) for ps, ds in zip(plain, drafted))
+    gaps = [logprob_gap(p, d) for ps, ds in zip(plain, drafted) for p in ps for d in ds if same_text(p, d)]
     median = statistics.median
     ratio = [median(d.completion_s for d in ds) / median(p.completion_s for p in ps)
              for ps, ds in zip(plain, drafted)]
@@ -196,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"; {d.completion_tokens - 1} tokens; completion {median(x.completion_s for x in ps):.2f} s plain, "
                   f"{median(x.completion_s for x in ds):.2f} s drafted ({q_ratio:.2f}x); accepted "
                   f"{d.stats.accepted}/{d.stats.drafted}")
-    print(f"identical answers (text, token count, logprobs within 1e-3): {same}/{len(cases)}")
+    print(f"identical answers (text, token count, logprobs within 1e-3): {same}/{len(cases)}; same text and token "
+          f"count: {same_texts}/{len(cases)}; largest logprob gap where the text is the same: "
+          f"{max(gaps, default=0.0):.2e}")
     print(f"completion tokens/s, median of runs: plain {median(r.tokens_per_s for rs in plain for r in rs):.1f}, "
           f"drafted {median(r.tokens_per_s for rs in drafted for r in rs):.1f}")
     print(f"completion phase, median per question: plain {median(median(r.completion_s for r in rs) for rs in plain):.2f} s, "

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol, Sequence
 
 DEFAULT_NGRAM = 3  # the longest n-gram of recent text looked up
-DEFAULT_MIN_NGRAM = 1  # the shortest one that may still propose a draft
+DEFAULT_MIN_NGRAM = 2  # the shortest one that may still propose a draft (single tokens recur everywhere)
 
 
 @dataclass
@@ -122,6 +122,9 @@ def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int
     """
     stats = stats if stats is not None else DraftStats()
     index = NgramIndex(history, max_ngram, min_ngram)
+    # A drafted token costs nearly a step when it is wrong: drafts start short and double while they are taken
+    # whole, and halve when their first token is already wrong (a phrase that recurs, not a quote being copied).
+    cap = min(max_draft, 4)
     token = model.pick(-1)
     picked = 1
     while True:
@@ -129,7 +132,7 @@ def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int
         yield token
         index.append(token)
         # Drafted tokens and the pick after them must fit in max_tokens and the context.
-        limit = min(max_draft, model.room() - 1)
+        limit = min(cap, model.room() - 1)
         if max_tokens is not None:
             limit = min(limit, max_tokens - picked - 1)
         draft = index.draft(limit)
@@ -141,12 +144,16 @@ def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int
             picked += 1
             if token != proposed:
                 model.keep(row + 1)  # the last token and the accepted drafts; the rejected tail goes
+                if row == 0:
+                    cap = max(1, cap // 2)
                 break
             stats.accepted += 1
             stats.picks += 1
             yield token
             index.append(token)
         else:
+            if draft and len(draft) == limit:
+                cap = min(max_draft, cap * 2)
             token = model.pick(len(draft))
             picked += 1
 
@@ -368,8 +375,8 @@ class CompletionText:
 
 
 def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequence[str] = (), grammar=None,
-                      observe: Callable | None = None, max_draft: int = 10, max_ngram: int = DEFAULT_NGRAM,
-                      min_ngram: int = DEFAULT_MIN_NGRAM, stats: DraftStats | None = None) -> Iterator[str]:
+                      observe: Callable | None = None, max_draft: int = 10, max_ngram: int | None = None,
+                      min_ngram: int | None = None, stats: DraftStats | None = None) -> Iterator[str]:
     """Greedy `llm.create_completion(tokens, max_tokens=..., temperature=0, stream=True, stop=..., grammar=...,
     logits_processor=[observe])` with prompt-lookup drafting: the same pieces of text, one per item (the final
     empty piece included), with each drafted run of accepted tokens read in one batch.
@@ -383,7 +390,8 @@ def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequenc
     model = LlamaDraftModel(llm, grammar, observe)
     try:
         model.prompt(tokens)
-        picks = speculative_greedy(model, tokens, max_draft, text.max_tokens, max_ngram, min_ngram, stats)
+        picks = speculative_greedy(model, tokens, max_draft, text.max_tokens, max_ngram or DEFAULT_NGRAM,
+                                   min_ngram or DEFAULT_MIN_NGRAM, stats)
         try:
             for token in picks:
                 pieces, done = text.feed(token)

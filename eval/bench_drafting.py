@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from rag.config import Config  # noqa: E402
 from rag.models.drafting import DraftStats  # noqa: E402
-from rag.generator import LlamaCppGenerator, Usage  # noqa: E402
+from rag.models.generator import LlamaCppGenerator, Usage  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
 GOLD = REPO / "eval" / "gold" / "seeds.jsonl"
@@ -89,11 +89,9 @@ class CpuWatch:
 
 def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict], str]]:
     """(question, chat messages, grammar) for the first `count` sample questions, as `rag ask` builds them."""
-    from rag.ask import Assistant
-    from rag.factories import make_embedder
-    from rag.ingest import ingest
-    from rag.prompting import build_messages, to_citation
-    from rag.retrieve import Filters
+    from rag.answer.assistant import Assistant
+    from rag.ingest.pipeline import ingest
+    from rag.models.factories import make_embedder
 
     embedder = make_embedder(config)
     ingest([SEEDS], config, embedder)
@@ -101,12 +99,9 @@ def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict]
     out = []
     for line in GOLD.read_text(encoding="utf-8").splitlines()[:count]:
         question = json.loads(line)["question"]
-        groups, _ = assistant.evidence(question, config, Filters(asked_on=ASKED_ON))
-        if not groups:
-            continue
-        passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
-        out.append((question, build_messages(assistant.templates, question, passages, ASKED_ON),
-                    assistant.templates.grammar))
+        messages, grammar = assistant.prompt_for(question, asked_on=ASKED_ON)
+        if messages:
+            out.append((question, messages, grammar))
     return out
 
 
@@ -165,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import rag.models.drafting
-    from rag.models import llm_path
+    from rag.models.registry import llm_path
 
     if args.min_ngram:
         rag.models.drafting.DEFAULT_MIN_NGRAM = args.min_ngram

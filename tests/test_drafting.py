@@ -253,9 +253,9 @@ def tiny_generator(cache_dir=None, **llama_options):
     import llama_cpp
 
     from rag.config import Config
-    from rag.generator import LlamaCppGenerator
-    from rag.llama_state import LlamaState
-    from rag.models import llm_path
+    from rag.models.generator import LlamaCppGenerator
+    from rag.models.llama_state import LlamaState
+    from rag.models.registry import llm_path
 
     path = llm_path("smollm2-135m", Config().cache_dir)
     # One thread: the tiny model needs no more, and a busy machine cannot stall it at thread barriers.
@@ -270,11 +270,9 @@ def tiny_generator(cache_dir=None, **llama_options):
 @pytest.fixture(scope="module")
 def seed_prompts(tmp_path_factory):
     """(messages, grammar) of the sample questions, built by the pipeline from the seed articles."""
-    from rag.ask import Assistant
+    from rag.answer.assistant import Assistant
     from rag.config import Config
-    from rag.ingest import ingest
-    from rag.prompting import build_messages, to_citation
-    from rag.retrieve import Filters
+    from rag.ingest.pipeline import ingest
     from tests.conftest import SEEDS
     from tests.fakes import FakeEmbedder
 
@@ -285,12 +283,8 @@ def seed_prompts(tmp_path_factory):
     embedder = FakeEmbedder()
     ingest([SEEDS], config, embedder)
     assistant = Assistant(config, embedder=embedder, generator=tiny_generator())
-    prompts = []
-    for question in QUESTIONS:
-        groups, _ = assistant.evidence(question, config, Filters(asked_on="2024-06-01"))
-        passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
-        prompts.append(build_messages(assistant.templates, question, passages, "2024-06-01"))
-    return prompts, assistant.templates.grammar
+    prompts = [assistant.prompt_for(question, asked_on="2024-06-01") for question in QUESTIONS]
+    return [messages for messages, _ in prompts], prompts[0][1]
 
 
 @pytest.mark.integration
@@ -347,7 +341,7 @@ def test_drafting_with_the_default_build_and_a_saved_prefix_state(seed_prompts, 
 
 def generate(generator, messages, grammar, draft: int, max_tokens: int = 200):
     """One answer, the context kept from the previous one (as rag keeps it between questions)."""
-    from rag.generator import Usage
+    from rag.models.generator import Usage
 
     generator.draft_tokens = draft
     usage = Usage()

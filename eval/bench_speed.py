@@ -85,7 +85,7 @@ def cold(index: str, model: str, question: str) -> dict:
         sys.exit(f"rag ask failed: {done.stderr[-2000:]}")
     t = json.loads(done.stdout)["timings"]
     return {"wall_s": wall, "retrieve_s": t["retrieve_ms"] / 1000, "first_quote_s": _s(t.get("first_quote_ms")),
-            "first_token_s": _s(t.get("first_token_ms")), "total_s": t["total_ms"] / 1000,
+            "first_token_s": _s(t.get("first_answer_ms")), "total_s": t["total_ms"] / 1000,
             "prompt_tokens": t["prompt_tokens"], "completion_tokens": t["completion_tokens"]}
 
 
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args()
     asked = questions(args.questions)
-    raw = raw_speed(args.model)
+    raw = raw_speed(args.model)  # again at the end: the machine's better moment counts (other jobs come and go)
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
         index = args.index or str(Path(tmp) / "index")
         if not args.index:
@@ -182,6 +182,11 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
+    later = raw_speed(args.model)
+    raw = {**raw, "prompt_tps": max(raw["prompt_tps"], later["prompt_tps"]),
+           "written_tps": max(raw["written_tps"], later["written_tps"])}
+    cold_rows = [with_ratio(r, raw) for r in cold_rows]
+    warm_rows = [with_ratio(r, raw) for r in warm_rows]
     runs = {"cold `rag ask --local`": cold_rows, "warm `rag serve`": warm_rows}
     print(table(raw, runs))
     if args.json_out:

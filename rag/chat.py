@@ -22,6 +22,7 @@ from rag.answer.retrieve import Filters
 from rag.config import Config
 from rag.errors import IndexMissingError, RagError
 from rag.files import sha256_file
+from rag.index_watch import IndexWatch
 from rag.ingest.pipeline import IngestReport, ingest
 from rag.models.factories import is_model_url, make_embedder, make_generator
 from rag.models.generator import Generator
@@ -29,6 +30,8 @@ from rag.models.registry import LLMS
 from rag.models.shared import SharedGenerator
 from rag.store import index_exists, is_url, open_store
 from rag.store.factory import display_location
+from rag.sync import Busy
+from rag.timeline.build import MAX_ARTICLES, Timeline, build_timeline
 from rag.types import Document, Event, Failed, Retrieved, Status
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,8 @@ class ChatService:
         self.assistant = assistant
         self.rewrite_template = load_template(config.prompts_dir)
         self._ingest_lock = threading.Lock()
+        self.watch = IndexWatch(self)  # a sync or `rag ingest` elsewhere: the next answer reads the new index
+        self.busy = Busy()  # held while an answer is written: a background sync's embedding waits for it
 
     # -- the index ------------------------------------------------------------------------------------------
 
@@ -148,8 +153,10 @@ class ChatService:
                                  "Add some with “Add articles” in the panel, or run: rag ingest PATH --index "
                                  f"{self.index_label}")
             return
+        self.watch.check()
         try:
-            yield from self._answer(question, history, model, k, filters)
+            with self.busy.holding():
+                yield from self._answer(question, history, model, k, filters)
         except RagError as exc:
             yield Failed(str(exc))
         except Exception as exc:  # noqa: BLE001 - shown in the chat rather than breaking the page
@@ -171,6 +178,16 @@ class ChatService:
             if isinstance(event, Retrieved):
                 yield Status(f"Reading the best sentences of {len(event.passages)} articles…")
             yield event
+
+    def timeline(self, query: str, filters: Filters | None = None, max_articles: int = MAX_ARTICLES) -> Timeline:
+        """The story's events in date order (rag.timeline): retrieval and grouping only, no model."""
+        if not query.strip():
+            raise RagError("Name a story first, e.g. “US strikes on Iran-backed militias”.")
+        if not self.has_index():
+            raise RagError(f"No articles are indexed yet (index: {self.index_label}): run rag ingest PATH --index "
+                           f"{self.index_label}")
+        self.watch.check()
+        return build_timeline(self.assistant.index, self.assistant.embedder, query, filters, max_articles)
 
     # -- adding articles ------------------------------------------------------------------------------------
 

@@ -16,28 +16,13 @@ import click
 if TYPE_CHECKING:
     from rag.store.base import StoreStats
 
-from rag.cli_types import DATE, INDEX_LOCATION, K_RANGE, RagGroup, check_date_order
-from rag.config import Config, load_config
+from rag.cli_types import DATE, INDEX_OPTION, K_RANGE, SYNC_EVERY, RagGroup, _config, check_date_order
+from rag.config import Config
 from rag.errors import ConfigError, RagError
 from rag.terminal import json_line, printable
 
-INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None, type=INDEX_LOCATION,
-                            help="Index folder or postgresql:// URL (default: index/, or $RAG_INDEX).")
 MODEL_ID_OPTION = click.option("--model-id", help="With --model http://...: which of the server's models (default: "
                                                   "the only one it serves; or RAG_MODEL_ID).")
-
-
-def _config(**flags) -> Config:
-    """The settings with these flags on top; a flag that makes them invalid is a usage error (exit 2)."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    try:
-        return load_config(given)
-    except ConfigError as exc:
-        ctx = click.get_current_context()
-        hints = [p.get_error_hint(ctx) for p in ctx.command.params if p.name in exc.settings and p.name in given]
-        if hints:
-            raise click.BadParameter(str(exc), ctx, param_hint=" / ".join(hints)) from None
-        raise
 
 
 def _fail(exc: RagError) -> None:
@@ -83,8 +68,15 @@ def _say_waiting() -> None:
     click.echo("Another ingest is writing to the index; waiting for it to finish…", err=True)
 
 
+def _inputs(paths) -> list[str | Path]:
+    """Files and folders as paths; feed and page URLs as they are (a Path would fold their "//")."""
+    from rag.ingest.fetch import is_web
+
+    return [p if is_web(p) else Path(p).expanduser() for p in paths]
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @INDEX_OPTION
 @click.option("--chunk-tokens", type=click.IntRange(16, 2048), help="Tokens per chunk (default 128).")
 @click.option("--overlap", type=click.IntRange(min=0), help="Tokens shared by consecutive chunks (default 24).")
@@ -92,20 +84,25 @@ def _say_waiting() -> None:
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 @click.option("--wait", is_flag=True, help="If another ingest is writing to the index, wait for it instead of failing.")
 def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> None:
-    """Add or update the articles under PATHS (files or folders) in the index."""
-    from tqdm import tqdm
-
+    """Add or update the articles under PATHS (files, folders, RSS/Atom feed URLs, article page URLs) in the index."""
     from rag.ingest.pipeline import ingest as run_ingest
     from rag.models.factories import make_embedder
-    from rag.store.factory import display_location
 
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
+    report = ingesting(lambda on_file, total: run_ingest(
+        _inputs(paths), config, make_embedder(config), prune=prune, on_file=on_file, total=total,
+        on_wait=_say_waiting if wait else None))
+    print_report(report, config)
+
+
+def ingesting(run):
+    """run(on_file, total) with a progress bar, Ctrl-C and SIGTERM turned into a clean stop (exit 130 / 143)."""
+    from tqdm import tqdm
+
     bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
     try:
         with _signals_raise():
-            report = run_ingest(list(paths), config, make_embedder(config), prune=prune,
-                                on_file=lambda _: bar.update(1), total=lambda n: setattr(bar, "total", n),
-                                on_wait=_say_waiting if wait else None)
+            return run(lambda _: bar.update(1), lambda n: setattr(bar, "total", n))
     except Interrupted as exc:
         bar.close()
         click.secho(f"Interrupted by {exc}: the staging folder was removed; the index keeps its last complete "
@@ -113,6 +110,12 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> No
         sys.exit(128 + exc.signum)
     finally:
         bar.close()
+
+
+def print_report(report, config: Config) -> None:
+    """The skipped inputs with their reasons, the duplicates, the summary line; exit 1 if nothing went in."""
+    from rag.store.factory import display_location
+
     for source, reason in report.failed:
         click.secho(f"skipped {printable(source)}: {printable(reason)}", fg="yellow", err=True)
     for source, first in report.duplicates:
@@ -237,7 +240,7 @@ def _stats_lines(stats: StoreStats, model: str, checked: list[str]) -> list[str]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def doctor(probe_model, as_json) -> None:
     """Show the CPU, the llama.cpp build (its flags and features) and whether it runs here."""
-    from rag.models.doctor import llama_report, probe_now
+    from rag.models.doctor import llama_report, probe_now, report_lines
     from rag.models.llama_probe import crash_message
 
     config = _config(model=probe_model or None)
@@ -248,7 +251,7 @@ def doctor(probe_model, as_json) -> None:
         click.echo(json_line({**asdict(report), "probes": [{"model": m, **asdict(r)} for m, r in report.probes],
                               **extra}))
     else:
-        for line in _doctor_lines(report):
+        for line in report_lines(report):
             click.echo(printable(line))
     if probed:
         path, result = probed
@@ -256,36 +259,6 @@ def doctor(probe_model, as_json) -> None:
             raise RagError(crash_message(result.signal, path) if result.signal else f"The probe failed: {result.detail}")
         click.echo(f"Probe of {printable(path.name)} just now: a prompt was read without crashing ({result.detail}).",
                    err=as_json)
-
-
-def _doctor_lines(report) -> list[str]:
-    amx = " ".join(f for f in report.cpu_flags if f.startswith("amx")) or "none"
-    vector = " ".join(f for f in report.cpu_flags if not f.startswith("amx"))
-    lines = [f"CPU          {report.cpu_model}, {report.cores} cores", f"  vector     {vector}", f"  AMX        {amx}"]
-    if report.version is None:
-        return lines + ["llama.cpp    llama-cpp-python is not installed: make install"]
-    build = report.build
-    if build:
-        lines += [f"llama.cpp    llama-cpp-python {report.version}, built here by rag-news on {build['built']} "
-                  f"(build {build['key']}, {build['compiler']})",
-                  f"  flags      {' '.join(build['cmake_args'])}",
-                  f"  verified   {build['with_amx_off_flags']}/{build['native_compile_commands']} native compile "
-                  f"commands carry {' '.join(build['amx_off_flags']) or 'no AMX-off flags'}"]
-    else:
-        lines += [f"llama.cpp    llama-cpp-python {report.version}, not built by rag-news ({report.wheel or 'a wheel from an index or cache'}): "
-                  "`make rebuild-llama` builds it for this CPU without AMX"]
-    amx_found = ("not checked (objdump missing)" if report.amx_instructions is None else
-                 f"{report.amx_instructions} AMX instructions in its {report.libraries} libraries")
-    if report.amx_instructions:
-        amx_found += (" — they crash on virtual machines with AMX: make rebuild-llama" if report.amx_cpu else
-                      " (this CPU has no AMX; another CPU would run them)")
-    lines += [f"  features   {report.system_info}", f"  checked    {amx_found}"]
-    for model, result in report.probes or []:
-        state = "ok" if result.ok else f"CRASHED with {result.signal}" if result.signal else "failed"
-        lines.append(f"Probe        {model}: {state} ({result.checked}, {result.seconds} s) {result.detail}".rstrip())
-    if not report.probes:
-        lines.append("Probe        none yet: the first answer runs one (or `rag doctor --probe`)")
-    return lines
 
 
 def _logins(ctx, param, values) -> list[tuple[str, str]]:
@@ -315,17 +288,19 @@ def _logins(ctx, param, values) -> list[tuple[str, str]]:
                    "setting ui_allow_uploads).")
 @click.option("--queue-size", type=click.IntRange(min=1),
               help="Questions that may wait for the model; more are refused (default 10; setting ui_queue_size).")
-def ui(index_dir, host, port, model, model_id, share, logins, allow_uploads, queue_size) -> None:
+@SYNC_EVERY
+def ui(index_dir, host, port, model, model_id, share, logins, allow_uploads, queue_size, sync_every) -> None:
     """Start the browser chat over the index."""
     from ui.app import launch
 
     config = _config(index_dir=index_dir, model=model, model_id=model_id, ui_allow_uploads=allow_uploads,
-                     ui_queue_size=queue_size)
+                     ui_queue_size=queue_size, sync_every=sync_every)
+    _check_sync(config)
     if host not in ("127.0.0.1", "localhost", "::1"):
         risk = ("the login travels as plain HTTP, so use it only on a network you trust" if logins
                 else "anyone who can reach this address can read the index and ask")
         click.secho(f"Warning: serving on {host}: {risk}.", fg="yellow", err=True)
-    launch(config, host=host, port=port, share=share, auth=list(logins) or None)
+    launch(config, host=host, port=port, share=share, auth=list(logins) or None, on_sync=_said_sync)
 
 
 @main.command()
@@ -345,14 +320,16 @@ def ui(index_dir, host, port, model, model_id, share, logins, allow_uploads, que
 @click.option("--chat/--no-chat", default=True, show_default=True, help="Also serve the browser chat at /.")
 @click.option("--auth", "logins", multiple=True, envvar="RAG_UI_AUTH", metavar="USER:PASSWORD", callback=_logins,
               help="A login for the chat page (repeat for more; or RAG_UI_AUTH); required for the chat off localhost.")
-def serve(index_dir, host, port, model, model_id, api_key, queue_size, timeout, chat, logins) -> None:
+@SYNC_EVERY
+def serve(index_dir, host, port, model, model_id, api_key, queue_size, timeout, chat, logins, sync_every) -> None:
     """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/search) and the chat, with one loaded model."""
     from rag.server.auth import check_exposure
     from rag.server.run import chat_allowed
     from rag.server.run import serve as run_server
 
     config = _config(index_dir=index_dir, model=model, model_id=model_id, serve_queue_size=queue_size,
-                     serve_timeout=timeout)
+                     serve_timeout=timeout, sync_every=sync_every)
+    _check_sync(config)
     try:
         check_exposure(host, api_key)
     except ConfigError as exc:
@@ -365,7 +342,26 @@ def serve(index_dir, host, port, model, model_id, api_key, queue_size, timeout, 
         click.echo(f"rag-news API on {url}/v1 (model rag-news){' · chat on ' + url + '/' if with_chat else ''}"
                    f" · answers with {printable(config.model)} · Ctrl-C stops", err=True)
 
-    run_server(config, host, port, api_key or None, chat=chat, chat_auth=list(logins) or None, on_ready=ready)
+    run_server(config, host, port, api_key or None, chat=chat, chat_auth=list(logins) or None, on_ready=ready,
+               on_sync=_said_sync)
+
+
+def _check_sync(config: Config) -> None:
+    if config.sync_every and not config.sources:
+        raise click.UsageError("--sync-every needs sources to sync: list them in rag.toml, e.g. sources = "
+                               "[\"~/news/\", \"https://example.org/rss\"] (or RAG_SOURCES).")
+
+
+def _said_sync(result) -> None:
+    """A background sync's lines, on the server's terminal."""
+    if result.error:
+        click.secho(f"sync failed: {printable(result.error)}", fg="yellow", err=True)
+        return
+    for line in result.lines:
+        click.echo(f"sync: {printable(line)}", err=True)
+    for source, reason in result.skipped:
+        click.secho(f"sync: skipped {printable(source)}: {printable(reason)}", fg="yellow", err=True)
+    click.echo(f"sync: {printable(result.summary)}", err=True)
 
 
 def _register_eval() -> None:
@@ -381,6 +377,13 @@ def _register_db() -> None:
     main.add_command(db_group, "db")
 
 
+def _register_news() -> None:
+    from rag.cli_news import sync, timeline
+
+    main.add_command(sync)
+    main.add_command(timeline)
+
+
 def _register_mcp() -> None:
     from rag.mcp.cli import mcp_command  # click only at import: the MCP SDK loads when the command runs
 
@@ -389,6 +392,7 @@ def _register_mcp() -> None:
 
 _register_eval()
 _register_db()
+_register_news()
 _register_mcp()
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from rag.config import MAX_K
+from rag.config import MAX_K, Config, load_config
+from rag.errors import ConfigError
 
 K_RANGE = click.IntRange(1, MAX_K)
 
@@ -66,3 +67,25 @@ def check_date_order(since: str | None, until: str | None) -> None:
     if since and until and since > until:
         raise click.BadParameter(f"--since {since} is after --until {until}: nothing could match.",
                                  param_hint="'--since' / '--until'")
+
+
+SYNC_EVERY = click.option("--sync-every", metavar="DURATION",
+                          help="Also sync the `sources` of rag.toml in the background this often, e.g. 30m or 2h "
+                               "(setting sync_every); answers are served meanwhile and see the new articles after.")
+
+
+INDEX_OPTION = click.option("--index", "index_dir", envvar="RAG_INDEX", default=None, type=INDEX_LOCATION,
+                            help="Index folder or postgresql:// URL (default: index/, or $RAG_INDEX).")
+
+
+def _config(**flags) -> Config:
+    """The settings with these flags on top; a flag that makes them invalid is a usage error (exit 2)."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return load_config(given)
+    except ConfigError as exc:
+        ctx = click.get_current_context()
+        hints = [p.get_error_hint(ctx) for p in ctx.command.params if p.name in exc.settings and p.name in given]
+        if hints:
+            raise click.BadParameter(str(exc), ctx, param_hint=" / ".join(hints)) from None
+        raise

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -45,6 +47,7 @@ class Config:
     bm25_weight: float = _sweep(1.0, "ask")
     max_answer_tokens: int = _sweep(200, "ask")  # quotes and answer together
     temperature: float = _sweep(0.0, "ask")
+    draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.drafting); 0: off
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
@@ -52,6 +55,10 @@ class Config:
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
     max_file_mb: float = 20.0  # ingest: a file (in a .jsonl: a line) larger than this is skipped unread
     max_chunks: int = 1000  # ingest: a longer document is skipped (the longest RealTimeQA article needs ~250)
+    fetch_timeout: float = 20.0  # ingest of URLs: seconds a feed or page may take, then it is skipped
+    fetch_interval: float = 1.0  # ingest of URLs: seconds between two requests to the same host
+    sources: tuple[str, ...] = ()  # `rag sync`: folders, files, feed and page URLs (RAG_SOURCES: space-separated)
+    sync_every: str = ""  # rag serve / rag ui: sync the sources this often in the background ("30m"; "": never)
     ui_allow_uploads: bool = False  # chat: the "Add articles" panel; off, no browser can add files to the index
     ui_queue_size: int = 10  # chat: questions that may wait for the model; one more is refused politely
     serve_queue_size: int = 10  # rag serve: API requests that may wait for the model; one more gets 429
@@ -64,8 +71,9 @@ class Config:
 _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
     "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None),
-    "temperature": (0, None), "n_ctx": (256, None),
-    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None), "ui_queue_size": (1, None),
+    "temperature": (0, None), "draft_tokens": (0, 64), "n_ctx": (256, None),
+    "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),
+    "fetch_timeout": (0.1, None), "fetch_interval": (0, None), "ui_queue_size": (1, None),
     "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),
     "serve_max_question_chars": (1, None), "model_timeout": (1, None),
 }
@@ -82,14 +90,36 @@ def check(config: Config) -> Config:
     if config.model_server not in MODEL_SERVERS:
         raise ConfigError(f"model_server must be one of {', '.join(MODEL_SERVERS)}, got {config.model_server!r}.",
                           settings=("model_server",))
+    if config.sync_every:
+        every_seconds(config.sync_every)  # ConfigError naming the setting when it is not a duration
     if config.overlap >= config.chunk_tokens:
         raise ConfigError(f"overlap ({config.overlap}) must be smaller than chunk_tokens ({config.chunk_tokens}).",
                           settings=("overlap", "chunk_tokens"))
     return config
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def every_seconds(text: str) -> float:
+    """"90s", "30m", "2h", "1d" in seconds; ConfigError (naming sync_every) for anything else, or under a minute."""
+    match = _DURATION.match(str(text))
+    seconds = float(match[1]) * _UNIT_SECONDS[match[2].lower()] if match else 0.0
+    if seconds < 60:
+        raise ConfigError(f"sync_every must be a duration of at least a minute with its unit, such as 30m, 2h or "
+                          f"90s, got {text!r}.", settings=("sync_every",))
+    return seconds
+
+
 def _coerce(name: str, value: Any, target: type) -> Any:
     """Turn a TOML or environment value into the field's type, or say which setting is wrong."""
+    if target is tuple:
+        if isinstance(value, str):
+            return tuple(shlex.split(value))  # the environment: space-separated, quotes for paths with spaces
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"Setting {name!r} must be a list of strings, got {value!r}.")
     try:
         if target is bool:
             return _boolean(value)
@@ -123,7 +153,8 @@ def environment_names() -> dict[str, str]:
 
 def setting_types() -> dict[str, type]:
     """Each setting's type, for reading it from text (TOML, environment, --sweep)."""
-    return {f.name: {"int": int, "float": float, "str": str, "bool": bool}[f.type] for f in fields(Config)}
+    kinds = {"int": int, "float": float, "str": str, "bool": bool, "tuple[str, ...]": tuple}
+    return {f.name: kinds[f.type] for f in fields(Config)}
 
 
 def _apply(config: Config, values: Mapping[str, Any], origin: str) -> Config:

@@ -131,3 +131,20 @@ def _calendar_facts(text: str) -> set[str]:
 def unsupported_dates(answer: str, evidence: str) -> list[str]:
     """Dates, month-days and years the answer states that the evidence does not: the model's own, not the articles'."""
     return sorted(_calendar_facts(answer) - _calendar_facts(evidence))
+
+
+def first_relative_day(text: str, published: str | None) -> str | None:
+    """The day the first day-naming expression of `text` ("on Thursday", "yesterday", "two days ago") means in an
+    article published on `published`, as YYYY-MM-DD; spans ("last week") and undated articles give None."""
+    if not published or not _RELATIVE.search(text):
+        return None
+    try:
+        base = date.fromisoformat(published)
+    except ValueError:
+        return None
+    for match in _RELATIVE.finditer(text):
+        if match.group().lower().startswith("last "):
+            continue
+        if (day := _resolve(match.group(), base)) is not None:
+            return day.isoformat()
+    return None

@@ -89,6 +89,7 @@ class Timings:
     completion_tokens: int = 0
     total_ms: float = 0.0
     first_quote_ms: float | None = None  # the first verified quote on screen
+    first_answer_ms: float | None = None  # the first word of the answer on screen (after the quotes)
 
 
 @dataclass(frozen=True)

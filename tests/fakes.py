@@ -80,3 +80,8 @@ class SilentGenerator:
 
     def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill=""):
         yield "Nothing."
+
+
+def fake_embedder(config) -> FakeEmbedder:
+    """A FakeEmbedder from a config, by a module-level function: a spawned child process can import it."""
+    return FakeEmbedder()

@@ -245,14 +245,21 @@ class ScriptedGenerator:
             yield word + " "
 
 
-def test_citations_follow_ups_stop_and_one_shared_model(browser, index_dir, embedder):
+def test_citations_follow_ups_stop_and_one_shared_model(browser, index_dir, embedder, tmp_path):
+    from dataclasses import replace
+
+    from rag.answer.confidence import Calibration
+
     loads = []
+    # The scripted model has no calibration of its own; this test is about how answers show, so none is withheld.
+    open_calibration = tmp_path / "open.json"
+    open_calibration.write_text(replace(Calibration.load(), threshold=0.0).to_json())
 
     def loader(config):
         loads.append(config.model)
         return ScriptedGenerator()
 
-    config = Config(index_dir=str(index_dir), model="smollm2-135m")
+    config = Config(index_dir=str(index_dir), model="smollm2-135m", calibration=str(open_calibration))
     app = App(config, ChatService(config, embedder=embedder, loader=loader))
     try:
         page, _ = _open(browser, app.url)

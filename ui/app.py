@@ -24,8 +24,11 @@ from rag.config import Config  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.ingest.metadata import parse_date  # noqa: E402
 from rag.models.registry import go_offline  # noqa: E402
+from rag.sync import start_sync  # noqa: E402
 from rag.types import Done, Failed, Quoted, Rewrite, Status, Token  # noqa: E402
 from ui import render  # noqa: E402
+from ui.timeline import TimelineView, timeline_tab  # noqa: E402
+from ui.timeline import wire as wire_timeline  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +88,19 @@ class View:
     docs: gr.HTML
     files: gr.File
     ingest_status: gr.HTML
+    timeline: TimelineView
 
 
 def _chat_column() -> dict:
-    with gr.Column(scale=7, min_width=420, elem_id="rag-chat-column"):
+    with gr.Column(scale=7, min_width=420, elem_id="rag-chat-column"), gr.Tabs(elem_id="rag-tabs"):
+        with gr.Tab("Chat", elem_id="rag-chat-tab"):
+            parts = _chat_tab()
+        parts["timeline"] = timeline_tab()
+    return parts
+
+
+def _chat_tab() -> dict:
+    with gr.Column():
         chat = gr.Chatbot(
             elem_id="rag-chat", label="Chat", show_label=False, height=640, latex_delimiters=[],
             buttons=["copy"], feedback_options=None, group_consecutive_messages=False,
@@ -298,6 +310,7 @@ class Handlers:
         v.chat.clear(lambda: [], None, v.turns, queue=False)
         v.model.change(self.switch_model, v.model, [v.model_status, v.model], concurrency_id="model",
                        concurrency_limit=1, show_progress="minimal")
+        wire_timeline(v.timeline, self.service, parse_filters, v.outlet, v.since, v.until)
         v.files.upload(self.add_articles, [v.files, v.outlet], [v.ingest_status, v.docs, v.docs_box, v.outlet, v.files],
                        concurrency_id="ingest", concurrency_limit=1)
         demo.load(self.refresh, v.outlet, [v.docs, v.docs_box, v.outlet, v.model, v.model_status], queue=False,
@@ -323,7 +336,8 @@ def _read_asset(name: str) -> str:
 
 def launch(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
            auth: list[tuple[str, str]] | None = None, prevent_thread_lock: bool = False,
-           service: ChatService | None = None, warm_up: bool = True, quiet: bool = False) -> gr.Blocks:
+           service: ChatService | None = None, warm_up: bool = True, quiet: bool = False,
+           on_sync=None) -> gr.Blocks:
     """Serve the chat on host:port (localhost unless told otherwise); returns the app when not blocking.
 
     `auth`: (user, password) pairs that Gradio's login page accepts; None: no login. At most
@@ -337,8 +351,13 @@ def launch(config: Config, host: str = "127.0.0.1", port: int = 7860, share: boo
         service.warm_up(model=False)  # embedder and index now: a request never races to load them twice
         threading.Thread(target=service.warm_up_model, name="rag-load-model", daemon=True).start()
     demo = _queued(service)
-    demo.launch(server_name=host, server_port=port, share=share, inbrowser=False,
-                prevent_thread_lock=prevent_thread_lock, quiet=quiet, **_page_options(auth))
+    syncing = start_sync(config, service, on_sync)
+    try:
+        demo.launch(server_name=host, server_port=port, share=share, inbrowser=False,
+                    prevent_thread_lock=prevent_thread_lock, quiet=quiet, **_page_options(auth))
+    finally:
+        if syncing and not prevent_thread_lock:
+            syncing.stop()
     return demo
 
 

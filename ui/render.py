@@ -264,3 +264,40 @@ def upload_report_html(uploads: Sequence, report) -> str:
     summary = (f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                f"skipped {len(skipped)}" + (f", duplicates {len(repeats)}." if repeats else "."))
     return ingest_html(ok, skipped, summary)
+
+
+# -- the timeline view ------------------------------------------------------------------------------------
+
+_OPENING_CHARS = 1500  # of each article, shown when its event is opened
+
+
+def _opening(text: str) -> str:
+    return text if len(text) <= _OPENING_CHARS else text[:_OPENING_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def timeline_html(timeline) -> str:
+    """A story's events in date order, each a collapsible line (date, what happened, outlets with [n]) that
+    opens its articles: title, outlet, date, the opening of the text and where it came from."""
+    if not timeline.events:
+        return '<div class="rag-timeline rag-empty">No articles about this story were found.</div>'
+    parts = [f'<div class="rag-timeline"><div class="rag-tl-query">Timeline: {esc(timeline.query)}</div>']
+    for event in timeline.events:
+        when = f"after {event.date}" if event.date_estimated else (event.date or "undated")
+        outlets: dict[str, list[int]] = {}
+        for source in event.sources:
+            outlets.setdefault(source.outlet or "unknown outlet", []).append(source.n)
+        who = ", ".join(f"{esc(name)} " + "".join(f"[{n}]" for n in ns) for name, ns in outlets.items())
+        parts.append(f'<details class="rag-tl-event"><summary><span class="rag-tl-date">{esc(when)}</span> '
+                     f'<span class="rag-tl-summary">{esc(event.summary)}</span> '
+                     f'<span class="rag-tl-outlets">— {who}</span></summary><div class="rag-tl-articles">')
+        for source in event.sources:
+            doc = timeline.articles.get(source.doc_id)
+            body = passage_html(_opening(doc.text)) if doc else ""
+            parts.append(f'<details class="rag-src"><summary><span class="rag-src-n">{source.n}</span>'
+                         f'<span class="rag-src-head"><span class="rag-src-title">{esc(source.title)}</span>'
+                         f'<span class="rag-src-meta">{meta_line(source.outlet, source.date)}</span></span></summary>'
+                         f'<div class="rag-src-body">{body}<div class="rag-src-origin">{_origin(source.source)}</div>'
+                         "</div></details>")
+        parts.append("</div></details>")
+    parts.append("</div>")
+    return "".join(parts)

@@ -18,7 +18,7 @@ from rag.answer.confidence import Calibration
 from rag.answer.evidence import Question
 from rag.answer.prompting import Templates
 from rag.answer.retrieve import Filters, Retriever
-from rag.answer.stages import STAGES, Stage
+from rag.answer.stages import STAGES, Stage, prompt, retrieve, select
 from rag.answer.state import AskState
 from rag.config import Config
 from rag.errors import RagError
@@ -114,6 +114,15 @@ class Assistant:
         state.timings.total_ms = state.elapsed_ms()
         answer = self.finish(state)
         yield Done(answer, revised=answer.text.strip() != state.streamed.strip())
+
+    def prompt_for(self, question: str, filters: Filters | None = None, asked_on: str | None = None,
+               **overrides) -> tuple[list[dict], str | None]:
+        """The messages and grammar the model would answer `question` with (benchmarks and tests of decoding)."""
+        state = self.start(question, filters, asked_on, **overrides)
+        for stage in (retrieve, select):
+            for _event in stage(self, state):
+                pass  # these stages' events only announce what the state now holds
+        return prompt(self.templates, state) if state.passages else ([], None)
 
     def start(self, question: str, filters: Filters | None = None, asked_on: str | None = None,
               **overrides) -> AskState:

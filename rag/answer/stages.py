@@ -64,9 +64,7 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
     """The model quotes the evidence, then answers; only the answer streams to the user."""
     if not state.passages:
         return
-    messages = build_messages(assistant.templates, state.question, state.passages, state.asked_on)
-    shown = " ".join(f"{p.title} {p.text}" for p in state.passages)
-    grammar = grammar_for(assistant.templates.grammar, len(state.passages), shown)
+    messages, grammar = prompt(assistant.templates, state)
     tail, usage, quoted = AnswerTail(), state.usage, set()
     for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
                                             usage, grammar=grammar):
@@ -76,10 +74,19 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
         if "\n" in piece:
             yield from _quoted(tail, state, quoted)
         if new:
+            if state.timings.first_answer_ms is None:
+                state.timings.first_answer_ms = state.elapsed_ms()
             state.streamed += new
             yield Token(new)
     state.timings.prompt_tokens, state.timings.completion_tokens = usage.prompt_tokens, usage.completion_tokens
     state.raw, state.answer_start = tail.raw, tail.start_token
+
+
+def prompt(templates: Templates, state: AskState) -> tuple[list[dict], str | None]:
+    """The chat messages and grammar the model answers a selected question's evidence with."""
+    messages = build_messages(templates, state.question, state.passages, state.asked_on)
+    shown = " ".join(f"{p.title} {p.text}" for p in state.passages)
+    return messages, grammar_for(templates.grammar, len(state.passages), shown)
 
 
 def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 # The built-in benchmarks: rag/evaluation/bench_<name>.py, each defining BENCHMARK. A new benchmark is a new
 # module and its name here; tests and plug-ins call register() instead.
-BUILT_IN = ("gold", "realtimeqa", "rejection")
+BUILT_IN = ("gold", "realtimeqa", "rejection", "crossed")
 RESERVED = ("calibrate", "results")  # the other `rag eval` commands
 
 _COMPARE = {">=": lambda v, t: v >= t, "<": lambda v, t: v < t, "<=": lambda v, t: v <= t,
@@ -50,7 +50,11 @@ class Request:
 @dataclass(frozen=True)
 class Plan:
     """What a run asks (rag.evaluation.gold.EvalQuestion), and over which index: one built from `corpus`
-    under index_root (default --out) as index-ct<N>-ov<M>[-<index_suffix>], or else the existing `index`."""
+    under index_root (default --out) as index-ct<N>-ov<M>[-<index_suffix>], or else the existing `index`.
+
+    With `parts`, the run asks each part's questions over that part's own corpus or index (their fields as
+    above), under every configuration, and files all the answers together; this Plan's `questions` are then all
+    of them (for counting) and its corpus fields are not used (see parts.py)."""
 
     questions: list
     corpus: tuple[Path, ...] = ()  # files and folders to index; empty: ask over `index`
@@ -59,6 +63,7 @@ class Plan:
     index_suffix: str = ""  # e.g. a fingerprint of the corpus, so another corpus never updates this index
     reuse_index: bool = False  # an index an earlier run built there is used without checking the corpus again
     meta: Mapping[str, Any] = field(default_factory=dict)  # for the report's header (keys: see report.py)
+    parts: tuple[Plan, ...] = ()  # several corpora in one run (e.g. `rag eval crossed`)
 
 
 def _keep(_ctx: Any, options: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,17 @@ that should be abstained on are 0). Weights come from all examples; the threshol
 so no question judges the weights it trained: by default the one of the highest truthfulness over all the runs'
 questions (truthfulness.py), or (objective "precision", the former rule) the most abstention recall at a target
 abstention precision.
+
+The folds hold whole groups of records (`fold_group`), so that near twins are never on both sides: by default
+("week") the same question from several runs (a RealTimeQA question in `realtimeqa`, `rejection` and each part of
+`crossed`; a gold question in the gold run and in `crossed`) and every RealTimeQA question of the same week (the
+same news) share a group; "question" groups only the same question, "example" none (each answer on its own).
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +30,8 @@ TARGET_PRECISION = 0.9
 KEEP_RIGHT = 0.95  # when the precision target is out of reach: lose at most 5% of the right answers
 OBJECTIVES = ("truthfulness", "precision")
 FOLDS = 5
+FOLDS_BY = ("week", "question", "example")
+_RTQA_ID = re.compile(r"^(\d{8})_\d+$")  # RealTimeQA's question ids: the week, then the question's number
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,26 @@ class Example:
     right: bool
     should_abstain: bool
     gated: bool = False  # withheld whatever its confidence (a date the articles do not give)
+    group: str | None = None  # records of one group share a fold (None: a group of its own)
 
 
-def examples(records: list[dict[str, Any]]) -> tuple[list[Example], list[dict[str, Any]]]:
-    """The records the confidence could change (answered, with signals), and the rest (abstained before scoring)."""
+def fold_group(record: dict[str, Any], by: str = "week") -> str | None:
+    """The group of a record for the folds (None: its own). A record's question is its id without the part a
+    benchmark appends after "@" (`rag eval crossed`: "20220617_3@other-weeks"); with "week", a RealTimeQA
+    question ("YYYYMMDD_n") is grouped by its week, any other by its question."""
+    if by not in FOLDS_BY:
+        raise ValueError(f"folds are grouped by one of {', '.join(FOLDS_BY)}, not {by!r}")
+    question = str(record.get("id") or "").split("@")[0]
+    if by == "example" or not question:
+        return None
+    if by == "week" and (match := _RTQA_ID.match(question)):
+        return f"week {match[1]}"
+    return question
+
+
+def examples(records: list[dict[str, Any]], folds_by: str = "week") -> tuple[list[Example], list[dict[str, Any]]]:
+    """The records the confidence could change (answered, with signals), and the rest (abstained before scoring);
+    each example in its fold group (fold_group)."""
     scored, fixed = [], []
     for r in records:
         signals = r.get("signals") or {}
@@ -49,7 +73,7 @@ def examples(records: list[dict[str, Any]]) -> tuple[list[Example], list[dict[st
         correct = r["verdicts"]["refused_correct"] if "refused_correct" in r["verdicts"] else r["verdicts"]["correct"]
         right = (not should) and bool(correct)
         scored.append(Example(tuple(_value(signals.get(f, 0.0)) for f in FEATURES), right, should,
-                              bool(signals.get("unsupported_dates"))))
+                              bool(signals.get("unsupported_dates")), fold_group(r, folds_by)))
     return scored, fixed
 
 
@@ -90,13 +114,34 @@ def train(items: list[Example], l2: float = 1.0) -> Calibration:
     return Calibration(FEATURES, tuple(means), tuple(scales), tuple(weights), bias, 0.5)
 
 
+def assign_folds(items: list[Example], folds: int = 5, seed: int = 13) -> list[int]:
+    """Each example's fold: the groups in a seeded random order, largest first, each to the fold with the fewest
+    examples so far. Examples in groups of their own are dealt round-robin in a random order, as before groups."""
+    groups: dict[Any, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(item.group if item.group is not None else ("own", i), []).append(i)
+    members = list(groups.values())
+    if len(members) < 2:  # one group cannot be held out from itself
+        members = [[i] for i in range(len(items))]
+    random.Random(seed).shuffle(members)
+    members.sort(key=len, reverse=True)  # stable: equal sizes keep the random order
+    sizes, fold_of = [0] * folds, [0] * len(items)
+    for member in members:
+        fold = min(range(folds), key=lambda f: sizes[f])
+        for i in member:
+            fold_of[i] = fold
+        sizes[fold] += len(member)
+    return fold_of
+
+
 def out_of_fold(items: list[Example], folds: int = 5, seed: int = 13, l2: float = 1.0) -> list[float]:
-    """Each example's probability from a model that did not see it."""
-    order = list(range(len(items)))
-    random.Random(seed).shuffle(order)
+    """Each example's probability from a model that did not see it, nor any example of its group."""
+    fold_of = assign_folds(items, folds, seed)
     probabilities = [0.0] * len(items)
     for fold in range(folds):
-        held = set(order[fold::folds])
+        held = {i for i, f in enumerate(fold_of) if f == fold}
+        if not held:
+            continue
         model = train([e for i, e in enumerate(items) if i not in held], l2)
         for i in held:
             probabilities[i] = model.probability(dict(zip(FEATURES, items[i].values)))
@@ -152,7 +197,8 @@ def most_truthful(points: list[dict]) -> float:
 
 
 def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGET_PRECISION, l2: float = 1.0,
-              objective: str = "truthfulness", model: str = "", prompts: str = "", model_sha256: str = ""
+              objective: str = "truthfulness", model: str = "", prompts: str = "", model_sha256: str = "",
+              folds_by: str = "week"
               ) -> tuple[Calibration, list[dict]]:
     """The fitted Calibration with its held-out threshold, and the operating points (for the plot).
 
@@ -161,7 +207,7 @@ def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGE
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    items, fixed = examples(records)
+    items, fixed = examples(records, folds_by)
     if len({e.right for e in items}) < 2:
         raise ValueError("calibration needs both right and wrong answers among the records")
     probabilities = out_of_fold(items, folds=FOLDS, l2=l2)
@@ -175,7 +221,8 @@ def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGE
                 f"{KEEP_RIGHT:.0%} of the right answers")
     fitted = train(items, l2)
     return Calibration(fitted.features, fitted.means, fitted.scales, fitted.weights, fitted.bias, threshold,
-                       f"{len(items)} answers from {sources}; threshold on {FOLDS} held-out folds: {rule}",
+                       f"{len(items)} answers from {sources}; threshold on {FOLDS} held-out folds (grouped by "
+                       f"{folds_by}): {rule}",
                        model, prompts, model_sha256), points
 
 

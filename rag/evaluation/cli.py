@@ -80,13 +80,17 @@ def eval_group(**params) -> None:
                                       "abstention precision reaches --target (the former rule).")
 @click.option("--target", type=click.FloatRange(0.5, 1.0), default=0.9, show_default=True,
               help="With --objective precision: the abstention precision to reach on held-out folds.")
-def calibrate_command(run_dirs, out_path, report_dir, objective, target) -> None:
+@click.option("--folds-by", type=click.Choice(["week", "question", "example"]), default="week", show_default=True,
+              help="What each held-out fold keeps together: week (a question from every run it is in, and every "
+                   "RealTimeQA question of its week), question (only the same question), example (nothing).")
+def calibrate_command(run_dirs, out_path, report_dir, objective, target, folds_by) -> None:
     """Fit the confidence model on finished runs (RUN_DIR...: their first configuration) and pick its threshold.
 
     Every answered question of the runs is an example (right or not); the threshold is chosen on five held-out
-    folds, by default for the highest truthfulness over all the runs' questions. The file records the model (its
-    GGUF's sha256, or the model server's model id) and the prompt templates the runs' answers came from, and is
-    kept for that model: `rag ask` with the model uses it from then on.
+    folds, by default for the highest truthfulness over all the runs' questions; a question asked in several runs
+    (and, by default, every RealTimeQA question of one week) is held out as a whole (--folds-by). The file records
+    the model (its GGUF's sha256, or the model server's model id) and the prompt templates the runs' answers came
+    from, and is kept for that model: `rag ask` with the model uses it from then on.
     """
     from rag.answer.calibrations import path_for
     from rag.config import load_config
@@ -103,7 +107,7 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target) -> None
         click.secho(f"Warning: {doubt}.", fg="yellow", err=True)
     try:
         model, points = calibrate(records, names, target, objective=objective, model=identity.name or model_name,
-                                  prompts=prompts, model_sha256=identity.sha256)
+                                  prompts=prompts, model_sha256=identity.sha256, folds_by=folds_by)
     except ValueError as exc:
         raise click.UsageError(f"Cannot calibrate on {names}: {exc}.") from None
     out_path = out_path or path_for(load_config().cache_dir, identity)

@@ -150,11 +150,15 @@ def run_benchmark(ctx: click.Context, benchmark: Benchmark, params: dict[str, An
 
     plan = benchmark.load(Request(options, out_dir, shared["limit"], log))
     base = _base_config(shared["model"], shared["k"], plan.index)
-    factory = AssistantFactory(base, out_dir=plan.index_root or out_dir, corpus=list(plan.corpus) or None,
-                               index_suffix=plan.index_suffix, log=log, skip_ingest_if_built=plan.reuse_index)
-    results = _run(plan.questions, configs, factory, shared["progress"], benchmark.rescore)
+    if plan.parts:  # several corpora, each part over its own index (parts.py)
+        results, indexes = _run_parts(plan, configs, shared, out_dir, benchmark.rescore)
+    else:
+        factory = AssistantFactory(base, out_dir=plan.index_root or out_dir, corpus=list(plan.corpus) or None,
+                                   index_suffix=plan.index_suffix, log=log, skip_ingest_if_built=plan.reuse_index)
+        results = _run(plan.questions, configs, factory, shared["progress"], benchmark.rescore)
+        indexes = factory.built_indexes()
     results["meta"] = make_meta(benchmark.name, **plan.meta,
-                                index=", ".join(factory.built_indexes()) or base.index_dir,
+                                index=", ".join(indexes) or base.index_dir,
                                 prompts=prompt_digest(base.prompts_dir))
     _finish(results, out_dir)
 
@@ -172,6 +176,29 @@ def _run(questions: list, configs: list[dict], factory, progress: bool | None, r
                         rescore=rescore)
     finally:
         bars.close()
+
+
+def _run_parts(plan, configs: list[dict], shared: dict[str, Any], out_dir: Path, rescore) -> tuple[dict, list[str]]:
+    """`_run` for a plan of several parts: each part's questions over its own index, filed together."""
+    from rag.evaluation import parts
+
+    made = parts.factories(plan.parts, lambda part: _base_config(shared["model"], shared["k"], part.index), out_dir,
+                           log)
+    bars = _Bars(shared["progress"])
+    bars.total_questions = sum(len(part.questions) for part in plan.parts) * len(configs)
+
+    def on_file(done: int, total: int) -> None:
+        if bars.files is not None and done < bars.files.n:  # the next part's index: a bar of its own
+            bars.files.close()
+            bars.files = None
+        bars.on_file(done, total)
+
+    try:
+        results = parts.run_parts(plan.parts, configs, made, on_file=on_file, on_question=bars.on_question,
+                                  log=log, rescore=rescore)
+    finally:
+        bars.close()
+    return results, parts.built_indexes(made)
 
 
 def _finish(results: dict, out_dir: Path) -> None:

@@ -60,21 +60,64 @@ def screenable(answer: str, texts: list[str], max_share: float = MAX_SHARE,
     return None
 
 
-def build(articles: list[Any], questions: list[Any], max_share: float = MAX_SHARE) -> RejectionSet:
-    """Keep the questions whose answers screen well; drop every article that holds one of their answers."""
-    texts = [_padded(f"{a.title} {a.text}") for a in articles]
-    vocabularies = [_words(t) for t in texts]
+@dataclass(frozen=True)
+class Answered:
+    """A question as the screening sees it: its id, every alias of its answer, and the keys of its gold articles
+    (metrics.doc_key: a normalised URL, or a file's name)."""
+
+    id: str
+    aliases: tuple[str, ...]
+    gold: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What `screen` decided: the questions kept (their positions), the articles left (theirs), and why the
+    others were skipped."""
+
+    kept: list[int]
+    left: list[int]
+    skipped: list[tuple[str, str]]  # (question id, why it could not be screened)
+
+
+def prepared(text: str) -> tuple[str, set[str]]:
+    """An article's text as `screen` reads it: normalised and padded, and its content words. Computing these
+    is most of the screening's time; a caller screening one article set several times can keep them."""
+    padded = _padded(text)
+    return padded, _words(padded)
+
+
+def screen(texts: list[tuple[str, set[str]]], keys: list[str], questions: list[Answered],
+           max_share: float = MAX_SHARE) -> Screening:
+    """Which questions can be made unanswerable over these articles (`prepared` texts, with their doc keys),
+    and which articles are left once every article holding an alias of a kept question, or listed as its gold
+    article, is removed. A question is kept only when every alias of its answer screens (long enough, in at
+    most `max_share` of the articles); otherwise it is skipped with the reason."""
+    padded = [t for t, _ in texts]
+    vocabularies = [v for _, v in texts]
     kept, skipped = [], []
-    for question in questions:
-        reason = screenable(question.answer, texts, max_share, vocabularies)
+    for position, question in enumerate(questions):
+        reason = next((why for alias in question.aliases
+                       if (why := screenable(alias, padded, max_share, vocabularies))), None)
+        if not question.aliases:
+            reason = "no answer to screen with"
         if reason:
             skipped.append((question.id, reason))
         else:
-            kept.append(question)
-    gold = {url for q in kept for url in q.gold_urls}
-    left = [a for a, text, vocabulary in zip(articles, texts, vocabularies)
-            if a.url not in gold and not any(holds(q.answer, text, vocabulary) for q in kept)]
-    return RejectionSet(kept, left, len(articles) - len(left), skipped)
+            kept.append(position)
+    gold = {key for i in kept for key in questions[i].gold}
+    aliases = [alias for i in kept for alias in questions[i].aliases]
+    left = [i for i, (key, text, vocabulary) in enumerate(zip(keys, padded, vocabularies))
+            if key not in gold and not any(holds(alias, text, vocabulary) for alias in aliases)]
+    return Screening(kept, left, skipped)
+
+
+def build(articles: list[Any], questions: list[Any], max_share: float = MAX_SHARE) -> RejectionSet:
+    """Keep the questions whose answers screen well; drop every article that holds one of their answers."""
+    result = screen([prepared(f"{a.title} {a.text}") for a in articles], [a.url for a in articles],
+                    [Answered(q.id, (q.answer,), tuple(q.gold_urls)) for q in questions], max_share)
+    left = [articles[i] for i in result.left]
+    return RejectionSet([questions[i] for i in result.kept], left, len(articles) - len(left), result.skipped)
 
 
 def as_eval_questions(rejection: RejectionSet, until_question_date: bool = True) -> list[Any]:

@@ -45,6 +45,16 @@ class Deduplicator:
         self.met: dict[str, str] = {}  # doc id met in this ingest -> its source
         self._kept: dict[str, str] = {}  # content hash kept in this ingest -> source of the copy kept
 
+    @property
+    def indexed_ids(self) -> set[str]:
+        return set(self._indexed)
+
+    def keep_known(self, doc_id: str, source: str) -> None:
+        """An indexed document met without being read (an unchanged feed's entry): it stays as it is."""
+        self.met[doc_id] = source
+        if doc_id in self._indexed:
+            self._kept[self._indexed[doc_id]] = source
+
     def judge(self, doc: Document, final: bool = False) -> Verdict:
         """What to do with `doc`; `final` for a document that waited ("later") until every file was read."""
         if doc.doc_id in self.met:

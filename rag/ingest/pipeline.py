@@ -12,6 +12,7 @@ from rag.errors import UnsupportedFileError
 from rag.ingest.chunking import chunk_document, chunks_at_least, embedding_text
 from rag.ingest.dedupe import Deduplicator, Verdict, source_exists
 from rag.ingest.documents import to_document
+from rag.ingest.fetch import Fetcher, is_web
 from rag.ingest.readers import iter_files, read_file
 from rag.models.embedder import Embedder
 from rag.store.base import StoreWriter
@@ -19,6 +20,31 @@ from rag.store.factory import open_writer
 from rag.types import Chunk, Document
 
 _EMBED_BATCH = 128  # chunks embedded per call: large enough to amortise the model call, small in memory
+
+
+@dataclass(frozen=True)
+class SourceTally:
+    """What an ingest did with one of the paths or URLs it was given (`rag sync` prints one line each)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    failed: int = 0
+
+    def __add__(self, other: SourceTally) -> SourceTally:
+        return SourceTally(*(a + b for a, b in zip(_fields(self), _fields(other))))
+
+    def __sub__(self, other: SourceTally) -> SourceTally:
+        return SourceTally(*(a - b for a, b in zip(_fields(self), _fields(other))))
+
+    def summary(self) -> str:
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.duplicates} "
+                f"duplicates, {self.failed} failed")
+
+
+def _fields(tally: SourceTally) -> tuple[int, ...]:
+    return tally.added, tally.updated, tally.unchanged, tally.duplicates, tally.failed
 
 
 @dataclass
@@ -30,9 +56,18 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     chunks: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file or URL, reason)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, source of the copy kept)
     seconds: float = 0.0
+    sources: dict[str, SourceTally] = field(default_factory=dict)  # per path or URL given, in the order given
+    requests: int = 0  # HTTP requests made for URLs
+
+    def tally(self) -> SourceTally:
+        return SourceTally(self.added, self.updated, self.unchanged, len(self.duplicates), len(self.failed))
+
+    def count(self, source: str, since: SourceTally) -> None:
+        """Add what happened since the tally `since` to the source's line."""
+        self.sources[source] = self.sources.get(source, SourceTally()) + (self.tally() - since)
 
     @property
     def nothing_ingested(self) -> bool:
@@ -51,6 +86,11 @@ def _documents(path: Path, config: Config, report: IngestReport) -> Iterator[Doc
     except UnsupportedFileError as exc:
         report.failed.append((str(path), str(exc)))
         return
+    yield from _cleaned(raws, config, report)
+
+
+def _cleaned(raws, config: Config, report: IngestReport) -> Iterator[Document]:
+    """Raw articles as Documents; one too long to chunk, or with too little text, goes to report.failed."""
     for raw in raws:
         # Before cleaning: a monster is refused in milliseconds, not after minutes of regexes.
         at_least = chunks_at_least(raw.text, config.chunk_tokens, config.overlap)
@@ -113,39 +153,93 @@ def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: StoreWrit
             report.updated += 1
 
 
+def _local_files(paths: list[str | Path], report: IngestReport) -> dict[str, list[Path]]:
+    """The files under each local path given (a file reached through two paths counts for the first)."""
+    met: set[Path] = set()
+    found: dict[str, list[Path]] = {}
+    for path in paths:
+        if not is_web(path) and str(path) not in found:  # the same path given twice is read once
+            found[str(path)] = list(iter_files([path], report.failed, met))
+    return found
+
+
+class _Run:
+    """One ingest's state between reading sources and committing: the writer, the verdicts, the batches."""
+
+    def __init__(self, writer: StoreWriter, embedder: Embedder, config: Config, report: IngestReport):
+        self.writer, self.report = writer, report
+        self.dedupe = Deduplicator(writer.content_hashes(), writer.sources())
+        self.batches = _Batches(writer, embedder, config, report)
+        self.waiting: list[tuple[Document, str]] = []  # content indexed under another id: decided at the end
+
+    def take(self, doc: Document, source: str) -> None:
+        verdict = self.dedupe.judge(doc)
+        if verdict.kind == "later":
+            self.waiting.append((doc, source))
+        else:
+            _place(doc, verdict, self.batches, self.writer, self.report)
+
+    def finish(self) -> None:
+        for doc, source in self.waiting:
+            before = self.report.tally()
+            _place(doc, self.dedupe.judge(doc, final=True), self.batches, self.writer, self.report)
+            self.report.count(source, before)
+        self.batches.flush()
+
+
+def _read_web(url: str, run: _Run, fetcher: Fetcher, config: Config) -> None:
+    from rag.ingest.web import Known, read_url
+
+    report = run.report
+    try:
+        for item in read_url(url, fetcher, set(run.dedupe.indexed_ids), report.failed):
+            if isinstance(item, Known):
+                if item.doc_id in run.dedupe.met:  # listed twice in the feed
+                    report.duplicates.append((item.source, run.dedupe.met[item.doc_id]))
+                else:
+                    run.dedupe.keep_known(item.doc_id, item.source)
+                    report.unchanged += 1
+                continue
+            for doc in _cleaned([item], config, report):
+                run.take(doc, url)
+    except UnsupportedFileError as exc:
+        report.failed.append((url, str(exc)))
+
+
 def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: bool = False,
            on_file: Callable[[Path], None] | None = None, total: Callable[[int], None] | None = None,
            on_wait: Callable[[], None] | None = None) -> IngestReport:
-    """Bring the index at config.index_dir up to date with the articles under `paths`.
+    """Bring the index at config.index_dir up to date with the articles under `paths` (files, folders, and
+    feed or page URLs).
 
     Another ingest writing to the same index makes this fail, or with `on_wait`, wait for it after on_wait().
     """
     started = time.perf_counter()
     report = IngestReport()
-    files = list(iter_files(paths, report.failed))
+    files = _local_files(paths, report)
     if total:
-        total(len(files))
+        total(sum(map(len, files.values())))
     writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
                          on_wait=on_wait)
+    fetcher = None
     try:
-        dedupe = Deduplicator(writer.content_hashes(), writer.sources())
-        batches = _Batches(writer, embedder, config, report)
-        waiting: list[Document] = []  # the same content as an indexed document not met yet: decided at the end
-        for path in files:
-            if on_file:
-                on_file(path)
-            for doc in _documents(path, config, report):
-                verdict = dedupe.judge(doc)
-                if verdict.kind == "later":
-                    waiting.append(doc)
-                else:
-                    _place(doc, verdict, batches, writer, report)
-        for doc in waiting:
-            _place(doc, dedupe.judge(doc, final=True), batches, writer, report)
-        batches.flush()
+        run = _Run(writer, embedder, config, report)
+        for given in dict.fromkeys(str(p) for p in paths):  # each path or URL once, in the order given
+            before = report.tally()
+            if is_web(given):
+                fetcher = fetcher or Fetcher(config.cache_dir, config.fetch_timeout, config.fetch_interval,
+                                             int(config.max_file_mb * 1e6))
+                _read_web(given, run, fetcher, config)
+            for path in files.get(given, []):
+                if on_file:
+                    on_file(path)
+                for doc in _documents(path, config, report):
+                    run.take(doc, given)
+            report.count(given, before)
+        run.finish()
         if prune:
             for doc_id, source in writer.sources().items():
-                if doc_id not in dedupe.met and not source_exists(source):
+                if doc_id not in run.dedupe.met and not is_web(source) and not source_exists(source):
                     writer.delete(doc_id)
                     report.removed += 1
         if writer.changed:
@@ -155,5 +249,9 @@ def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: b
     except BaseException:
         writer.abort()  # the live generation is untouched; only the staging folder goes
         raise
+    finally:
+        if fetcher is not None:
+            report.requests = fetcher.requests
+            fetcher.close()
     report.seconds = time.perf_counter() - started
     return report

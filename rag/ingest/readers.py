@@ -79,14 +79,15 @@ def _walk(folder: Path, ancestors: tuple[Path, ...], met: set[Path], skipped: Sk
             skipped.append((str(path), "not a regular file (a pipe, socket or device)"))
 
 
-def iter_files(paths: list[str | Path], skipped: Skipped | None = None) -> Iterator[Path]:
+def iter_files(paths: list[str | Path], skipped: Skipped | None = None,
+               yielded: set[Path] | None = None) -> Iterator[Path]:
     """Every file under the given paths, folders walked recursively in name order, hidden files skipped.
 
     A link that cannot be followed, or something that is not a regular file, is added to `skipped` with the
-    reason. A file reached twice (through a link) is given once.
+    reason. A file reached twice (through a link) is given once; `yielded` carries that over several calls.
     """
     skipped = [] if skipped is None else skipped
-    yielded: set[Path] = set()
+    yielded = set() if yielded is None else yielded
     for given in paths:
         path = Path(given)
         why = _unfollowable(path)
@@ -140,14 +141,22 @@ def _decode_8bit(data: bytes) -> str:
             raise UnsupportedFileError("not UTF-8 or Windows-1252 text") from exc
 
 
-def _read_html(path: Path, data: bytes) -> list[RawArticle]:
+def html_article(source: str, html: str) -> RawArticle:
+    """The article text and metadata of an HTML page, by trafilatura; UnsupportedFileError when it holds none."""
     import trafilatura  # lazy: pulls lxml and friends
 
-    doc = trafilatura.bare_extraction(_decode(data), with_metadata=True, include_comments=False)
+    # No extensive date search: it guesses from any year on the page ("Copyright 2024" becomes 2024-01-01), and a
+    # wrong date is worse than none (the feed's date, or the text's own, fills in).
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                      date_extraction_params={"extensive_search": False, "original_date": True})
     if doc is None or not (doc.text or "").strip():
         raise UnsupportedFileError("no article text found in the HTML")
-    return [RawArticle(source=str(path), text=doc.text, title=doc.title, outlet=doc.sitename,
-                       date=doc.date, author=doc.author, url=doc.url)]
+    return RawArticle(source=source, text=doc.text, title=doc.title, outlet=doc.sitename,
+                      date=doc.date, author=doc.author, url=doc.url)
+
+
+def _read_html(path: Path, data: bytes) -> list[RawArticle]:
+    return [html_article(str(path), _decode(data))]
 
 
 @contextlib.contextmanager

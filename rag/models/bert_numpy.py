@@ -46,7 +46,8 @@ class NumpyBert:
     def _weights(self) -> dict[str, np.ndarray]:
         from safetensors.numpy import load_file
 
-        return {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(self.folder / "model.safetensors").items()}
+        return {k.removeprefix("bert."): v.astype(np.float32, copy=False)
+                for k, v in load_file(self.folder / "model.safetensors").items()}
 
     def _encode_one(self, ids: list[int]) -> np.ndarray:
         w, c = self._weights, self.config

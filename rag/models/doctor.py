@@ -65,3 +65,34 @@ def probe_now(config: Config) -> tuple[Path, ProbeResult]:
     if result.ok or result.signal:
         write_record(record_path(path, Path(config.cache_dir)), result)
     return path, result
+
+
+def report_lines(report) -> list[str]:
+    """What `rag doctor` prints, line by line."""
+    amx = " ".join(f for f in report.cpu_flags if f.startswith("amx")) or "none"
+    vector = " ".join(f for f in report.cpu_flags if not f.startswith("amx"))
+    lines = [f"CPU          {report.cpu_model}, {report.cores} cores", f"  vector     {vector}", f"  AMX        {amx}"]
+    if report.version is None:
+        return lines + ["llama.cpp    llama-cpp-python is not installed: make install"]
+    build = report.build
+    if build:
+        lines += [f"llama.cpp    llama-cpp-python {report.version}, built here by rag-news on {build['built']} "
+                  f"(build {build['key']}, {build['compiler']})",
+                  f"  flags      {' '.join(build['cmake_args'])}",
+                  f"  verified   {build['with_amx_off_flags']}/{build['native_compile_commands']} native compile "
+                  f"commands carry {' '.join(build['amx_off_flags']) or 'no AMX-off flags'}"]
+    else:
+        lines += [f"llama.cpp    llama-cpp-python {report.version}, not built by rag-news ({report.wheel or 'a wheel from an index or cache'}): "
+                  "`make rebuild-llama` builds it for this CPU without AMX"]
+    amx_found = ("not checked (objdump missing)" if report.amx_instructions is None else
+                 f"{report.amx_instructions} AMX instructions in its {report.libraries} libraries")
+    if report.amx_instructions:
+        amx_found += (" — they crash on virtual machines with AMX: make rebuild-llama" if report.amx_cpu else
+                      " (this CPU has no AMX; another CPU would run them)")
+    lines += [f"  features   {report.system_info}", f"  checked    {amx_found}"]
+    for model, result in report.probes or []:
+        state = "ok" if result.ok else f"CRASHED with {result.signal}" if result.signal else "failed"
+        lines.append(f"Probe        {model}: {state} ({result.checked}, {result.seconds} s) {result.detail}".rstrip())
+    if not report.probes:
+        lines.append("Probe        none yet: the first answer runs one (or `rag doctor --probe`)")
+    return lines

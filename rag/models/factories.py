@@ -61,7 +61,8 @@ def make_generator(config: Config) -> Generator:
     # A llama.cpp built with instructions this CPU cannot run would kill the process on the first prompt: a
     # child process tries it first (once per build, model and CPU) so that it becomes a message instead.
     ensure_llama_runs(path, Path(config.cache_dir))
-    generator = LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir))
+    generator = LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir),
+                                  draft_tokens=config.draft_tokens)
     generator.identity = gguf_identity(config.model if config.model in LLMS else path.name, path, config.cache_dir,
                                        getattr(LLMS.get(config.model), "sha256", ""))
     return generator

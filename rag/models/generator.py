@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from rag.models.drafting import DraftStats, stream_completion
 from rag.errors import ModelError
 from rag.models.llama_state import LlamaState
 
@@ -41,8 +42,12 @@ class Generator(Protocol):
 class LlamaCppGenerator:
     """A GGUF chat model through llama-cpp-python, formatted with the chat template stored in the file."""
 
-    def __init__(self, name: str, path: Path, n_ctx: int = 4096, threads: int = 0, cache_dir: Path | None = None):
+    def __init__(self, name: str, path: Path, n_ctx: int = 4096, threads: int = 0, cache_dir: Path | None = None,
+                 draft_tokens: int = 0):
         self.name = name
+        # Greedy answers draft up to this many tokens from the prompt per batch (rag.models.drafting); 0: off.
+        self.draft_tokens = draft_tokens
+        self.draft_stats = DraftStats()  # of the last stream
         self._path = Path(path)
         self._cache_dir = Path(cache_dir) / "prefix-states" if cache_dir else None
         self.restored_tokens = 0  # prompt tokens read from a saved state instead of evaluated
@@ -87,17 +92,27 @@ class LlamaCppGenerator:
             prefix = self._fixed_prefix(messages, tokens)
             self._restore(prefix)
             scorer = _TokenLogprobs(usage.logprobs)
-            import llama_cpp
-
-            for piece in self._llm.create_completion(
-                    tokens, max_tokens=max_tokens, temperature=temperature, stream=True, stop=stops or None,
-                    grammar=self._grammar(grammar), logits_processor=llama_cpp.LogitsProcessorList([scorer])):
+            self.draft_stats = DraftStats()
+            for text in self._pieces(tokens, max_tokens, temperature, stops, grammar, scorer):
                 usage.completion_tokens += 1
-                text = piece["choices"][0]["text"]
                 if text:
                     yield text
             scorer.finish()
             self._save(prefix)
+
+    def _pieces(self, tokens: list[int], max_tokens: int, temperature: float, stops: list[str],
+                grammar: str | None, scorer: _TokenLogprobs) -> Iterator[str]:
+        """The completion's text pieces as create_completion streams them; greedy ones drafted from the prompt."""
+        if temperature == 0 and self.draft_tokens > 0:
+            yield from stream_completion(self._llm, tokens, max_tokens, stops, self._grammar(grammar), scorer,
+                                         max_draft=self.draft_tokens, stats=self.draft_stats)
+            return
+        import llama_cpp
+
+        for piece in self._llm.create_completion(
+                tokens, max_tokens=max_tokens, temperature=temperature, stream=True, stop=stops or None,
+                grammar=self._grammar(grammar), logits_processor=llama_cpp.LogitsProcessorList([scorer])):
+            yield piece["choices"][0]["text"]
 
     def _grammar(self, grammar: str | None):
         if grammar is None:

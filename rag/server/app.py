@@ -13,7 +13,8 @@ from rag.server.context import ServerContext
 from rag.server.disconnects import ClientGone
 from rag.server.limits import BodyLimit
 from rag.server.responses import search_results
-from rag.server.schemas import MODEL_ID, ChatRequest, SearchRequest, check_question, parse_filters, read_chat
+from rag.server.schemas import (MODEL_ID, ChatRequest, SearchRequest, TimelineRequest, check_question, parse_filters,
+                                read_chat)
 
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the request": it shows so in the access log
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # proxies must not hold the stream back
@@ -71,6 +72,19 @@ def create_app(ctx: ServerContext) -> FastAPI:
         except ClientGone:  # it left while waiting, or during its answer: nobody to answer
             return Response(status_code=CLIENT_CLOSED)
 
+    _no_model_routes(app)
+
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(rest: str) -> None:  # otherwise the chat page, mounted at /, would answer with its own 404
+        raise errors.ApiError(404, f"There is no /v1/{rest} here: this server offers /v1/models, "
+                                   "/v1/chat/completions, /v1/search and /v1/timeline.", code="unknown_url")
+
+    return app
+
+
+def _no_model_routes(app: FastAPI) -> None:
+    """Searches and timelines: retrieval only, in worker threads, so they never wait for the model's turn."""
+
     @app.post("/v1/search")
     async def search(body: SearchRequest, ctx: ServerContext = Depends(_authorised)) -> dict:
         query = check_question(body.query.strip(), ctx.config, "query")
@@ -83,9 +97,13 @@ def create_app(ctx: ServerContext) -> FastAPI:
             raise errors.unavailable(str(exc), "index_error") from exc
         return search_results(query, hits)
 
-    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def unknown(rest: str) -> None:  # otherwise the chat page, mounted at /, would answer with its own 404
-        raise errors.ApiError(404, f"There is no /v1/{rest} here: this server offers /v1/models, "
-                                   "/v1/chat/completions and /v1/search.", code="unknown_url")
-
-    return app
+    @app.post("/v1/timeline")
+    async def timeline(body: TimelineRequest, ctx: ServerContext = Depends(_authorised)) -> dict:
+        query = check_question(body.query.strip(), ctx.config, "query")
+        filters = parse_filters(body)
+        ctx.require_index()
+        try:  # like a search: no model, so it never waits for an answer's turn
+            found = await run_in_threadpool(lambda: ctx.service.timeline(query, filters, body.articles))
+        except RagError as exc:
+            raise errors.unavailable(str(exc), "index_error") from exc
+        return found.to_json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.answer.assistant import Assistant
 from rag.chat import ChatService
@@ -14,7 +13,8 @@ from rag.server.errors import unavailable
 from rag.server.exclusive import ExclusiveChatService
 from rag.server.model_queue import ModelQueue
 from rag.server.stopping import StoppableGenerator
-from rag.store.factory import display_location, is_url
+from rag.index_watch import IndexWatch
+from rag.store.factory import display_location
 
 
 def make_service(config: Config) -> ChatService:
@@ -30,34 +30,6 @@ def make_service(config: Config) -> ChatService:
     return service
 
 
-class IndexWatch:
-    """Notices that an ingest committed a new generation of a folder index, so that the next request reads it.
-
-    (A database index needs nothing: its readers see each article as soon as it is written.)
-    """
-
-    def __init__(self, service: ChatService):
-        self.service = service
-        self._seen = self._pointer()
-
-    def _pointer(self) -> str | None:
-        location = self.service.config.index_dir
-        if is_url(location):
-            return None
-        from rag.store.generations import CURRENT
-
-        try:
-            return (Path(location) / CURRENT).read_text(encoding="utf-8")
-        except OSError:
-            return None
-
-    def check(self) -> None:
-        pointer = self._pointer()
-        if pointer != self._seen:
-            self._seen = pointer
-            self.service.assistant.reload_index()
-
-
 @dataclass
 class ServerContext:
     """The state of one `rag serve` process, built once and read by every request."""
@@ -70,7 +42,7 @@ class ServerContext:
 
     def __post_init__(self):
         self.queue = ModelQueue(self.service.config.serve_queue_size)
-        self.watch = IndexWatch(self.service)
+        self.watch = self.service.watch
 
     @property
     def config(self) -> Config:

@@ -13,6 +13,7 @@ from rag.config import Config
 from rag.errors import RagError
 from rag.server.auth import check_exposure, is_loopback
 from rag.server.context import ServerContext, make_service
+from rag.sync import start_sync
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_S = 5
@@ -81,8 +82,10 @@ def running(app, sock: socket.socket, quiet: bool = True) -> Iterator[str]:
 
 
 def serve(config: Config, host: str, port: int, api_key: str | None, *, chat: bool = True,
-          chat_auth: list[tuple[str, str]] | None = None, on_ready: Callable[[str, bool], None] | None = None) -> None:
-    """Serve until SIGINT/SIGTERM: publish the server for `rag ask`, load the model in the background."""
+          chat_auth: list[tuple[str, str]] | None = None, on_ready: Callable[[str, bool], None] | None = None,
+          on_sync: Callable | None = None) -> None:
+    """Serve until SIGINT/SIGTERM: publish the server for `rag ask`, load the model in the background, and with
+    config.sync_every, sync the sources in the background (rag.sync)."""
     import uvicorn
 
     from rag.models.registry import go_offline
@@ -98,11 +101,15 @@ def serve(config: Config, host: str, port: int, api_key: str | None, *, chat: bo
     app = build(ctx, chat, chat_auth)
     url = local_url(sock)
     state = publish(config, describe(config, url, bool(api_key)))
+    syncing = start_sync(config, ctx.service, on_sync)
     try:
         if on_ready:
             on_ready(url, chat)
         uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="on",
                                       timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)).run(sockets=[sock])
     finally:
+        if syncing:
+            syncing.stop()
         withdraw(state)
         sock.close()
+

@@ -55,6 +55,14 @@ class SearchRequest(FilterFields):
     k: int = Field(10, ge=1, le=MAX_K)
 
 
+class TimelineRequest(FilterFields):
+    """POST /v1/timeline: a story's events, no model."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1)
+    articles: int = Field(30, ge=1, le=50, description="articles of the story to read at most")
+
+
 @dataclass(frozen=True)
 class Asked:
     """What a chat request asks: the question, the earlier (question, answer) turns, the filters and k."""

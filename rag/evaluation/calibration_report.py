@@ -11,7 +11,7 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def render(model: Calibration, points: list[dict], plots: tuple[str, str]) -> str:
+def render(model: Calibration, points: list[dict], plots: tuple[str, str], effects: str = "") -> str:
     chosen = next(p for p in points if p["threshold"] == model.threshold)
     step = max(1, len(points) // 25)
     shown = points[::step] + ([chosen] if chosen not in points[::step] else [])
@@ -31,11 +31,13 @@ def render(model: Calibration, points: list[dict], plots: tuple[str, str]) -> st
         f"![risk-coverage]({plots[0]})", "", f"![precision/recall]({plots[1]})", "",
         "| threshold | truthfulness | coverage | accuracy of the answered | abstention precision | abstention recall "
         "| right answers kept |", "|---|---|---|---|---|---|---|", *rows, "",
-        "Weights (on standardised signals):", "", "| signal | weight |", "|---|---|", weights, ""])
+        "Weights (on standardised signals):", "", "| signal | weight |", "|---|---|", weights, "",
+        *(["## Each signal's held-out effect", "", effects] if effects else [])])
 
 
-def write_calibration_report(model: Calibration, points: list[dict], out_dir: str | Path) -> list[Path]:
-    """calibration.md, risk_coverage.png and pr_curve.png in out_dir."""
+def write_calibration_report(model: Calibration, points: list[dict], out_dir: str | Path,
+                             effects: str = "") -> list[Path]:
+    """calibration.md (with `effects`, the signals' table, when given), risk_coverage.png and pr_curve.png."""
     from rag.evaluation.plots import precision_recall_plot, risk_coverage_plot
     from rag.evaluation.truthfulness import best
 
@@ -50,5 +52,5 @@ def write_calibration_report(model: Calibration, points: list[dict], out_dir: st
     risk_coverage_plot([("held out", points, marks)], curve, "Held-out accuracy of the answered as the threshold moves")
     precision_recall_plot(points, model.threshold, pr)
     report = out / "calibration.md"
-    report.write_text(render(model, points, (curve.name, pr.name)), encoding="utf-8")
+    report.write_text(render(model, points, (curve.name, pr.name), effects), encoding="utf-8")
     return [report, curve, pr]

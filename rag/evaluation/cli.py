@@ -97,6 +97,7 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, folds_b
     from rag.evaluation.calibrate import calibrate, provenance, run_identity
     from rag.evaluation.calibration_report import write_calibration_report
     from rag.evaluation.runs import load_results, prompt_digest
+    from rag.evaluation.signal_effects import effects_report
 
     runs = [(Path(run_dir).name, load_results(run_dir)) for run_dir in run_dirs]
     records = [r for _, results in runs for r in results["configurations"][0]["records"]]
@@ -113,7 +114,7 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, folds_b
     out_path = out_path or path_for(load_config().cache_dir, identity)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(model.to_json(), encoding="utf-8")
-    written = write_calibration_report(model, points, report_dir)
+    written = write_calibration_report(model, points, report_dir, effects_report(records, folds_by))
     p = next(p for p in points if p["threshold"] == model.threshold)
     if model.threshold > max(point["threshold"] for point in points[:-1]):
         click.secho("Warning: this threshold withholds every answer (held out, declining them all is the most "

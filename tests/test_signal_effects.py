@@ -1,0 +1,51 @@
+"""The signals' held-out effects: a signal that tells right from wrong is kept, one that is noise is not."""
+
+import random
+
+from rag.evaluation.calibrate import Example
+from rag.evaluation.signal_effects import effects_report, nested_truthfulness, signal_effects, without
+from rag.evaluation.truthfulness import Tally
+
+
+def _examples(n: int = 120) -> list[Example]:
+    rng = random.Random(5)
+    items = []
+    for i in range(n):
+        right = i % 3 != 0  # a third wrong
+        telling = (1.0 if right else 0.0) + rng.gauss(0, 0.2)
+        items.append(Example((telling, rng.random()), right, should_abstain=False, group=f"q{i % 40}"))
+    return items
+
+
+def test_a_telling_signal_is_kept_and_noise_is_not():
+    effects = {e.signal: e for e in signal_effects(_examples(), Tally(), ("telling", "noise"))}
+    assert effects[""].truthfulness > 0.6  # wrong answers withheld: right - wrong close to the right share
+    assert effects["telling"].kept and effects["telling"].change > 0.2
+    assert not effects["noise"].kept
+
+
+def test_a_missing_signal_says_nothing():
+    items = _examples()
+    blind = without(without(items, 0), 1)
+    # Nothing tells right from wrong: every answer shown is the most truthful, (80 - 40) / 120.
+    assert abs(nested_truthfulness(blind, Tally()) - 40 / 120) < 1e-9
+
+
+def test_records_that_no_threshold_changes_count_in_the_total():
+    items = _examples()
+    declined_before = Tally(declined_right=30)  # unanswerable questions declined before any scoring
+    assert nested_truthfulness(items, declined_before) > nested_truthfulness(items, Tally())
+
+
+def test_the_report_of_recorded_runs_names_every_signal():
+    from rag.evaluation.calibrate import FEATURES
+
+    records = []
+    for i in range(60):
+        right = i % 2 == 0
+        signals = {f: float(i % 7) for f in FEATURES} | {"answer_support": 1.0 if right else 0.0}
+        records.append({"id": f"q{i}", "abstained": False, "error": None, "signals": signals,
+                        "verdicts": {"correct": right, "should_abstain": False}})
+    report = effects_report(records, folds_by="question")
+    assert all(f"| {f} |" in report for f in FEATURES)
+    assert "| answer_support |" in report.split("\n")[4]  # the largest help first

@@ -45,6 +45,12 @@ def truthfulness_table(configs: list[dict]) -> str:
                    "truthfulness there", "coverage there"], rows)
 
 
+def _machine(machine: dict) -> str:
+    """The CPU and its cores, as the summary names the machine a run was timed on."""
+    cores = f"{machine.get('cpu_count', '?')} cores"
+    return f"{machine['cpu']}, {cores}" if machine.get("cpu") else cores
+
+
 def overall_table(configs: list[dict]) -> str:
     header = ["configuration", "model", "n", "accuracy", "EM", "F1", "abst. P", "abst. R", "recall@k",
               "evidence recall", "MRR", "citation P", "dangling (answers)", "cited sentences", "total p50 s", "total p95 s"]
@@ -183,7 +189,8 @@ def _header_lines(results: dict) -> list[str]:
     embedders = ", ".join(dict.fromkeys(str(c.get("embedder")) for c in configs))
     lines = [
         f"- Date: {meta.get('date', '–')}",
-        f"- Machine: {machine.get('cpu_count', '?')} cores (os.cpu_count), {machine.get('platform', '?')}, "
+        f"- Machine: {machine.get('cpu', 'CPU not recorded')}, {machine.get('cpu_count', '?')} cores "
+        f"(os.cpu_count), {machine.get('platform', '?')}, "
         f"Python {machine.get('python', '?')}",
         f"- Model: {models}",
         f"- Embedder: {embedders}",
@@ -258,7 +265,7 @@ def _summary_row(name: str, results: dict, config: dict) -> list[Any]:
             _rate(t.truthfulness), _rate(t.coverage), _rate(t.accuracy), _rate(m["accuracy"]),
             _rate(m["abstention_precision"]), _rate(m["abstention_recall"]), _rate(m["citation_precision"]),
             m["dangling_total"], _sec(m["latency_s"]["total"]["p50"]), _sec(m["latency_s"]["total"]["p95"]),
-            (meta.get("date") or "–")[:10], f"{meta.get('machine', {}).get('cpu_count', '?')} cores"]
+            (meta.get("date") or "–")[:10], _machine(meta.get("machine", {}))]
 
 
 def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, notes: str = "") -> str:

@@ -17,7 +17,11 @@ from rag.errors import RagError
 
 
 def machine_info() -> dict[str, Any]:
+    """Where a run was measured: the CPU's model name first (timings differ by CPU), its cores, the system."""
+    from rag.models.llama_build import cpu_description
+
     return {
+        "cpu": cpu_description()[0],
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "machine": platform.machine(),

@@ -83,23 +83,43 @@ def _inputs(paths) -> list[str | Path]:
 @click.option("--embedder", help="Embedder name or sentence-transformers folder.")
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 @click.option("--wait", is_flag=True, help="If another ingest is writing to the index, wait for it instead of failing.")
-def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait) -> None:
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the ingest on a Ray cluster (its address, or RAY_ADDRESS; none: a local Ray on this machine's "
+                   "cores) into a postgresql:// index. Put it after the paths, or write --ray=ADDRESS.")
+@click.option("--workers", "ray_workers", type=click.IntRange(min=1),
+              help="With --ray: embedding workers, each holding the model once (default: one per CPU of the cluster).")
+def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait, ray_address, ray_workers) -> None:
     """Add or update the articles under PATHS (files, folders, RSS/Atom feed URLs, article page URLs) in the index."""
-    from rag.ingest.pipeline import ingest as run_ingest
     from rag.models.factories import make_embedder
 
-    config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder)
-    report = ingesting(lambda on_file, total: run_ingest(
-        _inputs(paths), config, make_embedder(config), prune=prune, on_file=on_file, total=total,
-        on_wait=_say_waiting if wait else None))
+    if ray_workers is not None and ray_address is None:
+        raise click.UsageError("--workers sets the Ray ingest's embedding workers: give it with --ray.")
+    config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder,
+                     ray_address=ray_address or None, ray_workers=ray_workers)
+    on_wait = _say_waiting if wait else None
+    if ray_address is not None:
+        from functools import partial
+
+        from rag.ingest.ray_pipeline import ray_ingest
+
+        report = ingesting(lambda on_doc, total: ray_ingest(
+            _inputs(paths), config, partial(make_embedder, config), prune=prune, on_doc=on_doc, total=total,
+            on_wait=on_wait), unit="article")
+    else:
+        from rag.ingest.pipeline import ingest as run_ingest
+
+        report = ingesting(lambda on_file, total: run_ingest(
+            _inputs(paths), config, make_embedder(config), prune=prune, on_file=on_file, total=total,
+            on_wait=on_wait))
     print_report(report, config)
 
 
-def ingesting(run):
-    """run(on_file, total) with a progress bar, Ctrl-C and SIGTERM turned into a clean stop (exit 130 / 143)."""
+def ingesting(run, unit: str = "file"):
+    """run(on_item, total) with a progress bar counting `unit`s, Ctrl-C and SIGTERM turned into a clean stop (exit
+    130 / 143)."""
     from tqdm import tqdm
 
-    bar = tqdm(unit="file", desc="Ingesting", disable=None, file=sys.stderr)
+    bar = tqdm(unit=unit, desc="Ingesting", disable=None, file=sys.stderr)
     try:
         with _signals_raise():
             return run(lambda _: bar.update(1), lambda n: setattr(bar, "total", n))

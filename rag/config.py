@@ -65,6 +65,11 @@ class Config:
     serve_timeout: float = 300.0  # rag serve: seconds a chat request may take, waiting included; then 504
     serve_max_body_kb: int = 256  # rag serve: larger request bodies get 413
     serve_max_question_chars: int = 2000  # rag serve: longer questions get 413
+    # `rag ingest --ray`: the cluster's address (Ray's own RAY_ADDRESS; "": start a local Ray), the embedding
+    # workers (0: one per CPU of the cluster) and the documents each worker embeds per call (~8 chunks each).
+    ray_address: str = field(default="", metadata={"env": "RAY_ADDRESS"})
+    ray_workers: int = 0
+    ray_batch_size: int = 16
 
 
 # The lowest and highest value of the numeric settings that have limits (None: no limit that way).
@@ -75,7 +80,8 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),
     "fetch_timeout": (0.1, None), "fetch_interval": (0, None), "ui_queue_size": (1, None),
     "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),
-    "serve_max_question_chars": (1, None), "model_timeout": (1, None),
+    "serve_max_question_chars": (1, None), "model_timeout": (1, None), "ray_workers": (0, None),
+    "ray_batch_size": (1, None),
 }
 MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
 

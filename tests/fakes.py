@@ -85,3 +85,32 @@ class SilentGenerator:
 def fake_embedder(config) -> FakeEmbedder:
     """A FakeEmbedder from a config, by a module-level function: a spawned child process can import it."""
     return FakeEmbedder()
+
+
+class FailingEmbedder(FakeEmbedder):
+    """The fake embedder until its `fail_on`-th call, which raises (or, with `kill`, ends the process, as an
+    embedding worker killed mid-way would). With `once_marker`, only the first process to get there fails."""
+
+    def __init__(self, fail_on: int = 2, kill: bool = False, once_marker: str = ""):
+        super().__init__()
+        self.fail_on, self.kill, self.once_marker = fail_on, kill, once_marker
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if self.calls + 1 == self.fail_on and self._first_failure():
+            if self.kill:
+                import os
+
+                os._exit(1)
+            raise RuntimeError("embedding worker failed on purpose")
+        return super().embed(texts)
+
+    def _first_failure(self) -> bool:
+        if not self.once_marker:
+            return True
+        from pathlib import Path
+
+        marker = Path(self.once_marker)
+        if marker.exists():
+            return False
+        marker.write_text("failed once")
+        return True

@@ -36,15 +36,27 @@ def pg_server():
 
 
 @pytest.fixture
-def pg_database(pg_server):
-    """A postgresql:// URL of a new, empty database, dropped after the test."""
+def pg_databases(pg_server):
+    """A function giving the postgresql:// URL of a new, empty database each call; all dropped after the test."""
     import psycopg
 
     from rag.store.pgserver import with_database
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    names: list[str] = []
+
+    def create() -> str:
+        names.append(f"t_{uuid.uuid4().hex[:12]}")
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{names[-1]}"')
+        return with_database(pg_server, names[-1])
+
+    yield create
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(pg_server, name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(pg_databases):
+    """A postgresql:// URL of a new, empty database, dropped after the test."""
+    return pg_databases()

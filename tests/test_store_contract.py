@@ -23,7 +23,7 @@ from rag.store.factory import register_backend, unregister_backend
 from rag.types import Chunk, Document
 from tests import fake_store
 from tests.fakes import FakeEmbedder
-from tests.postgres_server import pg_database, pg_server  # noqa: F401 - fixtures
+from tests.postgres_server import pg_database, pg_databases, pg_server  # noqa: F401 - fixtures
 from tests.shared import copy_seeds
 
 REPO = Path(__file__).resolve().parents[1]

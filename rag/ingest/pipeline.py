@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
+
 from rag.config import Config
 from rag.errors import UnsupportedFileError
 from rag.ingest.chunking import chunk_document, chunks_at_least, embedding_text
@@ -79,33 +81,47 @@ class IngestReport:
                 f"{self.seconds:.1f} s")
 
 
-def _documents(path: Path, config: Config, report: IngestReport) -> Iterator[Document]:
-    """The documents in one file; what cannot be read, or is too large to chunk, goes to report.failed."""
+def read_documents(path: Path, config: Config, failed: list[tuple[str, str]]) -> Iterator[Document]:
+    """The documents in one file; what cannot be read, or is too large to chunk, goes to `failed` with its reason."""
     try:
-        raws = read_file(path, int(config.max_file_mb * 1e6), report.failed)
+        raws = read_file(path, int(config.max_file_mb * 1e6), failed)
     except UnsupportedFileError as exc:
-        report.failed.append((str(path), str(exc)))
+        failed.append((str(path), str(exc)))
         return
-    yield from _cleaned(raws, config, report)
+    yield from _cleaned(raws, config, failed)
 
 
-def _cleaned(raws, config: Config, report: IngestReport) -> Iterator[Document]:
-    """Raw articles as Documents; one too long to chunk, or with too little text, goes to report.failed."""
+def _cleaned(raws, config: Config, failed: list[tuple[str, str]]) -> Iterator[Document]:
+    """Raw articles as Documents; one too long to chunk, or with too little text, goes to `failed`."""
     for raw in raws:
         # Before cleaning: a monster is refused in milliseconds, not after minutes of regexes.
         at_least = chunks_at_least(raw.text, config.chunk_tokens, config.overlap)
         if at_least > config.max_chunks:
-            report.failed.append((raw.source, _too_many_chunks(f"at least {at_least}", config)))
+            failed.append((raw.source, _too_many_chunks(f"at least {at_least}", config)))
             continue
         try:
             yield to_document(raw)
         except UnsupportedFileError as exc:
-            report.failed.append((raw.source, str(exc)))
+            failed.append((raw.source, str(exc)))
 
 
 def _too_many_chunks(count: str, config: Config) -> str:
     return (f"too long: {count} chunks of {config.chunk_tokens} tokens, over the limit of {config.max_chunks} "
             "per document (raise max_chunks to index it)")
+
+
+def chunks_or_refusal(doc: Document, config: Config) -> list[Chunk] | str:
+    """The document's chunks, or why it is not indexed (more chunks than max_chunks)."""
+    chunks = chunk_document(doc, config.chunk_tokens, config.overlap)
+    return _too_many_chunks(str(len(chunks)), config) if len(chunks) > config.max_chunks else chunks
+
+
+def embed_chunks(embedder: Embedder, pending: list[tuple[Document, list[Chunk]]]) -> list[np.ndarray]:
+    """The vectors of each document's chunks (one array per document), embedded in one call."""
+    texts = [embedding_text(doc, c) for doc, chunks in pending for c in chunks]
+    vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    offsets = np.cumsum([0] + [len(chunks) for _, chunks in pending])
+    return [vectors[start:end] for start, end in zip(offsets[:-1], offsets[1:])]
 
 
 class _Batches:
@@ -115,30 +131,26 @@ class _Batches:
         self.writer, self.embedder, self.config, self.report = writer, embedder, config, report
         self.pending: list[tuple[Document, list[Chunk]]] = []
 
-    def add(self, doc: Document) -> bool:
-        """Queue the document's chunks; False (and a reason in the report) when it has too many."""
-        chunks = chunk_document(doc, self.config.chunk_tokens, self.config.overlap)
-        if len(chunks) > self.config.max_chunks:
-            self.report.failed.append((doc.source, _too_many_chunks(str(len(chunks)), self.config)))
-            return False
+    def add(self, doc: Document, kind: str) -> None:
+        """Queue the document's chunks and count it as `kind` (added or updated); one with too many is refused."""
+        chunks = chunks_or_refusal(doc, self.config)
+        if isinstance(chunks, str):
+            self.report.failed.append((doc.source, chunks))
+            return
+        setattr(self.report, kind, getattr(self.report, kind) + 1)
         self.pending.append((doc, chunks))
         if sum(len(c) for _, c in self.pending) >= _EMBED_BATCH:
             self.flush()
-        return True
 
     def flush(self) -> None:
-        texts = [embedding_text(doc, c) for doc, chunks in self.pending for c in chunks]
-        vectors = self.embedder.embed(texts) if texts else None
-        offset = 0
-        for doc, chunks in self.pending:
-            self.writer.upsert(doc, chunks, vectors[offset:offset + len(chunks)])
-            offset += len(chunks)
+        for (doc, chunks), vectors in zip(self.pending, embed_chunks(self.embedder, self.pending)):
+            self.writer.upsert(doc, chunks, vectors)
             self.report.chunks += len(chunks)
         self.pending.clear()
 
 
-def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: StoreWriter, report: IngestReport) -> None:
-    """Carry out the deduplicator's verdict on one document."""
+def _place(doc: Document, verdict: Verdict, batches, writer: StoreWriter, report: IngestReport) -> None:
+    """Carry out the deduplicator's verdict on one document (`batches` embeds and counts the new and changed)."""
     if verdict.kind == "duplicate":
         report.duplicates.append((doc.source, verdict.first))
         if verdict.stale:  # its id held other content, now kept under the first copy's id
@@ -146,14 +158,11 @@ def _place(doc: Document, verdict: Verdict, batches: _Batches, writer: StoreWrit
             report.removed += 1
     elif verdict.kind == "unchanged":
         report.unchanged += 1
-    elif batches.add(doc):
-        if verdict.kind == "added":
-            report.added += 1
-        else:
-            report.updated += 1
+    else:
+        batches.add(doc, verdict.kind)
 
 
-def _local_files(paths: list[str | Path], report: IngestReport) -> dict[str, list[Path]]:
+def local_files(paths: list[str | Path], report: IngestReport) -> dict[str, list[Path]]:
     """The files under each local path given (a file reached through two paths counts for the first)."""
     met: set[Path] = set()
     found: dict[str, list[Path]] = {}
@@ -163,13 +172,13 @@ def _local_files(paths: list[str | Path], report: IngestReport) -> dict[str, lis
     return found
 
 
-class _Run:
-    """One ingest's state between reading sources and committing: the writer, the verdicts, the batches."""
+class Run:
+    """One ingest's state between reading sources and committing: the writer, the verdicts, the batches (anything
+    with add(doc, kind) and flush(): the Ray ingest embeds elsewhere)."""
 
-    def __init__(self, writer: StoreWriter, embedder: Embedder, config: Config, report: IngestReport):
-        self.writer, self.report = writer, report
+    def __init__(self, writer: StoreWriter, batches, report: IngestReport):
+        self.writer, self.batches, self.report = writer, batches, report
         self.dedupe = Deduplicator(writer.content_hashes(), writer.sources())
-        self.batches = _Batches(writer, embedder, config, report)
         self.waiting: list[tuple[Document, str]] = []  # content indexed under another id: decided at the end
 
     def take(self, doc: Document, source: str) -> None:
@@ -187,7 +196,7 @@ class _Run:
         self.batches.flush()
 
 
-def _read_web(url: str, run: _Run, fetcher: Fetcher, config: Config) -> None:
+def _read_web(url: str, run: Run, fetcher: Fetcher, config: Config) -> None:
     from rag.ingest.web import Known, read_url
 
     report = run.report
@@ -200,10 +209,26 @@ def _read_web(url: str, run: _Run, fetcher: Fetcher, config: Config) -> None:
                     run.dedupe.keep_known(item.doc_id, item.source)
                     report.unchanged += 1
                 continue
-            for doc in _cleaned([item], config, report):
+            for doc in _cleaned([item], config, report.failed):
                 run.take(doc, url)
     except UnsupportedFileError as exc:
         report.failed.append((url, str(exc)))
+
+
+def finish(run: Run, prune: bool) -> None:
+    """After every source was read: the waiting documents, the last batch, the pruning, then commit (or, when
+    nothing changed, leave the index as it was)."""
+    run.finish()
+    writer, report = run.writer, run.report
+    if prune:
+        for doc_id, source in writer.sources().items():
+            if doc_id not in run.dedupe.met and not is_web(source) and not source_exists(source):
+                writer.delete(doc_id)
+                report.removed += 1
+    if writer.changed:
+        writer.commit()
+    else:
+        writer.abort()
 
 
 def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: bool = False,
@@ -216,14 +241,14 @@ def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: b
     """
     started = time.perf_counter()
     report = IngestReport()
-    files = _local_files(paths, report)
+    files = local_files(paths, report)
     if total:
         total(sum(map(len, files.values())))
     writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
                          on_wait=on_wait)
     fetcher = None
     try:
-        run = _Run(writer, embedder, config, report)
+        run = Run(writer, _Batches(writer, embedder, config, report), report)
         for given in dict.fromkeys(str(p) for p in paths):  # each path or URL once, in the order given
             before = report.tally()
             if is_web(given):
@@ -233,19 +258,10 @@ def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: b
             for path in files.get(given, []):
                 if on_file:
                     on_file(path)
-                for doc in _documents(path, config, report):
+                for doc in read_documents(path, config, report.failed):
                     run.take(doc, given)
             report.count(given, before)
-        run.finish()
-        if prune:
-            for doc_id, source in writer.sources().items():
-                if doc_id not in run.dedupe.met and not is_web(source) and not source_exists(source):
-                    writer.delete(doc_id)
-                    report.removed += 1
-        if writer.changed:
-            writer.commit()
-        else:
-            writer.abort()
+        finish(run, prune)
     except BaseException:
         writer.abort()  # the live generation is untouched; only the staging folder goes
         raise

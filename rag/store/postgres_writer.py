@@ -161,23 +161,34 @@ class PostgresWriter:
     def upsert(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Replace the document and its chunks in one transaction; an unchanged document is left alone."""
         with self._conn.transaction():
-            known = self._conn.execute("SELECT content_hash FROM rag.documents WHERE doc_id = %s FOR UPDATE",
-                                       (doc.doc_id,)).fetchone()
-            if known is not None and known[0] == doc.content_hash:
-                return
-            words = bm25_tokens([f"{doc.title}\n{c.text}" for c in chunks])
-            self._remove_chunks(doc.doc_id)
-            self._conn.execute(_UPSERT_DOCUMENT, (doc.doc_id, doc.source, doc.title, doc.text, doc.outlet, doc.date,
-                                                  doc.author, doc.url, doc.content_hash))
-            self._conn.execute(_INSERT_CHUNKS, {
-                "doc_id": doc.doc_id, "outlet": doc.outlet, "date": doc.date,
-                "chunk_ids": [c.chunk_id for c in chunks], "positions": [c.position for c in chunks],
-                "texts": [c.text for c in chunks], "starts": [c.start for c in chunks],
-                "ends": [c.end for c in chunks], "n_tokens": [c.n_tokens for c in chunks],
-                "embeddings": [np.asarray(v, dtype=np.float32) for v in vectors],
-                "words": [_tf_coded(w) for w in words], "n_terms": [len(w) for w in words]})
-            self._conn.execute(_TERMS_ADD, (doc.doc_id,))
+            self._replace(doc, chunks, vectors)
         self._changed = True
+
+    @translated
+    def upsert_many(self, items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+        """Replace several documents in one transaction (fewer round trips and commits): all of them or none."""
+        with self._conn.transaction():
+            for doc, chunks, vectors in items:
+                self._replace(doc, chunks, vectors)
+        self._changed = self._changed or bool(items)
+
+    def _replace(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        known = self._conn.execute("SELECT content_hash FROM rag.documents WHERE doc_id = %s FOR UPDATE",
+                                   (doc.doc_id,)).fetchone()
+        if known is not None and known[0] == doc.content_hash:
+            return
+        words = bm25_tokens([f"{doc.title}\n{c.text}" for c in chunks])
+        self._remove_chunks(doc.doc_id)
+        self._conn.execute(_UPSERT_DOCUMENT, (doc.doc_id, doc.source, doc.title, doc.text, doc.outlet, doc.date,
+                                              doc.author, doc.url, doc.content_hash))
+        self._conn.execute(_INSERT_CHUNKS, {
+            "doc_id": doc.doc_id, "outlet": doc.outlet, "date": doc.date,
+            "chunk_ids": [c.chunk_id for c in chunks], "positions": [c.position for c in chunks],
+            "texts": [c.text for c in chunks], "starts": [c.start for c in chunks],
+            "ends": [c.end for c in chunks], "n_tokens": [c.n_tokens for c in chunks],
+            "embeddings": [np.asarray(v, dtype=np.float32) for v in vectors],
+            "words": [_tf_coded(w) for w in words], "n_terms": [len(w) for w in words]})
+        self._conn.execute(_TERMS_ADD, (doc.doc_id,))
 
     @property
     def changed(self) -> bool:

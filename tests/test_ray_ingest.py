@@ -194,7 +194,7 @@ def test_an_interrupted_ray_ingest_leaves_the_index_whole_and_a_rerun_completes_
     if kill:  # Ray restarts a killed worker and retries its batch: the ingest finishes by itself
         ray_ingest([corpus], config, failing)
     else:
-        with pytest.raises(IngestError, match="run the same command again"):
+        with pytest.raises(IngestError, match="failed on purpose. Every article written so far is whole"):
             ray_ingest([corpus], config, failing)
     assert _assert_whole(ray_url, config) >= len(before["documents"])
     _assert_same_passages([ray_url, ray_url], FakeEmbedder())  # the index answers as before
@@ -258,3 +258,36 @@ def test_rag_ingest_ray_starts_a_local_ray_and_reports_like_the_plain_ingest(see
     assert first.stdout.startswith("5 added, 0 updated, 0 unchanged")
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 0 and again.stdout.startswith("0 added, 0 updated, 5 unchanged"), again.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.ray
+@pytest.mark.postgres
+@pytest.mark.usefixtures("local_ray")
+def test_an_empty_folder_through_ray_ingests_nothing_and_fails_nothing(tmp_path, pg_databases):  # noqa: F811
+    from rag.ingest.ray_pipeline import ray_ingest
+
+    (tmp_path / "empty").mkdir()
+    report = ray_ingest([tmp_path / "empty"], Config(index_dir=pg_databases()), FakeEmbedder)
+    assert report.tally() == report.tally().__class__() and not report.nothing_ingested
+
+
+def test_a_stage_error_is_told_in_one_line():
+    from rag.ingest.ray_pipeline import _root_cause
+
+    wrapped = RuntimeError("\x1b[36mray::MapWorker()\x1b[39m (pid=1)\n  File \"x.py\", line 3, in embed\n"
+                           "    raise RuntimeError('boom')\nRuntimeError: boom on purpose\n\nThe above exception was "
+                           "the direct cause of the following exception:\n\nray.exceptions.UserCodeException: UDF "
+                           "failed to process a data block.\nTo change retry attempts, configure it.")
+    assert _root_cause(wrapped) == "RuntimeError: boom on purpose"
+    assert _root_cause(RuntimeError("")) == "RuntimeError"
+
+
+def test_ray_settings_come_from_the_environment_and_are_checked():
+    from rag.config import load_config
+    from rag.errors import ConfigError
+
+    config = load_config(environ={"RAY_ADDRESS": "ray://head:10001", "RAG_RAY_WORKERS": "3"})
+    assert (config.ray_address, config.ray_workers, config.ray_batch_size) == ("ray://head:10001", 3, 16)
+    with pytest.raises(ConfigError, match="ray_batch_size"):
+        load_config({"ray_batch_size": 0}, environ={})

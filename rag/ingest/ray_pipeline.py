@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from functools import partial
 from pathlib import Path
@@ -141,6 +142,17 @@ def _judge(documents, run: Run, givens: list[str]) -> None:
         report.count(current, before)
 
 
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*:")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The error a stage raised, as one line. Ray hands it back as text inside its own (a traceback, then
+    "The above exception was the direct cause of..."): the first `SomeError: message` line is the stage's."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    raised = [line for line in lines if _ERROR_LINE.match(line)]
+    return (raised or lines or [type(exc).__name__])[0].rstrip(".")
+
+
 def ray_ingest(paths: list[str | Path], config: Config, make_embedder: Callable[[], Embedder], prune: bool = False,
                on_doc: Callable[[str], None] | None = None, total: Callable[[int], None] | None = None,
                on_wait: Callable[[], None] | None = None) -> IngestReport:
@@ -158,7 +170,10 @@ def ray_ingest(paths: list[str | Path], config: Config, make_embedder: Callable[
         writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
                              on_wait=on_wait)
         try:
-            read = ray.data.from_items(file_rows(files), override_num_blocks=max(1, sum(map(len, files.values()))))
+            # A block per file, up to 1000: a small corpus spreads over every core, a big one without a block
+            # (an object in Ray's store) per file.
+            rows = file_rows(files)
+            read = ray.data.from_items(rows, override_num_blocks=min(max(1, len(rows)), 1000))
             documents = read.flat_map(partial(read_rows, config=config)).materialize()
             batches = _RayBatches(documents, writer, make_embedder, config, report, on_doc, total)
             run = Run(writer, batches, report)
@@ -166,8 +181,8 @@ def ray_ingest(paths: list[str | Path], config: Config, make_embedder: Callable[
             finish(run, prune)  # the waiting documents, then flush: chunk, embed, write; then prune, commit
         except RayError as exc:
             writer.abort()
-            raise IngestError(f"The Ray ingest stopped: {str(exc).strip().splitlines()[-1]} Every article written "
-                              "so far is whole in the index; run the same command again to finish.") from exc
+            raise IngestError(f"The Ray ingest stopped: {_root_cause(exc)}. Every article written so far is whole "
+                              "in the index; run the same command again to finish.") from exc
         except BaseException:
             writer.abort()  # every document written so far is whole; the one batch in flight was rolled back
             raise

@@ -114,3 +114,19 @@ class FailingEmbedder(FakeEmbedder):
             return False
         marker.write_text("failed once")
         return True
+
+
+class StallingEmbedder(FakeEmbedder):
+    """Touches `marker` when first asked to embed, then stalls: an ingest to interrupt while it embeds."""
+
+    def __init__(self, marker: str):
+        super().__init__()
+        self.marker = marker
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import time
+        from pathlib import Path
+
+        Path(self.marker).touch()
+        time.sleep(120)
+        return super().embed(texts)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -244,6 +246,47 @@ def test_an_embedding_worker_gives_the_single_process_vectors(corpus):
     for (doc, chunks), item, vectors, wanted in zip(pending, out["item"], out["vectors"], expected):
         got_doc, got_chunks, got = embedded(item, vectors) if chunks else (doc, chunks, wanted)
         assert (got_doc, got_chunks) == (doc, chunks) and np.array_equal(got, wanted)
+
+
+# `rag ingest --ray` whose embedding workers mark when they start embedding and then stall.
+STALLING_RAY_INGEST = """
+import sys
+import rag.models.factories
+from tests.fakes import StallingEmbedder
+
+marker = sys.argv[1]
+rag.models.factories.make_embedder = lambda config: StallingEmbedder(marker)
+from rag.cli import main
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.ray
+@pytest.mark.postgres
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_a_ray_ingest_stops_it_cleanly_and_keeps_the_index(
+        corpus, tmp_path, pg_databases, signum, exit_code):  # noqa: F811
+    url = pg_databases()
+    ingest(sorted(corpus.glob("0*.txt")), Config(index_dir=url), FakeEmbedder())
+    marker = tmp_path / "embedding"
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLING_RAY_INGEST, str(marker), "ingest", str(corpus), "--index", url, "--ray",
+         "--workers", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "RAY_ADDRESS": ""})
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), process.communicate(timeout=10)
+        os.kill(process.pid, signum)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == exit_code, err
+    assert f"Interrupted by {signal.Signals(signum).name}" in err and "Traceback" not in err
+    assert _assert_whole(url, Config()) == 5  # the index as it was before
 
 
 @pytest.mark.integration

@@ -6,6 +6,8 @@ import contextlib
 import logging
 import os
 import re
+import signal
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -59,15 +61,32 @@ def ray_session(address: str) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    if address:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-    else:
-        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING,
-                 log_to_driver=False)
+    with _signal_handlers_kept():
+        if address:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        else:
+            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
+                     logging_level=logging.WARNING, log_to_driver=False)
     try:
         yield
     finally:
         ray.shutdown()
+
+
+@contextlib.contextmanager
+def _signal_handlers_kept() -> Iterator[None]:
+    """Ray's core installs its own SIGINT/SIGTERM handlers (SIGTERM ends the process on the spot): put the caller's
+    back, so that an interrupted ingest still stops cleanly (the batch in flight rolled back, the message shown)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 class _RayBatches:

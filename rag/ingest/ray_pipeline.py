@@ -172,6 +172,26 @@ def _root_cause(exc: BaseException) -> str:
     return (raised or lines or [type(exc).__name__])[0].rstrip(".")
 
 
+def _on_ray(files: dict[str, list[Path]], givens: list[str], writer, report: IngestReport, config: Config,
+            make_embedder: Callable[[], Embedder], prune: bool, on_doc, total) -> None:
+    """Read the files on the cluster, deduplicate here, then chunk, embed and write (finish() flushes)."""
+    import ray.data
+    from ray.exceptions import RayError
+
+    try:
+        # A block per file, up to 1000: a small corpus spreads over every core, a big one without a block (an
+        # object in Ray's store) per file.
+        rows = file_rows(files)
+        read = ray.data.from_items(rows, override_num_blocks=min(max(1, len(rows)), 1000))
+        documents = read.flat_map(partial(read_rows, config=config)).materialize()
+        run = Run(writer, _RayBatches(documents, writer, make_embedder, config, report, on_doc, total), report)
+        _judge(documents, run, givens)
+        finish(run, prune)  # the waiting documents, then flush: chunk, embed, write; then prune, commit
+    except RayError as exc:
+        raise IngestError(f"The Ray ingest stopped: {_root_cause(exc)}. Every article written so far is whole "
+                          "in the index; run the same command again to finish.") from exc
+
+
 def ray_ingest(paths: list[str | Path], config: Config, make_embedder: Callable[[], Embedder], prune: bool = False,
                on_doc: Callable[[str], None] | None = None, total: Callable[[int], None] | None = None,
                on_wait: Callable[[], None] | None = None) -> IngestReport:
@@ -182,28 +202,15 @@ def ray_ingest(paths: list[str | Path], config: Config, make_embedder: Callable[
     report = IngestReport()
     files = local_files(paths, report)
     embedder = make_embedder()  # its name and dimension; the model itself loads in the workers
-    with ray_session(config.ray_address):
-        import ray.data
-        from ray.exceptions import RayError
-
-        writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
-                             on_wait=on_wait)
-        try:
-            # A block per file, up to 1000: a small corpus spreads over every core, a big one without a block
-            # (an object in Ray's store) per file.
-            rows = file_rows(files)
-            read = ray.data.from_items(rows, override_num_blocks=min(max(1, len(rows)), 1000))
-            documents = read.flat_map(partial(read_rows, config=config)).materialize()
-            batches = _RayBatches(documents, writer, make_embedder, config, report, on_doc, total)
-            run = Run(writer, batches, report)
-            _judge(documents, run, list(dict.fromkeys(str(p) for p in paths)))
-            finish(run, prune)  # the waiting documents, then flush: chunk, embed, write; then prune, commit
-        except RayError as exc:
-            writer.abort()
-            raise IngestError(f"The Ray ingest stopped: {_root_cause(exc)}. Every article written so far is whole "
-                              "in the index; run the same command again to finish.") from exc
-        except BaseException:
-            writer.abort()  # every document written so far is whole; the one batch in flight was rolled back
-            raise
+    # The writer first: another ingest at work is found (or waited for) before a cluster is started.
+    writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
+                         on_wait=on_wait)
+    try:
+        with ray_session(config.ray_address):
+            _on_ray(files, list(dict.fromkeys(str(p) for p in paths)), writer, report, config, make_embedder, prune,
+                    on_doc, total)
+    except BaseException:
+        writer.abort()  # every document written so far is whole; the one batch in flight was rolled back
+        raise
     report.seconds = time.perf_counter() - started
     return report

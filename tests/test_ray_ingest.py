@@ -334,3 +334,23 @@ def test_ray_settings_come_from_the_environment_and_are_checked():
     assert (config.ray_address, config.ray_workers, config.ray_batch_size) == ("ray://head:10001", 3, 16)
     with pytest.raises(ConfigError, match="ray_batch_size"):
         load_config({"ray_batch_size": 0}, environ={})
+
+
+@pytest.mark.integration
+@pytest.mark.ray
+@pytest.mark.postgres
+@pytest.mark.usefixtures("local_ray")
+def test_a_second_ray_ingest_updates_skips_and_prunes_like_the_plain_one(corpus, pg_databases):  # noqa: F811
+    from rag.ingest.ray_pipeline import ray_ingest
+
+    ray_url, plain_url = pg_databases(), pg_databases()
+    config = Config(index_dir=ray_url, ray_workers=2, ray_batch_size=4)
+    ray_ingest([corpus], config, FakeEmbedder)
+    ingest([corpus], Config(index_dir=plain_url), FakeEmbedder())
+    (corpus / "generated_1.txt").write_text(_article(1).replace("Rotterdam", "Antwerp"), encoding="utf-8")
+    (corpus / "generated_2.txt").unlink()
+    again = ray_ingest([corpus], config, FakeEmbedder, prune=True)
+    plain = ingest([corpus], Config(index_dir=plain_url), FakeEmbedder(), prune=True)
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 1, 11, 1)
+    assert again.summary().split(";")[0] == plain.summary().split(";")[0] and again.chunks == plain.chunks
+    _assert_same_index(ray_url, plain_url, atol=1e-6)

@@ -76,7 +76,7 @@ def _snapshot(url: str) -> dict:
         rows = conn.execute("SELECT chunk_id, doc_id, position, text, start_char, end_char, n_tokens, outlet, date, "
                             "tsv::text, n_terms, embedding FROM rag.chunks ORDER BY chunk_id").fetchall()
         return {"documents": conn.execute("SELECT * FROM rag.documents ORDER BY doc_id").fetchall(),
-                "chunks": [row[:-1] for row in rows], "vectors": np.array([np.asarray(row[-1].to_numpy()) for row in rows]),
+                "chunks": [row[:-1] for row in rows], "vectors": np.array([row[-1].to_numpy() for row in rows]),
                 "terms": conn.execute("SELECT term, df FROM rag.terms WHERE df > 0 ORDER BY term").fetchall(),
                 "totals": conn.execute("SELECT chunks, terms FROM rag.totals").fetchall()}
 
@@ -354,3 +354,11 @@ def test_a_second_ray_ingest_updates_skips_and_prunes_like_the_plain_one(corpus,
     assert (again.added, again.updated, again.unchanged, again.removed) == (0, 1, 11, 1)
     assert again.summary().split(";")[0] == plain.summary().split(";")[0] and again.chunks == plain.chunks
     _assert_same_index(ray_url, plain_url, atol=1e-6)
+
+
+def test_the_worker_pool_fits_the_cluster():
+    from rag.ingest.ray_pipeline import pool_size
+
+    assert (pool_size(0, 2.0), pool_size(1, 2.0), pool_size(2, 2.0), pool_size(0, 0.5)) == (2, 1, 2, 1)
+    with pytest.raises(IngestError, match="give --workers 2 or fewer"):
+        pool_size(3, 2.0)

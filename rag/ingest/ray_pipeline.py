@@ -28,8 +28,8 @@ from rag.store.locations import scheme_of
 #   driver:      write, in batched transactions, through the same PostgresWriter as the plain ingest.
 # One writer, in the driver: the index allows one writer at a time (the advisory lock is held by the writer's
 # connection), the deduplicator's verdicts depend on every document met before (one ordered pass), and a
-# transaction per batch keeps every article old or new when the job is killed. The writer is not the bottleneck
-# on this machine's kind (embedding is); on a cluster it would be the next one (see the README's scaling section).
+# transaction per batch keeps every article old or new when the job is killed. Embedding is the slow stage on one
+# machine; where the one writer starts to limit a cluster is yet to be measured (issue 23).
 
 
 def check_ray_target(paths: list[str | Path], config: Config) -> None:
@@ -89,13 +89,22 @@ def _signal_handlers_kept() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
+def pool_size(workers: int, cpus: float) -> int:
+    """The embedding workers for a cluster of `cpus` CPUs (workers 0: one per CPU); each takes a whole CPU, so more
+    than the cluster has would wait for CPUs that never come."""
+    if workers > cpus:
+        raise IngestError(f"--workers {workers}, but the Ray cluster has {cpus:g} CPUs and each worker takes one: "
+                          f"give --workers {max(1, int(cpus))} or fewer (or add machines to the cluster).")
+    return workers or max(1, int(cpus))
+
+
 class _RayBatches:
     """Takes the deduplicator's chosen documents (added or updated); at flush, chunks and embeds them on the
     cluster and writes them as they come back."""
 
-    def __init__(self, documents, writer, make_embedder: Callable[[], Embedder], config: Config,
+    def __init__(self, documents, writer, make_embedder: Callable[[], Embedder], workers: int, config: Config,
                  report: IngestReport, on_doc: Callable[[str], None] | None, total: Callable[[int], None] | None):
-        self.documents, self.writer, self.make_embedder = documents, writer, make_embedder
+        self.documents, self.writer, self.make_embedder, self.workers = documents, writer, make_embedder, workers
         self.config, self.report, self.on_doc, self.total = config, report, on_doc, total
         self.chosen: dict[str, tuple[Listed, str]] = {}  # row key -> (document, added or updated)
 
@@ -105,7 +114,6 @@ class _RayBatches:
     def flush(self) -> None:
         if not self.chosen:
             return
-        import ray
         from ray.data import ActorPoolStrategy
 
         if self.total:
@@ -114,10 +122,9 @@ class _RayBatches:
         # tasks queued behind it would never run (measured: a hang on two cores).
         chunked = self.documents.flat_map(partial(chunk_rows, config=self.config, keys=frozenset(self.chosen)))
         chunked = chunked.materialize()
-        workers = self.config.ray_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        vectors = chunked.map_batches(EmbeddingWorker, fn_constructor_args=(self.make_embedder,),
-                                      compute=ActorPoolStrategy(size=workers), batch_size=self.config.ray_batch_size,
-                                      batch_format="numpy", num_cpus=1)
+        vectors = chunked.map_batches(EmbeddingWorker, fn_constructor_args=(self.make_embedder,), num_cpus=1,
+                                      compute=ActorPoolStrategy(size=self.workers),
+                                      batch_size=self.config.ray_batch_size, batch_format="numpy")
         for batch in vectors.iter_batches(batch_size=self.config.ray_batch_size, batch_format="numpy"):
             self._write(batch)
         self.chosen.clear()
@@ -175,16 +182,19 @@ def _root_cause(exc: BaseException) -> str:
 def _on_ray(files: dict[str, list[Path]], givens: list[str], writer, report: IngestReport, config: Config,
             make_embedder: Callable[[], Embedder], prune: bool, on_doc, total) -> None:
     """Read the files on the cluster, deduplicate here, then chunk, embed and write (finish() flushes)."""
+    import ray
     import ray.data
     from ray.exceptions import RayError
 
+    workers = pool_size(config.ray_workers, ray.cluster_resources().get("CPU", 0))
     try:
         # A block per file, up to 1000: a small corpus spreads over every core, a big one without a block (an
         # object in Ray's store) per file.
         rows = file_rows(files)
         read = ray.data.from_items(rows, override_num_blocks=min(max(1, len(rows)), 1000))
         documents = read.flat_map(partial(read_rows, config=config)).materialize()
-        run = Run(writer, _RayBatches(documents, writer, make_embedder, config, report, on_doc, total), report)
+        batches = _RayBatches(documents, writer, make_embedder, workers, config, report, on_doc, total)
+        run = Run(writer, batches, report)
         _judge(documents, run, givens)
         finish(run, prune)  # the waiting documents, then flush: chunk, embed, write; then prune, commit
     except RayError as exc:

@@ -1,4 +1,4 @@
-"""The stages of the Ray ingest as plain functions of rows (read a file, chunk a document, embed a batch): no Ray here."""
+"""The Ray ingest's stages as plain functions of rows (read a file, chunk a document, embed a batch); no Ray here."""
 
 from __future__ import annotations
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-import sys
-import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
     from rag.store.base import StoreStats
 
+from rag.cli_ingest import ingesting, print_report, say_waiting
 from rag.cli_types import DATE, INDEX_OPTION, K_RANGE, SYNC_EVERY, RagGroup, _config, check_date_order
 from rag.config import Config
 from rag.errors import ConfigError, RagError
@@ -25,47 +22,10 @@ MODEL_ID_OPTION = click.option("--model-id", help="With --model http://...: whic
                                                   "the only one it serves; or RAG_MODEL_ID).")
 
 
-def _fail(exc: RagError) -> None:
-    click.secho(f"Error: {printable(exc)}", fg="red", err=True)
-    sys.exit(1)
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived: raised from the signal handler so that `finally` and cleanup code run."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into Interrupted while the block runs; a second signal waits for the cleanup."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers (CLI tests may run elsewhere)
-        return
-
-    def handler(signum, frame):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 @click.group(cls=RagGroup)
 @click.version_option(package_name="rag-news")
 def main() -> None:
     """Ask questions of a folder of news articles, answered by a local model with cited passages."""
-
-
-def _say_waiting() -> None:
-    click.echo("Another ingest is writing to the index; waiting for it to finish…", err=True)
 
 
 def _inputs(paths) -> list[str | Path]:
@@ -96,7 +56,7 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait, ray_a
         raise click.UsageError("--workers sets the Ray ingest's embedding workers: give it with --ray.")
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder,
                      ray_address=ray_address or None, ray_workers=ray_workers)
-    on_wait = _say_waiting if wait else None
+    on_wait = say_waiting if wait else None
     if ray_address is not None:
         from functools import partial
 
@@ -112,37 +72,6 @@ def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait, ray_a
             _inputs(paths), config, make_embedder(config), prune=prune, on_file=on_file, total=total,
             on_wait=on_wait))
     print_report(report, config)
-
-
-def ingesting(run, unit: str = "file"):
-    """run(on_item, total) with a progress bar counting `unit`s, Ctrl-C and SIGTERM turned into a clean stop (exit
-    130 / 143)."""
-    from tqdm import tqdm
-
-    bar = tqdm(unit=unit, desc="Ingesting", disable=None, file=sys.stderr)
-    try:
-        with _signals_raise():
-            return run(lambda _: bar.update(1), lambda n: setattr(bar, "total", n))
-    except Interrupted as exc:
-        bar.close()
-        click.secho(f"Interrupted by {exc}: the staging folder was removed; the index keeps its last complete "
-                    "version.", fg="yellow", err=True)
-        sys.exit(128 + exc.signum)
-    finally:
-        bar.close()
-
-
-def print_report(report, config: Config) -> None:
-    """The skipped inputs with their reasons, the duplicates, the summary line; exit 1 if nothing went in."""
-    from rag.store.factory import display_location
-
-    for source, reason in report.failed:
-        click.secho(f"skipped {printable(source)}: {printable(reason)}", fg="yellow", err=True)
-    for source, first in report.duplicates:
-        click.secho(f"duplicate {printable(source)}: the same article as {printable(first)}", dim=True, err=True)
-    click.echo(f"{report.summary()} -> {printable(display_location(config.index_dir))}")
-    if report.nothing_ingested:
-        _fail(RagError("Nothing could be ingested; see the reasons above."))
 
 
 def _print_sources(answer) -> None:

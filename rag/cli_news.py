@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rag.cli_ingest import ingesting, print_report, say_waiting
 from rag.cli_types import DATE, INDEX_OPTION, _config, check_date_order
 from rag.terminal import json_line, printable
 
@@ -15,7 +16,6 @@ from rag.terminal import json_line, printable
 @click.option("--wait", is_flag=True, help="If another ingest is writing to the index, wait for it instead of failing.")
 def sync(index_dir, embedder, prune, wait) -> None:
     """Ingest every source of the `sources` setting (rag.toml): new and changed articles only, a line per source."""
-    from rag.cli import _say_waiting, ingesting, print_report  # here: `python -m rag.cli` runs rag.cli as __main__
     from rag.ingest.pipeline import ingest
     from rag.models.factories import make_embedder
     from rag.sync import source_inputs
@@ -24,7 +24,7 @@ def sync(index_dir, embedder, prune, wait) -> None:
     inputs = source_inputs(config)
     report = ingesting(lambda on_file, total: ingest(inputs, config, make_embedder(config), prune=prune,
                                                      on_file=on_file, total=total,
-                                                     on_wait=_say_waiting if wait else None))
+                                                     on_wait=say_waiting if wait else None))
     for source, tally in report.sources.items():
         click.echo(printable(f"{source}: {tally.summary()}"))
     print_report(report, config)

@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from rag.cli_types import INDEX_LOCATION
+from rag.cli_types import INDEX_LOCATION, _config
 
 
 def _warm_up(tools) -> None:
@@ -41,7 +41,6 @@ def _warm_up(tools) -> None:
 def mcp_command(index_dir, model, model_id, over_http, host, port, api_key) -> None:
     """Serve the index to AI agents over the Model Context Protocol: tools search_news, ask_news, list_articles
     and a resource article://{doc_id} per article. stdio by default (an MCP client starts this command)."""
-    from rag.cli import _config
     from rag.errors import ConfigError
     from rag.mcp.tools import NewsTools
     from rag.models.registry import go_offline

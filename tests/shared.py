@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import re
 import socket
+import time
 from pathlib import Path
 
 from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.config import Config
 from rag.errors import ModelError
 from rag.evaluation.gold import EvalQuestion
+from rag.ingest.chunking import chunk_document
+from rag.store import open_store
 from rag.types import Answer, Citation, Document, Timings
 from tests.fakes import FakeGenerator, quoted
 
@@ -153,3 +156,25 @@ class ScriptedAssistant:
 def q(id, question, answers, kind="single", docs=("alpha.txt",), until=None):
     return EvalQuestion(id=id, question=question, kind=kind, answers=[list(g) for g in answers], docs=list(docs),
                         until=until)
+
+
+def assert_index_whole(location: str, config: Config) -> int:
+    """Every document in the index has all its chunks (none half-written); returns the document count."""
+    store = open_store(location, "fake-embedder")
+    try:
+        store.check()
+        documents = store.documents()
+        expected = sum(len(chunk_document(d, config.chunk_tokens, config.overlap)) for d in documents)
+        assert store.stats().chunks == expected
+        return len(documents)
+    finally:
+        store.close()
+
+
+def wait_for_marker(process, marker: Path, seconds: float, poll: float = 0.05) -> None:
+    """Wait until the child process under test writes `marker` (the moment to interrupt it); fail with its output
+    if it ends or the time runs out first."""
+    deadline = time.monotonic() + seconds
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(poll)
+    assert marker.exists(), process.communicate(timeout=10)

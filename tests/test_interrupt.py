@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from rag.ingest.pipeline import ingest
 from rag.store import open_store
 from tests.fakes import FakeEmbedder
+from tests.shared import wait_for_marker
 
 REPO = Path(__file__).resolve().parents[1]
 BODY = "The council approved the budget on Monday after a long debate about schools and the harbour bridge. " * 4
@@ -53,10 +53,7 @@ def test_a_signal_during_ingest_removes_staging_and_keeps_the_index(tmp_path, co
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), process.communicate(timeout=10)
+        wait_for_marker(process, marker, seconds=60)
         index_dir = Path(config.index_dir)
         assert list(index_dir.glob(".staging-*")), "the ingest should be under way"
         os.kill(process.pid, signum)

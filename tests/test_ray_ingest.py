@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
@@ -17,13 +16,12 @@ import pytest
 from rag.answer.retrieve import Retriever
 from rag.config import Config
 from rag.errors import IngestError
-from rag.ingest.chunking import chunk_document
 from rag.ingest.pipeline import ingest
 from rag.models.factories import make_embedder
 from rag.store import open_store
 from tests.fakes import FailingEmbedder, FakeEmbedder
 from tests.postgres_server import pg_databases, pg_server  # noqa: F401 - fixtures
-from tests.shared import copy_seeds
+from tests.shared import assert_index_whole, copy_seeds, wait_for_marker
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = ["Who denied the intelligence sharing?", "Which militia was hit by the US strikes in Syria?",
@@ -167,18 +165,6 @@ def test_feed_urls_are_refused_by_the_ray_ingest():
         check_ray_target(["https://example.org/rss"], Config(index_dir="postgresql://127.0.0.1/rag"))
 
 
-def _assert_whole(url: str, config: Config) -> int:
-    """Every document in the index has all its chunks (none half-written); returns the document count."""
-    store = open_store(url, "fake-embedder")
-    try:
-        documents = store.documents()
-        expected = sum(len(chunk_document(d, config.chunk_tokens, config.overlap)) for d in documents)
-        assert store.stats().chunks == expected
-        return len(documents)
-    finally:
-        store.close()
-
-
 @pytest.mark.integration
 @pytest.mark.ray
 @pytest.mark.postgres
@@ -198,7 +184,7 @@ def test_an_interrupted_ray_ingest_leaves_the_index_whole_and_a_rerun_completes_
     else:
         with pytest.raises(IngestError, match="failed on purpose. Every article written so far is whole"):
             ray_ingest([corpus], config, failing)
-    assert _assert_whole(ray_url, config) >= len(before["documents"])
+    assert assert_index_whole(ray_url, config) >= len(before["documents"])
     _assert_same_passages([ray_url, ray_url], FakeEmbedder())  # the index answers as before
     again = ray_ingest([corpus], config, FakeEmbedder)
     assert len(again.failed) == 1 and again.added + again.unchanged == 13
@@ -275,10 +261,7 @@ def test_a_signal_during_a_ray_ingest_stops_it_cleanly_and_keeps_the_index(
          "--workers", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO), "RAY_ADDRESS": ""})
     try:
-        deadline = time.monotonic() + 300
-        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert marker.exists(), process.communicate(timeout=10)
+        wait_for_marker(process, marker, seconds=300, poll=0.1)
         os.kill(process.pid, signum)
         out, err = process.communicate(timeout=120)
     finally:
@@ -286,7 +269,7 @@ def test_a_signal_during_a_ray_ingest_stops_it_cleanly_and_keeps_the_index(
             process.kill()
     assert process.returncode == exit_code, err
     assert f"Interrupted by {signal.Signals(signum).name}" in err and "Traceback" not in err
-    assert _assert_whole(url, Config()) == 5  # the index as it was before
+    assert assert_index_whole(url, Config()) == 5  # the index as it was before
 
 
 @pytest.mark.integration

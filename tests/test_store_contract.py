@@ -16,7 +16,6 @@ import pytest
 from rag.answer.retrieve import Filters, Retriever
 from rag.config import Config
 from rag.errors import IndexMismatchError, IngestError
-from rag.ingest.chunking import chunk_document
 from rag.ingest.pipeline import ingest
 from rag.store import HybridQuery, open_store, open_writer
 from rag.store.factory import register_backend, unregister_backend
@@ -24,7 +23,7 @@ from rag.types import Chunk, Document
 from tests import fake_store
 from tests.fakes import FakeEmbedder
 from tests.postgres_server import pg_database, pg_databases, pg_server  # noqa: F401 - fixtures
-from tests.shared import copy_seeds
+from tests.shared import assert_index_whole, copy_seeds
 
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = ["folder", pytest.param("postgres", marks=pytest.mark.postgres), "fake"]
@@ -47,19 +46,6 @@ def location(request, tmp_path):
 @pytest.fixture
 def store_config(location, tmp_path) -> Config:
     return Config(index_dir=location, cache_dir=str(tmp_path / "cache"))
-
-
-def _assert_whole(location: str, config: Config) -> int:
-    """Every document in the store has all its chunks (none half-written); returns the document count."""
-    store = open_store(location, "fake-embedder")
-    try:
-        store.check()
-        documents = store.documents()
-        expected = sum(len(chunk_document(d, config.chunk_tokens, config.overlap)) for d in documents)
-        assert store.stats().chunks == expected
-        return len(documents)
-    finally:
-        store.close()
 
 
 def test_round_trip(store_config, seeds):
@@ -103,12 +89,12 @@ def test_incremental_reingest_and_prune(store_config, seeds, tmp_path):
     rows = [row for row, _ in store.keyword_search("Zorvath bridge", 5)]
     assert rows and "Zorvath" in store.chunks_by_row(rows)[rows[0]][0].text
     store.close()
-    assert _assert_whole(store_config.index_dir, store_config) == 5
+    assert assert_index_whole(store_config.index_dir, store_config) == 5
 
     (corpus / "001_2b52cb3e110e3771.txt").unlink()
     assert ingest([corpus], store_config, embedder).removed == 0
     assert ingest([corpus], store_config, embedder, prune=True).removed == 1
-    assert _assert_whole(store_config.index_dir, store_config) == 4
+    assert assert_index_whole(store_config.index_dir, store_config) == 4
 
 
 def _dated_docs() -> list[tuple[Document, list[Chunk]]]:
@@ -206,7 +192,7 @@ def test_two_writers_wait_for_each_other(store_config, seeds, tmp_path):
     assert not isinstance(results["second"], Exception), results["second"]
     assert results["first"].added == 3
     assert (results["second"].added, results["second"].unchanged) == (2, 3), "the second saw the first's work"
-    assert _assert_whole(store_config.index_dir, store_config) == 5
+    assert assert_index_whole(store_config.index_dir, store_config) == 5
 
 
 _KILLED_INGEST = textwrap.dedent("""
@@ -258,7 +244,7 @@ def test_ingest_killed_at_any_point_leaves_a_whole_index(store_config, seeds, tm
     seen = set()
     for kill_at in range(0, 80):
         run = subprocess.run([sys.executable, "-c", script, str(kill_at)], capture_output=True, text=True, env=env)
-        documents = _assert_whole(store_config.index_dir, store_config)
+        documents = assert_index_whole(store_config.index_dir, store_config)
         seen.add(documents)
         if run.returncode == 0:
             break  # kill_at passed the last call: the ingest completed
@@ -266,7 +252,7 @@ def test_ingest_killed_at_any_point_leaves_a_whole_index(store_config, seeds, tm
         assert documents in (2, 5) if backend == "folder" else 2 <= documents <= 5
     assert {2, 5} <= seen, "both the old index (killed early) and the new one (killed late) should be seen"
     final = ingest([corpus], store_config, FakeEmbedder())
-    assert final.added + final.unchanged == 5 and _assert_whole(store_config.index_dir, store_config) == 5
+    assert final.added + final.unchanged == 5 and assert_index_whole(store_config.index_dir, store_config) == 5
     if backend == "folder":
         assert not list(Path(store_config.index_dir).glob(".staging-*")), "leftovers of killed ingests go"
 

@@ -4,13 +4,14 @@
 
 It indexes the sample corpus (the answers' index), then answers the same questions twice with one loaded model
 (the ChatService `rag serve` and `rag ui` use): alone, and while a sync ingests RealTimeQA articles into a
-second index over and over (so that it is embedding during every answer). `--mode yielding` is the shipped
+second index over and over (a user reads for `--gap` seconds between answers, while the sync embeds, so every
+answer starts with the sync busy; the sync rounds finished during the answers show it kept working). `--mode yielding` is the shipped
 background sync (a child process at nice 19 with one torch thread, embedding paused while an answer is
 written); `--mode naive` embeds in a thread of the same process at full priority, for comparison. The target
 of issue 22: an answer during a sync takes at most 1.3x its time alone.
 
 It runs the LLM: on a shared machine other llama.cpp jobs and this one slow each other down, so run it when the
-cores are otherwise idle (check `uptime`). Not run by the tests; not yet run with the default model.
+cores are otherwise idle (check `uptime`). Not run by the tests; its figures are in README (Sync).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.chat import ChatService  # noqa: E402
 from rag.config import Config  # noqa: E402
+from rag.evaluation.runs import machine_info  # noqa: E402
 from rag.ingest.pipeline import ingest  # noqa: E402
 from rag.models.factories import make_embedder  # noqa: E402
 from rag.sync import BackgroundSync  # noqa: E402
@@ -41,9 +43,12 @@ QUESTIONS = ["Who denied the intelligence sharing?", "How many militiamen were k
              "Who called the rocket launchers terrorists?", "Which base was the Kuwait attack launched from?"]
 
 
-def answer_seconds(service: ChatService, questions: list[str]) -> list[float]:
+def answer_seconds(service: ChatService, questions: list[str], gap: float = 0.0) -> list[float]:
+    """Each answer's wall time; `gap` seconds of a user reading between answers (not timed), in which a
+    yielding sync embeds at full speed, so each answer starts while the sync is busy."""
     times = []
     for question in questions:
+        time.sleep(gap)
         started = time.perf_counter()
         for event in service.ask(question):
             if isinstance(event, Done):
@@ -91,7 +96,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=("yielding", "naive"), default="yielding")
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus" / "seeds"))
     parser.add_argument("--realtimeqa", default=str(ROOT.parent / "shared" / "bench" / "realtimeqa"))
-    parser.add_argument("--sync-articles", type=int, default=300)
+    parser.add_argument("--sync-articles", type=int, default=10,
+                        help="RealTimeQA articles each sync round ingests into a fresh index")
+    parser.add_argument("--gap", type=float, default=3.0, help="seconds between answers (a user reading)")
     args = parser.parse_args()
     questions = (QUESTIONS * (args.answers // len(QUESTIONS) + 1))[:args.answers]
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as folder:
@@ -100,20 +107,24 @@ def main() -> None:
         ingest([Path(args.corpus)], config, make_embedder(config))
         service = ChatService(config)
         answer_seconds(service, questions[:1])  # load the model and warm its caches
-        alone = answer_seconds(service, questions)
+        alone = answer_seconds(service, questions, args.gap)
         sync_config = replace(config, index_dir=str(work / "sync-index"),
                               sources=(str(sync_corpus(Path(args.realtimeqa), work, args.sync_articles)),),
                               sync_every="30m")
         syncing = Syncing(sync_config, service, args.mode)
         syncing.thread.start()
         time.sleep(10)  # the sync is reading and embedding by now
-        during = answer_seconds(service, questions)
+        rounds_before = syncing.rounds
+        during = answer_seconds(service, questions, args.gap)
+        rounds_during = syncing.rounds - rounds_before
         syncing.stop.set()
+        syncing.thread.join()  # a round ends soon (a small corpus); torch must not be torn down mid-embedding
         ratio = statistics.median(during) / statistics.median(alone)
-        print(json.dumps({"model": args.model, "mode": args.mode, "answers": len(questions),
+        print(json.dumps({"cpu": machine_info().get("cpu"), "model": args.model, "mode": args.mode, "answers": len(questions),
                           "alone_s": [round(t, 2) for t in alone], "during_sync_s": [round(t, 2) for t in during],
                           "median_ratio": round(ratio, 2), "target": 1.3, "met": ratio <= 1.3,
-                          "sync_rounds_finished": syncing.rounds}, indent=1))
+                          "gap_s": args.gap, "sync_articles": args.sync_articles,
+                          "sync_rounds_during_answers": rounds_during}, indent=1))
 
 
 if __name__ == "__main__":

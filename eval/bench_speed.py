@@ -84,7 +84,8 @@ def cold(index: str, model: str, question: str) -> dict:
     if done.returncode != 0:
         sys.exit(f"rag ask failed: {done.stderr[-2000:]}")
     t = json.loads(done.stdout)["timings"]
-    return {"wall_s": wall, "retrieve_s": t["retrieve_ms"] / 1000, "first_quote_s": _s(t.get("first_quote_ms")),
+    return {"wall_s": wall, "retrieve_s": t["retrieve_ms"] / 1000, "evidence_s": _s(t.get("evidence_ms")),
+            "first_quote_s": _s(t.get("first_quote_ms")),
             "first_token_s": _s(t.get("first_answer_ms")), "total_s": t["total_ms"] / 1000,
             "prompt_tokens": t["prompt_tokens"], "completion_tokens": t["completion_tokens"]}
 
@@ -150,7 +151,8 @@ def _stat(rows: list[dict], key: str) -> str:
 
 
 def table(raw: dict, runs: dict[str, list[dict]]) -> str:
-    keys = [("wall_s", "wall s"), ("retrieve_s", "retrieval s"), ("first_quote_s", "first quote s"),
+    keys = [("wall_s", "wall s"), ("retrieve_s", "retrieval s"), ("evidence_s", "evidence chosen s"),
+            ("first_quote_s", "first quote s"),
             ("first_token_s", "first answer token s"), ("total_s", "answer s"), ("raw_s", "raw llama.cpp s"),
             ("ratio", "ratio to raw"), ("prompt_tokens", "prompt tokens"), ("completion_tokens", "written tokens")]
     lines = [f"CPU: {cpu_model()} ({os.cpu_count()} cores); model {raw['gguf']}: raw llama.cpp "

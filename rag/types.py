@@ -83,13 +83,14 @@ class Evidence:
 class Timings:
     """Where the time of one answer went."""
 
-    retrieve_ms: float = 0.0
+    retrieve_ms: float = 0.0  # the search: the question embedded, dense + keyword search, fused
     prompt_tokens: int = 0
     first_token_ms: float | None = None  # the first token the model wrote
     completion_tokens: int = 0
     total_ms: float = 0.0
     first_quote_ms: float | None = None  # the first verified quote on screen
     first_answer_ms: float | None = None  # the first word of the answer on screen (after the quotes)
+    evidence_ms: float = 0.0  # the evidence chosen (a cold process also waits here for the model's tokenizer)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from tests.fakes import FakeGenerator, quoted
 JSON_KEYS = {"question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "timings", "model",
              "embedder", "refused", "dangling", "signals", "calibrated"}
 PASSAGE_KEYS = {"n", "doc_id", "source", "title", "outlet", "date", "chunk_id", "text"}
-TIMING_KEYS = {"retrieve_ms", "prompt_tokens", "first_token_ms", "first_quote_ms", "completion_tokens", "total_ms",
-               "first_answer_ms"}
+TIMING_KEYS = {"retrieve_ms", "evidence_ms", "prompt_tokens", "first_token_ms", "first_quote_ms", "completion_tokens",
+               "total_ms", "first_answer_ms"}
 
 RUDAW = ("The ministry denied its involvement in the airstrikes. Twenty-two militiamen were killed in the strikes, "
          "the Syrian Observatory for Human Rights (SOHR) reported.")

@@ -56,3 +56,35 @@ def test_speaker_of_a_sentence():
     assert speaker('"We are here," Kirby said.') == "Kirby"
     assert speaker("Iraq condemned the strikes.") is None
     assert speaker("He said it was fine.") is None
+
+
+def test_the_same_claim_from_two_sources_is_one_clause_citing_both():
+    done = _compose("The ministry denied its involvement [1]; the ministry denied involvement [2].",
+                    (1, "The ministry denied its involvement"), (2, "the strikes killed one fighter"))
+    assert done.text == "The ministry denied its involvement [1][2]."
+    assert [c.n for c in done.citations] == [1, 2]
+
+
+def test_clauses_that_differ_are_kept_and_attributed():
+    done = _compose("22 militiamen were killed [1]; one fighter was killed [2].",
+                    (1, "Twenty-two militiamen were killed in the strikes"), (2, "the strikes killed one fighter"))
+    assert done.text.count(";") == 1 and "said 22 militiamen" in done.text
+
+
+def test_one_speaker_for_every_clause_is_not_named_twice():
+    from rag.answer.compose import attribute_disagreement
+
+    passages = [Citation(n, f"d{n}", "", "t", "USA Today", None, f"c{n}", "text") for n in (1, 3)]
+    text = "Robert Kirkman called it home [3]; the studio moved there in 2010 [1]."
+    assert attribute_disagreement(text, [], passages) == text
+
+
+def test_a_denial_never_merges_into_the_claim_it_denies():
+    from rag.answer.compose import merge_repeated_clauses
+
+    text = "Iraq shared intelligence [1]; Iraq did not share intelligence [2]."
+    assert merge_repeated_clauses(text) == text
+    assert merge_repeated_clauses("Iraq did not share intelligence [1]; Iraq shared intelligence [2].") == \
+        "Iraq did not share intelligence [1]; Iraq shared intelligence [2]."
+    assert merge_repeated_clauses("Iraq shared intelligence [1]; Iraq shared intelligence [2].") == \
+        "Iraq shared intelligence [1][2]."

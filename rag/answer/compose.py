@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answer.citations import ABSTENTION, cited_numbers, resolve
+from rag.answer.citations import ABSTENTION, cited_numbers, resolve, strip_markers
 from rag.answer.format import Draft
 from rag.answer.grounding import repair_citations
 from rag.answer.quotes import VerifiedQuote
-from rag.text import NUMBER_WORDS, STOPWORDS, has_cjk, looks_like_instruction
+from rag.text import NUMBER_WORDS, STOPWORDS, content_terms, has_cjk, looks_like_instruction
 from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|n't)\b|n't")
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -73,14 +74,42 @@ def _attribute(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Cit
     return f"according to {outlet}, {_lower_start(clause)}" if outlet else clause
 
 
+def merge_repeated_clauses(text: str) -> str:
+    """"X [3]; X [1]." -> "X [3][1].": a clause that says nothing its predecessor did not is the same claim from
+    another source, one clause citing both, not a disagreement to attribute."""
+    clauses = [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
+    kept: list[tuple[str, set[str], list[int]]] = []
+    for clause in clauses:
+        words = strip_markers(clause)
+        # "not" and "no" are stopwords to content_terms; kept here so that a denial never merges into its claim.
+        terms = set(content_terms(words)) | {f"~{w}" for w in _NEGATION.findall(words.lower())}
+        numbers = cited_numbers(clause)
+        negated = {t for t in terms if t.startswith("~")}
+        same = next((k for k in kept if terms and terms <= k[1] and negated == {t for t in k[1] if t[0] == "~"}),
+                    None)
+        if same is None:
+            kept.append((clause, terms, numbers))
+        else:
+            same[2].extend(n for n in numbers if n not in same[2])
+    if len(kept) == len(clauses):
+        return text
+    merged = [strip_markers(c).strip(" .") + " " + "".join(f"[{n}]" for n in numbers) if numbers else c
+              for c, _, numbers in kept]
+    return "; ".join(merged) + "."
+
+
 def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: list[Citation]) -> str:
-    """When the answer's clauses cite different articles, say who made each claim (the sources disagree or add up)."""
+    """When the answer's clauses cite different articles, say who made each claim (the sources disagree or add up)
+    unless that names the same speaker every time."""
     clauses = [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
     sources = {tuple(cited_numbers(c)) for c in clauses}
     if len(clauses) < 2 or len(sources) < 2:
         return text
     by_number = {p.n: p for p in passages}
     attributed = [_attribute(c, quotes, by_number) for c in clauses]
+    prefixes = {a[:len(a) - len(_lower_start(c))] for a, c in zip(attributed, clauses) if a != c}
+    if len(prefixes) == 1 and all(a != c for a, c in zip(attributed, clauses)):
+        return text  # "according to USA Today, ...; according to USA Today, ...": one source, nothing to tell apart
     joined = "; ".join([attributed[0], *(_lower_start(c) for c in attributed[1:])])
     return joined[0].upper() + joined[1:] + "."
 
@@ -95,7 +124,7 @@ def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation
     if not cited_numbers(text):
         best = verified[0].n  # the model's answer came from its first verified quote
         text = text.rstrip(". ") + f" [{best}]."
-    text = repair_citations(text, passages)
+    text = merge_repeated_clauses(repair_citations(text, passages))
     text = attribute_disagreement(text, verified, passages)
     cited = cited_numbers(text)
     return Composed(text=text, abstained=False, citations=[p for p in passages if p.n in cited],

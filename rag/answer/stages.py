@@ -46,6 +46,7 @@ def retrieve(assistant: Parts, state: AskState) -> Iterator[Event]:
     retriever = assistant.retriever(state.config)  # opens the index first: no model loads when there is none
     assistant.start_loading_generator()  # llama.cpp reads the model file while we search
     state.hits, state.scores = retriever.search_scored(state.question, state.config.candidates, state.filters)
+    state.timings.retrieve_ms = state.elapsed_ms()
     yield from ()
 
 
@@ -56,7 +57,7 @@ def select(assistant: Parts, state: AskState) -> Iterator[Event]:
                                    config.evidence_tokens, config.max_sentences, max_articles=config.k,
                                    asked_on=state.asked_on, parsed=state.parsed)
     state.passages = [to_citation(n, group) for n, group in enumerate(state.groups, start=1)]
-    state.timings.retrieve_ms = state.elapsed_ms()
+    state.timings.evidence_ms = state.elapsed_ms()
     yield Retrieved(state.passages)
 
 

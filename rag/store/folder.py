@@ -183,7 +183,7 @@ class FolderStore:
         chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         integrity = self._db.execute("PRAGMA quick_check").fetchone()[0]
         counts = {"vectors": len(self.vectors), "keyword entries": len(self.chunk_array),
-                  "BM25 documents": int(self.bm25.scores["num_docs"]), "metadata chunks": chunks}
+                  "BM25 documents": self.bm25.num_docs, "metadata chunks": chunks}
         if integrity != "ok" or len(set(counts.values())) != 1:
             raise IndexDamagedError(f"The index at {self.root} is inconsistent ({counts}, SQLite: {integrity}). "
                                     + gens.fallback_advice(self.root, exclude=self.gen.name))

@@ -290,3 +290,30 @@ def test_postgres_ranks_like_the_embedded_store(seeds, tmp_path, pg_database):  
         assert hits[0] == hits[1]
     for store in stores:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_first_load_killed_before_its_vector_index_is_finished_by_the_next_writer(pg_database):  # noqa: F811
+    """The HNSW graph of a first load is built at its end; a load killed before then leaves it out, and the next
+    writer keeps loading without it and builds it once at its own end (a big load finished across runs)."""
+    import psycopg
+
+    embedder, docs = FakeEmbedder(), _dated_docs()
+
+    def vector_index() -> bool:
+        with psycopg.connect(pg_database) as conn:
+            return conn.execute("SELECT to_regclass('rag.chunks_embedding') IS NOT NULL").fetchone()[0]
+
+    writer = open_writer(pg_database, embedder.name, embedder.dim, 128, 24)
+    for doc, chunks in docs[:2]:
+        writer.upsert(doc, chunks, embedder.embed([c.text for c in chunks]))
+    writer._conn.close()  # killed: the documents written stay, the graph was never built
+    assert not vector_index()
+    writer = open_writer(pg_database, embedder.name, embedder.dim, 128, 24)
+    assert not vector_index()  # not built at the start of the next load, before its documents
+    for doc, chunks in docs[2:]:
+        writer.upsert(doc, chunks, embedder.embed([c.text for c in chunks]))
+    writer.commit()
+    assert vector_index()
+    store = open_store(pg_database, embedder.name)
+    assert len(store.dense_search(embedder.embed([docs[0][1][0].text])[0], 4)) == 4

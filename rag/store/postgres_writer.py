@@ -127,12 +127,12 @@ class PostgresWriter:
     @translated
     def _defer_vector_index(self) -> bool:
         """A first load into an empty index builds the HNSW graph once, at the end: ~4x faster than growing it
-        chunk by chunk (measured). A load killed before then leaves it out; the next writer builds it."""
+        chunk by chunk (measured). A load killed before then leaves it out; the next writer goes on loading
+        without it too and builds it at its end, so a big first load can be finished across runs."""
         if self._conn.execute("SELECT NOT EXISTS (SELECT 1 FROM rag.chunks)").fetchone()[0]:
             self._conn.execute("DROP INDEX IF EXISTS rag.chunks_embedding")
             return True
-        self._build_vector_index()
-        return False
+        return self._conn.execute("SELECT to_regclass('rag.chunks_embedding') IS NULL").fetchone()[0]
 
     def _build_vector_index(self) -> None:
         self._conn.execute("SET maintenance_work_mem = '2GB'")  # the graph of 1M chunks fits: built in memory

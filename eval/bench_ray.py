@@ -87,7 +87,8 @@ def writer_rate(url: str, chunks: int = 16000) -> float:
     from bench_store import Corpus, load
 
     corpus = Corpus(chunks)
-    return corpus.docs * 8 / load(corpus, url)
+    parts = load(corpus, url)
+    return parts["written"] / (parts["rows_s"] + parts["commit_s"])
 
 
 def table(rows: dict[str, dict], embed_rate: float, write_rate: float) -> str:
@@ -116,8 +117,10 @@ def main() -> None:
         data_dir = work / "pg"
         server = start_server(data_dir)
         try:
-            rows = {name: timed_ingest(corpus, new_database(server, f"ray_{i}"), extra)
-                    for i, (name, extra) in enumerate(MODES.items())}
+            rows = {}
+            for i, (name, extra) in enumerate(MODES.items()):
+                rows[name] = timed_ingest(corpus, new_database(server, f"ray_{i}"), extra)
+                print(name, json.dumps(rows[name]), file=sys.stderr, flush=True)  # kept if a later part fails
             write_rate = writer_rate(new_database(server, "writer"))
         finally:
             stop_server(data_dir)

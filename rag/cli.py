@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,14 +48,21 @@ def _inputs(paths) -> list[str | Path]:
                    "cores) into a postgresql:// index. Put it after the paths, or write --ray=ADDRESS.")
 @click.option("--workers", "ray_workers", type=click.IntRange(min=1),
               help="With --ray: embedding workers, each holding the model once (default: one per CPU of the cluster).")
-def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait, ray_address, ray_workers) -> None:
+@click.option("--gpus-per-worker", "ray_gpus_per_worker", type=click.FloatRange(min=0, min_open=True),
+              help="With --ray: GPUs each embedding worker takes (e.g. 1, or 0.5 to share one); it embeds on cuda.")
+def ingest(paths, index_dir, chunk_tokens, overlap, embedder, prune, wait, ray_address, ray_workers,
+           ray_gpus_per_worker) -> None:
     """Add or update the articles under PATHS (files, folders, RSS/Atom feed URLs, article page URLs) in the index."""
     from rag.models.factories import make_embedder
 
-    if ray_workers is not None and ray_address is None:
-        raise click.UsageError("--workers sets the Ray ingest's embedding workers: give it with --ray.")
+    if (ray_workers is not None or ray_gpus_per_worker is not None) and ray_address is None:
+        raise click.UsageError("--workers and --gpus-per-worker set the Ray ingest's embedding workers: give them "
+                               "with --ray.")
     config = _config(index_dir=index_dir, chunk_tokens=chunk_tokens, overlap=overlap, embedder=embedder,
-                     ray_address=ray_address or None, ray_workers=ray_workers)
+                     ray_address=ray_address or None, ray_workers=ray_workers,
+                     ray_gpus_per_worker=ray_gpus_per_worker)
+    if config.ray_gpus_per_worker and config.embedder_device == "cpu":
+        config = replace(config, embedder_device="cuda")  # a worker given a GPU embeds on it
     on_wait = say_waiting if wait else None
     if ray_address is not None:
         from functools import partial

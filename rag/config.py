@@ -28,6 +28,7 @@ class Config:
 
     index_dir: str = field(default="index", metadata={"env": "RAG_INDEX"})  # a folder or a postgresql:// URL
     embedder: str = "all-minilm-l6-v2"
+    embedder_device: str = "cpu"  # where torch embeds chunks: "cpu", or a GPU ("cuda", "cuda:1", "mps")
     model: str = _sweep("qwen2.5-coder-1.5b", "model")  # a registry name, a .gguf path, or an http(s):// model server
     # A model server (model = http://host:port/v1): which of its models (default: the only one it serves), what
     # kind of server it is (auto: from what it reports; decides how the answer grammar is sent), and how long it
@@ -70,6 +71,7 @@ class Config:
     ray_address: str = field(default="", metadata={"env": "RAY_ADDRESS"})
     ray_workers: int = 0
     ray_batch_size: int = 16
+    ray_gpus_per_worker: float = 0.0  # GPUs each embedding worker takes (0: CPUs only); it then embeds on "cuda"
 
 
 # The lowest and highest value of the numeric settings that have limits (None: no limit that way).
@@ -81,7 +83,7 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "fetch_timeout": (0.1, None), "fetch_interval": (0, None), "ui_queue_size": (1, None),
     "serve_queue_size": (0, None), "serve_timeout": (1, None), "serve_max_body_kb": (1, None),
     "serve_max_question_chars": (1, None), "model_timeout": (1, None), "ray_workers": (0, None),
-    "ray_batch_size": (1, None),
+    "ray_batch_size": (1, None), "ray_gpus_per_worker": (0, None),
 }
 MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
 

@@ -317,6 +317,29 @@ def test_ray_settings_come_from_the_environment_and_are_checked():
     assert (config.ray_address, config.ray_workers, config.ray_batch_size) == ("ray://head:10001", 3, 16)
     with pytest.raises(ConfigError, match="ray_batch_size"):
         load_config({"ray_batch_size": 0}, environ={})
+    assert load_config(environ={"RAG_RAY_GPUS_PER_WORKER": "0.5"}).ray_gpus_per_worker == 0.5
+
+
+def test_gpu_workers_embed_on_cuda_and_need_ray(monkeypatch, tmp_path):
+    """`--gpus-per-worker` reaches the Ray ingest, whose workers' embedder is then made for "cuda"."""
+    from click.testing import CliRunner
+
+    import rag.ingest.ray_pipeline as ray_pipeline
+    from rag.cli import main
+    from rag.ingest.pipeline import IngestReport
+
+    seen = {}
+
+    def fake_ray_ingest(paths, config, make_embedder, **kwargs):
+        seen["config"], seen["embedder_config"] = config, make_embedder.args[0]
+        return IngestReport()
+
+    monkeypatch.setattr(ray_pipeline, "ray_ingest", fake_ray_ingest)
+    args = ["ingest", str(tmp_path), "--index", "postgresql://nowhere/db", "--ray", "--gpus-per-worker", "0.5"]
+    CliRunner().invoke(main, args)
+    assert seen["config"].ray_gpus_per_worker == 0.5 and seen["embedder_config"].embedder_device == "cuda"
+    refused = CliRunner().invoke(main, ["ingest", str(tmp_path), "--gpus-per-worker", "1"])
+    assert refused.exit_code == 2 and "--ray" in refused.output
 
 
 @pytest.mark.integration
@@ -345,3 +368,9 @@ def test_the_worker_pool_fits_the_cluster():
     assert (pool_size(0, 2.0), pool_size(1, 2.0), pool_size(2, 2.0), pool_size(0, 0.5)) == (2, 1, 2, 1)
     with pytest.raises(IngestError, match="give --workers 2 or fewer"):
         pool_size(3, 2.0)
+    # GPU workers: as many as the GPUs hold (and never more than the CPUs, one each).
+    assert (pool_size(0, 8.0, 2.0, 1.0), pool_size(0, 8.0, 2.0, 0.5), pool_size(0, 2.0, 4.0, 0.5)) == (2, 4, 2)
+    with pytest.raises(IngestError, match="has no GPUs"):
+        pool_size(0, 8.0, 0.0, 1.0)
+    with pytest.raises(IngestError, match="give --workers 2 or fewer"):
+        pool_size(3, 8.0, 2.0, 1.0)

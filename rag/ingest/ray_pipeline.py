@@ -89,13 +89,18 @@ def _signal_handlers_kept() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def pool_size(workers: int, cpus: float) -> int:
-    """The embedding workers for a cluster of `cpus` CPUs (workers 0: one per CPU); each takes a whole CPU, so more
-    than the cluster has would wait for CPUs that never come."""
-    if workers > cpus:
-        raise IngestError(f"--workers {workers}, but the Ray cluster has {cpus:g} CPUs and each worker takes one: "
-                          f"give --workers {max(1, int(cpus))} or fewer (or add machines to the cluster).")
-    return workers or max(1, int(cpus))
+def pool_size(workers: int, cpus: float, gpus: float = 0.0, gpus_per_worker: float = 0.0) -> int:
+    """The embedding workers for a cluster of `cpus` CPUs and `gpus` GPUs (workers 0: as many as fit); each takes a
+    whole CPU and `gpus_per_worker` GPUs, so more than the cluster has would wait for resources that never come."""
+    if gpus_per_worker and not gpus:
+        raise IngestError(f"--gpus-per-worker {gpus_per_worker:g}, but the Ray cluster has no GPUs: leave it out to "
+                          "embed on CPUs, or add GPU machines to the cluster.")
+    fit = int(min(cpus, gpus / gpus_per_worker if gpus_per_worker else cpus))
+    if workers > fit:
+        have = f"{cpus:g} CPUs" + (f" and {gpus:g} GPUs ({gpus_per_worker:g} a worker)" if gpus_per_worker else "")
+        raise IngestError(f"--workers {workers}, but the Ray cluster has {have} and each worker takes one CPU: "
+                          f"give --workers {max(1, fit)} or fewer (or add machines to the cluster).")
+    return workers or max(1, fit)
 
 
 class _RayBatches:
@@ -121,8 +126,12 @@ class _RayBatches:
         # Chunked to the end before the embedding starts: the actor pool holds every CPU it asks for, and chunking
         # tasks queued behind it would never run (measured: a hang on two cores).
         chunked = self.documents.flat_map(partial(chunk_rows, config=self.config, keys=frozenset(self.chosen)))
-        chunked = chunked.materialize()
-        vectors = chunked.map_batches(EmbeddingWorker, fn_constructor_args=(self.make_embedder,), num_cpus=1,
+        # One block per batch: an actor embeds a whole block, so one JSONL file (one block as read) would keep
+        # every worker but one idle (measured: 2 workers no faster than 1).
+        blocks = max(1, -(-len(self.chosen) // self.config.ray_batch_size))
+        chunked = chunked.materialize().repartition(blocks).materialize()
+        gpus = {"num_gpus": self.config.ray_gpus_per_worker} if self.config.ray_gpus_per_worker else {}
+        vectors = chunked.map_batches(EmbeddingWorker, fn_constructor_args=(self.make_embedder,), num_cpus=1, **gpus,
                                       compute=ActorPoolStrategy(size=self.workers),
                                       batch_size=self.config.ray_batch_size, batch_format="numpy")
         for batch in vectors.iter_batches(batch_size=self.config.ray_batch_size, batch_format="numpy"):
@@ -186,7 +195,9 @@ def _on_ray(files: dict[str, list[Path]], givens: list[str], writer, report: Ing
     import ray.data
     from ray.exceptions import RayError
 
-    workers = pool_size(config.ray_workers, ray.cluster_resources().get("CPU", 0))
+    resources = ray.cluster_resources()
+    workers = pool_size(config.ray_workers, resources.get("CPU", 0), resources.get("GPU", 0),
+                        config.ray_gpus_per_worker)
     try:
         # A block per file, up to 1000: a small corpus spreads over every core, a big one without a block (an
         # object in Ray's store) per file.

@@ -28,8 +28,8 @@ class SentenceTransformerEmbedder:
     sentence-transformers costs seconds, the forward pass for one question milliseconds. Ingest batches use torch.
     """
 
-    def __init__(self, name_or_path: str, batch_size: int = 32):
-        self.name = name_or_path
+    def __init__(self, name_or_path: str, batch_size: int = 32, device: str = "cpu"):
+        self.name, self.device = name_or_path, device
         self._path = embedder_path(name_or_path)
         self._batch_size = batch_size
         self._model = None
@@ -55,7 +55,7 @@ class SentenceTransformerEmbedder:
             hf_logging.disable_progress_bar()  # a "Loading weights" bar on every question is noise
             hf_logging.set_verbosity_error()
 
-            self._model = SentenceTransformer(str(self._path), device="cpu")
+            self._model = SentenceTransformer(str(self._path), device=self.device)
         return self._model
 
     @property

@@ -38,7 +38,7 @@ def make_embedder(config: Config) -> Embedder:
         return _EMBEDDERS[config.embedder](config)
     from rag.models.embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(config.embedder)
+    return SentenceTransformerEmbedder(config.embedder, device=config.embedder_device)
 
 
 def make_generator(config: Config) -> Generator:

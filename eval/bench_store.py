@@ -203,6 +203,12 @@ def _pair(row: dict, p50: str, p95: str) -> str:
     return f"{row[p50]:.1f} / {row[p95]:.1f}" if p50 in row else "–"
 
 
+def _pg_million_parts(rows: list[dict]) -> dict:
+    row = next((r for r in rows if (r["backend"], r["size"]) == ("postgres", 1_000_000) and "rows_s" in r), {})
+    return {"rows": f"{row['rows_s'] / 60:.1f} min" if row else "–",
+            "graph": f"{row['commit_s'] / 60:.1f} min" if row else "–"}
+
+
 def write_table() -> None:
     rows = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
     head = ("| backend | chunks | ingest (chunks/s) | hybrid search, CPU p50 / p95 (ms) | wall p50 / p95 (ms) | "
@@ -216,8 +222,12 @@ def write_table() -> None:
              f"{r['rss_mb']:,.0f} | {r['disk_mb']:,.0f} |"
              for r in sorted(rows, key=lambda r: (r["size"], r["backend"]))]
     doc = (__doc__.split("\n\n", 2)[2] if __doc__ else "")
-    TABLE.write_text("# Store benchmark\n\nMade by `eval/bench_store.py` on this machine (2 cores shared with "
-                     "others, no GPU), under `nice -n 19`.\n\n" + head + "\n".join(lines) + "\n\n"
+    TABLE.write_text("# Store benchmark\n\nMade by `eval/bench_store.py` on this machine (2 cores, no GPU). The "
+                     "100k rows and the folder's 1M row ran under `nice -n 19` with other jobs on the cores "
+                     "(2026-11-21/23); PostgreSQL's 1M row on idle cores (2026-11-26, AMD EPYC), the server tuned "
+                     "as README says (rows written in {rows}, the HNSW graph built in {graph}).\n\n"
+                     .format(**_pg_million_parts(rows))
+                     + head + "\n".join(lines) + "\n\n"
                      + ("Not completed:\n\n" + "\n".join(notes) + "\n\n" if notes else "") + "## How\n\n" + doc
                      + "\nCPU: the time a search spent on a core (this process, plus the PostgreSQL server process "
                      "serving it), which is its latency on an idle machine; wall: measured while other jobs at normal "
@@ -243,14 +253,16 @@ def main() -> None:
     earlier = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
     key = (args.backend, corpus.docs * PER_DOC)
     if args.no_load:
-        rate = next(r["ingest_rate"] for r in earlier if (r["backend"], r["size"]) == key)
+        loaded = next(r for r in earlier if (r["backend"], r["size"]) == key and "note" not in r)
+        rate, parts = loaded["ingest_rate"], {k: loaded[k] for k in ("rows_s", "commit_s", "written", "resumed_from")
+                                              if k in loaded}
     else:
         print(f"Loading into {args.backend}…", flush=True)
         parts = load(corpus, location)
         seconds = parts["rows_s"] + parts["commit_s"]
         print(f"Loaded in {seconds:.0f} s ({parts}); searching…", flush=True)
         rate = parts["written"] / seconds if parts["written"] else None
-    row = {"backend": args.backend, "size": key[1], "ingest_rate": rate, **({} if args.no_load else parts),
+    row = {"backend": args.backend, "size": key[1], "ingest_rate": rate, **parts,
            **measure(corpus, location, args.queries), **footprint(location, args.backend)}
     print(json.dumps(row, indent=2))
     rows = [r for r in (json.loads(RESULTS.read_text()) if RESULTS.is_file() else [])  # other runs may have

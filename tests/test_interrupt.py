@@ -31,7 +31,7 @@ class Stalling(FakeEmbedder):
         time.sleep(120)
         return super().embed(texts)
 
-rag.models.embedder.SentenceTransformerEmbedder = lambda name: Stalling()
+rag.models.embedder.SentenceTransformerEmbedder = lambda name, **kw: Stalling()
 from rag.cli import main
 main(sys.argv[2:])
 """

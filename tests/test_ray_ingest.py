@@ -155,7 +155,7 @@ def test_workers_without_ray_is_a_usage_error(seeds, tmp_path):
     from rag.cli import main
 
     result = CliRunner().invoke(main, ["ingest", str(seeds), "--index", str(tmp_path / "index"), "--workers", "2"])
-    assert result.exit_code == 2 and "give it with --ray" in result.output
+    assert result.exit_code == 2 and "with --ray" in result.output
 
 
 def test_feed_urls_are_refused_by_the_ray_ingest():

@@ -67,7 +67,7 @@ def test_a_registered_fake_serves_ingest_and_ask(seeds, tmp_path):
 def test_ingest_wait_flag_on_a_free_index(tmp_path, monkeypatch):
     import rag.models.embedder
 
-    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name, **kw: FakeEmbedder())
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("A headline about rivers\n\n" + "The river rose over the banks in spring. " * 12)

@@ -85,7 +85,7 @@ def test_ingest_prints_no_escape_sequences_from_file_names_or_reasons(tmp_path, 
     (corpus / "evil\x1b]0;pwned\x07.docx").write_bytes(b"PK")
     feed = corpus / "feed.jsonl"
     feed.write_text(json.dumps({"text": BODY}) + '\n{"title": "\\u001b[2J", "text": "x \x1b[2J"\n')
-    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.models.embedder, "SentenceTransformerEmbedder", lambda name, **kw: FakeEmbedder())
     result = CliRunner().invoke(main, ["ingest", str(corpus), "--index", str(tmp_path / "index")])
     assert result.exit_code == 0, result.output
     _assert_clean(result.output)

@@ -36,6 +36,10 @@ class Config:
     model_id: str = ""
     model_server: str = "auto"
     model_timeout: float = 300.0
+    # Ask the model server for log-probabilities (three of the confidence's signals). llama-cpp-python's server
+    # computes them slowly (~190 ms a token on 2 cores: an answer 2x slower); false leaves them out, and the
+    # confidence rests on its other signals, as with a server that gives none.
+    model_logprobs: bool = True
     chunk_tokens: int = _sweep(128, "index")
     overlap: int = _sweep(24, "index")
     k: int = _sweep(4, "ask")  # articles the evidence may come from

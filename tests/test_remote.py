@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from rag.answer.assistant import Assistant
+from rag.config import Config
 from rag.errors import (ModelServerAuthError, ModelServerBusy, ModelServerDisconnected, ModelServerError,
                         ModelServerFailed, ModelServerTimeout, ModelServerUnreachable)
 from rag.models.factories import make_generator
@@ -40,6 +41,15 @@ def test_a_llama_cpp_server_gets_the_grammar_and_gives_logprobs_and_counts():
     assert usage.logprobs == [-0.25] * len(usage.logprobs) and len(usage.logprobs) == len(text.split())
     assert usage.logprobs_available and (usage.prompt_tokens, usage.completion_tokens) == (321, 17)
     assert script.tokenized == ["three little words"]  # asked once, then cached
+
+
+def test_logprobs_can_be_left_out_and_are_then_missing_not_improbable():
+    script = Script()
+    with fake_model_server(script) as url:
+        generator = make_generator(replace(Config(), model=url, model_logprobs=False))
+        text, usage = _run(generator)
+    assert text == script.reply and "logprobs" not in script.requests[0]
+    assert usage.logprobs == [] and not usage.logprobs_available
 
 
 def test_a_plain_openai_server_gets_no_grammar_and_the_confidence_knows_logprobs_are_missing(seed_index):

@@ -51,7 +51,8 @@ def make_generator(config: Config) -> Generator:
 
         # The key only ever comes from the environment: a setting would end up in evaluation records.
         return RemoteGenerator(config.model, config.model_id, os.environ.get("RAG_LLM_API_KEY") or None,
-                               config.model_timeout, config.model_server, cache_dir=config.cache_dir)
+                               config.model_timeout, config.model_server, cache_dir=config.cache_dir,
+                               logprobs=config.model_logprobs)
     from rag.models.generator import LlamaCppGenerator
     from rag.models.identity import gguf_identity
     from rag.models.llama_probe import ensure_llama_runs

@@ -55,7 +55,8 @@ class RemoteGenerator:
     """A chat model behind an OpenAI-compatible HTTP API, streamed over server-sent events."""
 
     def __init__(self, url: str, model_id: str = "", api_key: str | None = None, timeout: float = 300.0,
-                 server: str = "auto", backoff: float = 1.0, cache_dir: str | Path | None = None):
+                 server: str = "auto", backoff: float = 1.0, cache_dir: str | Path | None = None,
+                 logprobs: bool = True):
         import httpx
 
         self.url = url.rstrip("/")
@@ -73,7 +74,7 @@ class RemoteGenerator:
         self._counts: dict[str, int] = {}
         self._estimate = not self.kind.tokenize_path  # count tokens with tiktoken instead of asking
         self._bos: int | None = None
-        self._send_logprobs = True
+        self._send_logprobs = logprobs
         log.info("model server %s (%s): model %s", self.url, self.kind.name, self.model_id)
 
     def _choose(self, models: list[dict], wanted: str) -> dict:

@@ -13,7 +13,7 @@ from rag.text import NUMBER_WORDS, STOPWORDS, content_terms, has_cjk, looks_like
 from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
-_NEGATION = re.compile(r"\b(?:not|no|never|none|n't)\b|n't")
+_NEGATION = re.compile(r"\b(?:not|no|never|none)\b|n't")
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -61,55 +61,63 @@ def _lower_start(clause: str) -> str:
     return clause[0].lower() + clause[1:] if first.lower() in STOPWORDS or first.lower() in NUMBER_WORDS else clause
 
 
-def _attribute(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Citation]) -> str:
-    """"22 militiamen were killed [1]" -> "the Syrian Observatory said 22 militiamen were killed [1]"."""
+def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Citation]) -> str | None:
+    """Who a clause's claim comes from, as the words that open it ("the Syrian Observatory said ", "according to
+    Rudaw, "); None when the clause already says who, or cites nothing that names anyone."""
     numbers = cited_numbers(clause)
     if not numbers or _SAYS.search(clause):
-        return clause  # the model already said who
+        return None  # the model already said who
     quote = next((q for q in quotes if q.n == numbers[0]), None)
     who = speaker(quote.sentence.text) if quote else None
     if who:
-        return f"{who} said {_lower_start(clause)}"
+        return f"{who} said "
     outlet = passages[numbers[0]].outlet if numbers[0] in passages else None
-    return f"according to {outlet}, {_lower_start(clause)}" if outlet else clause
+    return f"according to {outlet}, " if outlet else None
+
+
+def _clauses(text: str) -> list[str]:
+    """The answer's clauses: "A [1]; B [2]." -> ["A [1]", "B [2]"]."""
+    return [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
+
+
+def _claim(clause: str) -> tuple[frozenset[str], frozenset[str]]:
+    """What a clause says: its content words, and its negations ("not", "no", "n't": stopwords to content_terms,
+    kept here so that a denial never merges into the claim it denies)."""
+    words = strip_markers(clause)
+    return frozenset(content_terms(words)), frozenset(_NEGATION.findall(words.lower()))
 
 
 def merge_repeated_clauses(text: str) -> str:
     """"X [3]; X [1]." -> "X [3][1].": a clause that says nothing its predecessor did not is the same claim from
     another source, one clause citing both, not a disagreement to attribute."""
-    clauses = [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
-    kept: list[tuple[str, set[str], list[int]]] = []
+    clauses = _clauses(text)
+    kept: list[tuple[str, frozenset[str], frozenset[str], list[int]]] = []
     for clause in clauses:
-        words = strip_markers(clause)
-        # "not" and "no" are stopwords to content_terms; kept here so that a denial never merges into its claim.
-        terms = set(content_terms(words)) | {f"~{w}" for w in _NEGATION.findall(words.lower())}
-        numbers = cited_numbers(clause)
-        negated = {t for t in terms if t.startswith("~")}
-        same = next((k for k in kept if terms and terms <= k[1] and negated == {t for t in k[1] if t[0] == "~"}),
-                    None)
+        terms, negations = _claim(clause)
+        same = next((k for k in kept if (terms or negations) and terms <= k[1] and negations == k[2]), None)
         if same is None:
-            kept.append((clause, terms, numbers))
+            kept.append((clause, terms, negations, cited_numbers(clause)))
         else:
-            same[2].extend(n for n in numbers if n not in same[2])
+            same[3].extend(n for n in cited_numbers(clause) if n not in same[3])
     if len(kept) == len(clauses):
         return text
     merged = [strip_markers(c).strip(" .") + " " + "".join(f"[{n}]" for n in numbers) if numbers else c
-              for c, _, numbers in kept]
+              for c, _, _, numbers in kept]
     return "; ".join(merged) + "."
 
 
 def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: list[Citation]) -> str:
     """When the answer's clauses cite different articles, say who made each claim (the sources disagree or add up)
     unless that names the same speaker every time."""
-    clauses = [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
+    clauses = _clauses(text)
     sources = {tuple(cited_numbers(c)) for c in clauses}
     if len(clauses) < 2 or len(sources) < 2:
         return text
     by_number = {p.n: p for p in passages}
-    attributed = [_attribute(c, quotes, by_number) for c in clauses]
-    prefixes = {a[:len(a) - len(_lower_start(c))] for a, c in zip(attributed, clauses) if a != c}
-    if len(prefixes) == 1 and all(a != c for a, c in zip(attributed, clauses)):
+    openings = [_attribution(c, quotes, by_number) for c in clauses]
+    if None not in openings and len(set(openings)) == 1:
         return text  # "according to USA Today, ...; according to USA Today, ...": one source, nothing to tell apart
+    attributed = [f"{o}{_lower_start(c)}" if o else c for o, c in zip(openings, clauses)]
     joined = "; ".join([attributed[0], *(_lower_start(c) for c in attributed[1:])])
     return joined[0].upper() + joined[1:] + "."
 

@@ -13,7 +13,7 @@ from rag.errors import ConfigError, IndexDamagedError, IndexMissingError
 from rag.store import generations as gens
 from rag.store.base import Filters, Hybrid, HybridQuery, Manifest, Scored, StoreStats, fuse, translating
 from rag.store.faiss_vectors import FaissStore
-from rag.store.keyword import bm25_search, load_bm25
+from rag.store.keyword import SavedBM25, bm25_search
 from rag.types import Chunk, Document
 
 DOC_FIELDS = "doc_id, source, title, text, outlet, date, author, url, content_hash"
@@ -72,7 +72,7 @@ class FolderStore:
 
     @cached_property
     def bm25(self):
-        return self._load(lambda: load_bm25(self.gen / "bm25"))
+        return self._load(lambda: SavedBM25.load(self.gen / "bm25"))
 
     @cached_property
     def chunk_array(self) -> np.ndarray:

@@ -70,10 +70,6 @@ class SavedBM25:
         return scores
 
 
-def load_bm25(folder: Path) -> SavedBM25:
-    return SavedBM25.load(folder)
-
-
 def bm25_search(bm25: SavedBM25, size: int, text: str, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
     """(position, score) of the k best chunks with a positive score; `mask` (bool per position) filters first."""
     terms = bm25.term_ids(text)

@@ -3,6 +3,11 @@
     .venv/bin/python eval/bench_drafting.py                      # 10 sample questions, drafting 10 vs off
     .venv/bin/python eval/bench_drafting.py --questions 20 --repeat 1 --draft 10
     .venv/bin/python eval/bench_drafting.py --model smollm2-135m --questions 3
+    .venv/bin/python eval/bench_drafting.py --library --draft 0   # rag's greedy loop vs llama-cpp-python's
+
+`--library` makes the baseline llama-cpp-python's own `create_completion` (its sampler runs the grammar over the
+whole vocabulary at every step) instead of rag's greedy loop (`draft_tokens = 0`, the grammar asked about the
+top pick first); `--draft 0` then measures that loop against it.
 
 The sample articles (../shared/corpus/seeds) are indexed with the configured embedder in a temporary folder;
 each question of eval/gold/seeds.jsonl gets the evidence and prompt `rag ask` would build. One model is loaded
@@ -115,13 +120,39 @@ def cut_to_prefix(generator: LlamaCppGenerator, messages: list[dict]) -> None:
     llm.n_tokens = keep
 
 
+LIBRARY = -1  # the `draft` of a run through llama-cpp-python's create_completion
+
+
+def library_stream(generator: LlamaCppGenerator, messages: list[dict], max_tokens: int, usage: Usage, grammar: str):
+    """llama-cpp-python's own greedy completion of the prompt `generator.stream` would write, pieces as it does."""
+    import llama_cpp
+
+    from rag.models.generator import _TokenLogprobs
+
+    formatted = generator._format(messages=messages)
+    llm = generator._llm
+    tokens = llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+    stops = [s for s in (formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]) if s]
+    scorer = _TokenLogprobs(usage.logprobs)
+    for piece in llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, stream=True,
+                                       stop=stops or None, grammar=generator._grammar(grammar),
+                                       logits_processor=llama_cpp.LogitsProcessorList([scorer])):
+        usage.completion_tokens += 1
+        if piece["choices"][0]["text"]:
+            yield piece["choices"][0]["text"]
+    scorer.finish()
+
+
 def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft: int, max_tokens: int) -> Run:
     cut_to_prefix(generator, messages)
-    generator.draft_tokens = draft
+    generator.draft_tokens = max(draft, 0)
+    generator.draft_stats = DraftStats()
     usage = Usage()
     pieces, first, first_cpu = [], None, 0.0
     started = time.perf_counter()
-    for piece in generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar):
+    stream = (library_stream(generator, messages, max_tokens, usage, grammar) if draft == LIBRARY
+              else generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar))
+    for piece in stream:
         if first is None:
             first, first_cpu = time.perf_counter(), time.process_time()
         pieces.append(piece)
@@ -153,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind per question")
     parser.add_argument("--draft", type=int, default=10, help="draft_tokens of the drafted runs")
+    parser.add_argument("--library", action="store_true",
+                        help="baseline: llama-cpp-python's create_completion instead of rag's greedy loop")
     parser.add_argument("--max-tokens", type=int, default=Config().max_answer_tokens)
     parser.add_argument("--min-ngram", type=int, default=None, help="shortest n-gram that proposes a draft")
     parser.add_argument("--threads", type=int, default=Config().threads, help="llama.cpp threads (0: one per core)")
@@ -178,18 +211,19 @@ def main(argv: list[str] | None = None) -> int:
             llama_cpp.llama_set_n_threads(generator._llm.ctx, args.threads, args.threads)
         cases = prompts(config, args.questions, generator)
         print(f"model: {args.model} ({path.name}); {len(cases)} questions x {args.repeat} runs each way; "
-              f"draft_tokens {args.draft} vs 0 (n-grams {rag.models.drafting.DEFAULT_MIN_NGRAM}-{rag.models.drafting.DEFAULT_NGRAM}); "
+              f"draft_tokens {args.draft} vs {'llama-cpp-python' if args.library else 0} (n-grams {rag.models.drafting.DEFAULT_MIN_NGRAM}-{rag.models.drafting.DEFAULT_NGRAM}); "
               f"max_tokens {args.max_tokens}; threads "
               f"{generator._llm.n_threads}/{generator._llm.context_params.n_threads_batch} (one token/batch)")
         watch = CpuWatch()
         plain: list[list[Run]] = [[] for _ in cases]
         drafted: list[list[Run]] = [[] for _ in cases]
         run(generator, *cases[0][1:], 0, 4)  # warm the weights and the fixed prefix once
+        base = LIBRARY if args.library else 0
         for r in range(args.repeat):
             for i, (question, messages, grammar) in enumerate(cases):
-                order = (0, args.draft) if (i + r) % 2 == 0 else (args.draft, 0)
-                for draft in order:
-                    (drafted if draft else plain)[i].append(run(generator, messages, grammar, draft, args.max_tokens))
+                kinds = ((base, plain), (args.draft, drafted))
+                for draft, runs in kinds if (i + r) % 2 == 0 else kinds[::-1]:
+                    runs[i].append(run(generator, messages, grammar, draft, args.max_tokens))
                 if args.show:
                     p, d = plain[i][-1], drafted[i][-1]
                     print(f"  [{r + 1}.{i + 1}] completion {p.completion_s:.2f} s plain, {d.completion_s:.2f} s drafted "

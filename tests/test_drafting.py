@@ -288,6 +288,24 @@ def seed_prompts(tmp_path_factory):
 
 
 @pytest.mark.integration
+def test_greedy_loop_equals_llama_cpp_python_create_completion(seed_prompts):
+    """rag's own greedy loop (every answer with temperature 0) against llama-cpp-python's create_completion on the
+    default build: the same pieces, token count and log-probabilities, bit for bit, also cut short."""
+    import re
+
+    prompts, grammar = seed_prompts
+    generator = tiny_generator()
+    for number, messages in enumerate(prompts):
+        for max_tokens in (1, 9, 200) if number == 0 else (200,):
+            ours, our_usage = generate(generator, messages, grammar, draft=0, max_tokens=max_tokens)
+            theirs, their_usage = create_completion(generator, messages, grammar, max_tokens)
+            assert ours == theirs
+            assert our_usage.completion_tokens == their_usage.completion_tokens
+            assert our_usage.logprobs == their_usage.logprobs
+        assert re.fullmatch(ANSWER_SHAPE, "".join(ours)) and len(our_usage.logprobs) > 10  # the 200-token one
+
+
+@pytest.mark.integration
 def test_drafted_equals_plain_greedy_with_the_tiny_model(seed_prompts):
     """Drafted and plain decoding on batch-invariant numerics: n_ubatch=1 makes llama.cpp compute a batch token by
     token, so a drafted batch's logits are bit for bit those of one-token steps, and any difference would be the
@@ -346,3 +364,26 @@ def generate(generator, messages, grammar, draft: int, max_tokens: int = 200):
     generator.draft_tokens = draft
     usage = Usage()
     return list(generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar)), usage
+
+
+def create_completion(generator, messages, grammar, max_tokens: int):
+    """The reference: llama-cpp-python's own greedy completion of the same prompt, with the same recorder."""
+    import llama_cpp
+
+    from rag.models.generator import Usage, _TokenLogprobs
+
+    formatted = generator._format(messages=messages)
+    llm = generator._llm
+    tokens = llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+    stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
+    usage, pieces = Usage(), []
+    scorer = _TokenLogprobs(usage.logprobs)
+    for piece in llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, stream=True,
+                                       stop=[s for s in stops if s] or None,
+                                       grammar=generator._grammar(grammar),
+                                       logits_processor=llama_cpp.LogitsProcessorList([scorer])):
+        usage.completion_tokens += 1
+        if piece["choices"][0]["text"]:
+            pieces.append(piece["choices"][0]["text"])
+    scorer.finish()
+    return pieces, usage

@@ -1,16 +1,18 @@
-"""Prompt-lookup speculative decoding: greedy answers whose copied quotes cost one batch instead of one step each.
+"""Greedy decoding under a grammar, one token a step or with prompt-lookup drafts checked in one batch.
 
-An answer copies most of its words from the evidence in the prompt. After each token the longest recent n-gram
-of the text (the last 3 or 2 tokens) is looked up in everything the model has read or written so far; the tokens
-that followed its latest earlier occurrence are the draft. The model reads the last token and the draft in ONE
-batch with logits for every position (a batch of k tokens costs far less than k steps on a CPU), and the draft
-is accepted for as long as each drafted token equals the model's own greedy pick under the grammar at that
-position. The first pick that differs is the model's own next token; the rejected tail leaves the KV cache.
+`max_draft=0` is plain greedy decoding: the same one-token decodes as `Llama.create_completion(temperature=0)`,
+so the same text and log-probabilities, bit for bit (tests/test_drafting.py), but faster: the grammar judges
+the model's top pick alone, and the whole vocabulary only when it refuses that pick.
 
-Every token is still the model's greedy pick under the grammar, picked in order and fed to the grammar in
-order, so the text is the one plain greedy decoding writes whenever the batched logits pick as the one-token
-steps do: always when llama.cpp computes a batch token by token (n_ubatch=1, the identity test), or with kernels
-that do not depend on the batch size; see `stream_completion` for this build's batch kernels.
+With `max_draft > 0`, an answer's copied words are drafted. After each token the longest recent n-gram of the
+text (the last 3 or 2 tokens) is looked up in everything the model has read or written so far; the tokens that
+followed its latest earlier occurrence are the draft. The model reads the last token and the draft in ONE batch
+with logits for every position, and the draft is accepted for as long as each drafted token equals the
+model's own greedy pick under the grammar at that position. The first pick that differs is the model's own
+next token; the rejected tail leaves the KV cache. The text is the one plain greedy decoding writes whenever
+the batched logits pick as the one-token steps do: always when llama.cpp computes a batch token by token
+(n_ubatch=1, the identity test), or with kernels that do not depend on the batch size; see `stream_completion`
+for this build's batch kernels. (On 2 CPU cores a batch costs about as much as its steps: drafting is off.)
 
 The module has three parts, each testable on its own:
 - `NgramIndex`: the lookup (pure Python);
@@ -270,11 +272,11 @@ class LlamaDraftModel:
 
 
 def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequence[str] = (), grammar=None,
-                      observe: Callable | None = None, max_draft: int = 10, max_ngram: int | None = None,
+                      observe: Callable | None = None, max_draft: int = 0, max_ngram: int | None = None,
                       min_ngram: int | None = None, stats: DraftStats | None = None) -> Iterator[str]:
     """Greedy `llm.create_completion(tokens, max_tokens=..., temperature=0, stream=True, stop=..., grammar=...,
-    logits_processor=[observe])` with prompt-lookup drafting: the same pieces of text, one per item (the final
-    empty piece included), with each drafted run of accepted tokens read in one batch.
+    logits_processor=[observe])`: the same pieces of text, one per item (the final empty piece included). With
+    `max_draft > 0`, each drafted run of accepted tokens is read in one batch.
 
     Caveat on numerics: the batch is exactly the tokens plain decoding reads one at a time, but llama.cpp
     computes a batch's logits with other kernels than a single token's (on x86: llamafile's sgemm for the

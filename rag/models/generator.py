@@ -102,8 +102,13 @@ class LlamaCppGenerator:
 
     def _pieces(self, tokens: list[int], max_tokens: int, temperature: float, stops: list[str],
                 grammar: str | None, scorer: _TokenLogprobs) -> Iterator[str]:
-        """The completion's text pieces as create_completion streams them; greedy ones drafted from the prompt."""
-        if temperature == 0 and self.draft_tokens > 0:
+        """The completion's text pieces as create_completion streams them.
+
+        Greedy answers go through rag's own loop (rag.models.drafting): the same one-token decodes and so the same
+        text and log-probabilities as create_completion, but the grammar judges the model's top pick alone and
+        the whole vocabulary only when it refuses it. llama-cpp-python's sampler runs the grammar over all ~152k
+        tokens of Qwen's vocabulary at every step: 17 written tokens/s instead of 26 (AMD EPYC, 2 cores)."""
+        if temperature == 0:
             yield from stream_completion(self._llm, tokens, max_tokens, stops, self._grammar(grammar), scorer,
                                          max_draft=self.draft_tokens, stats=self.draft_stats)
             return

@@ -3,7 +3,8 @@
 import random
 
 from rag.evaluation.calibrate import Example
-from rag.evaluation.signal_effects import effects_report, nested_truthfulness, signal_effects, without
+from rag.evaluation.signal_effects import (effects_report, held_out_outcomes, nested_truthfulness, signal_effects,
+                                          without)
 from rag.evaluation.truthfulness import Tally
 
 
@@ -35,6 +36,18 @@ def test_records_that_no_threshold_changes_count_in_the_total():
     items = _examples()
     declined_before = Tally(declined_right=30)  # unanswerable questions declined before any scoring
     assert nested_truthfulness(items, declined_before) > nested_truthfulness(items, Tally())
+
+
+def test_each_example_has_one_held_out_outcome_and_they_add_up():
+    items = _examples()
+    outcomes = held_out_outcomes(items)
+    assert len(outcomes) == len(items) and all(o.n == 1 for o in outcomes)
+    total = Tally()
+    for outcome in outcomes:
+        total = total.plus(outcome)
+    assert abs(total.truthfulness - nested_truthfulness(items, Tally())) < 1e-12
+    # Per group of examples (as eval/trial_decline.py splits them per run): a wrong answer is never right.
+    assert all(o.answered_right == 0 for o, e in zip(outcomes, items) if not e.right)
 
 
 def test_the_report_of_recorded_runs_names_every_signal():

@@ -24,20 +24,28 @@ class SignalEffect:
     kept: bool  # it helps by more than the noise
 
 
-def nested_truthfulness(items: list[Example], fixed: Tally, folds: int = FOLDS, l2: float = 1.0) -> float:
-    """Held-out truthfulness over all records: probabilities and thresholds both chosen without the fold."""
+def held_out_outcomes(items: list[Example], folds: int = FOLDS, l2: float = 1.0) -> list[Tally]:
+    """Each example's outcome (a one-question Tally) with its probability and threshold chosen without its fold."""
     fold_of = assign_folds(items, folds)
     probabilities = out_of_fold(items, folds=folds, l2=l2)
     # A gated answer never reaches a threshold (as in calibrate.operating_points).
     candidates = [Candidate(-1.0 if e.gated else p, e.right, e.should_abstain) for e, p in zip(items, probabilities)]
-    total = fixed
+    outcomes: list[Tally] = [Tally()] * len(items)
     for fold in range(folds):
         others = [c for c, f in zip(candidates, fold_of) if f != fold]
         top = best(points(others, Tally()))
         threshold = top["threshold"] if top else 0.0
-        for c, f in zip(candidates, fold_of):
+        for i, (c, f) in enumerate(zip(candidates, fold_of)):
             if f == fold:
-                total = total.plus(c.at(threshold))
+                outcomes[i] = c.at(threshold)
+    return outcomes
+
+
+def nested_truthfulness(items: list[Example], fixed: Tally, folds: int = FOLDS, l2: float = 1.0) -> float:
+    """Held-out truthfulness over all records: probabilities and thresholds both chosen without the fold."""
+    total = fixed
+    for outcome in held_out_outcomes(items, folds, l2):
+        total = total.plus(outcome)
     return total.truthfulness or 0.0
 
 

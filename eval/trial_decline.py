@@ -1,0 +1,121 @@
+"""Trial of a decline signal (issue 19): how likely the model was to open its reply with NONE, before it quoted,
+as one more confidence signal, judged by its held-out effect per benchmark. Not shipped: see eval/NOTES.md.
+
+    .venv/bin/python eval/trial_decline.py RUN_DIR... [--scores decline.json]
+
+For every record of the runs (their results.json) it rebuilds the prompt the pipeline gave the model (the run's
+index and settings, the record's date filter and asking date), reads it, and takes the log-probability that the
+first token begins "NONE" ("N", "NO", "NON", "NONE"), from the raw distribution before the grammar. It costs no
+written token: in `rag ask` it would be read off the first step. Then, with and without it as a signal:
+held-out truthfulness per run, with probabilities and thresholds chosen out of fold (folds grouped by question
+and RealTimeQA week; rag.evaluation.signal_effects). Runs the LLM (~4 s a record on an AMD EPYC, prompt only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rag.evaluation import calibrate  # noqa: E402
+from rag.evaluation.signal_effects import held_out_outcomes  # noqa: E402
+from rag.evaluation.truthfulness import Tally, tally  # noqa: E402
+
+FEATURE, FLOOR = "decline_logprob", -15.0
+
+
+class DeclineProbe:
+    """Log P(first token begins NONE) for a run's questions, over that run's index, prefix kept in the cache."""
+
+    def __init__(self, config: dict):
+        from rag.answer.assistant import Assistant
+        from rag.config import Config
+        from rag.models.generator import LlamaCppGenerator
+        from rag.models.registry import llm_path
+
+        settings = Config(**{k: v for k, v in config.items() if k in Config.__dataclass_fields__})
+        self.generator = LlamaCppGenerator(settings.model, llm_path(settings.model, settings.cache_dir),
+                                           settings.n_ctx, settings.threads)
+        self.assistant = Assistant(settings, generator=self.generator)
+        llm = self.generator._llm
+        self.ids = [t[0] for end in range(1, 5) if len(t := llm.tokenize(b"NONE"[:end], add_bos=False)) == 1]
+
+    def __call__(self, record: dict) -> float | None:
+        from rag.store.base import Filters
+
+        filters = Filters(until=record["until"]) if record.get("until") else None
+        messages, _ = self.assistant.prompt_for(record["question"], filters, asked_on=record.get("asked_on"))
+        if not messages:
+            return None
+        generator, llm = self.generator, self.generator._llm
+        formatted = generator._format(messages=messages)
+        tokens = llm.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
+        held, shared = llm.input_ids[:llm.n_tokens].tolist(), 0
+        while shared < min(len(held), len(tokens) - 1) and held[shared] == tokens[shared]:
+            shared += 1
+        llm._ctx.kv_cache_seq_rm(-1, shared, -1)
+        llm.n_tokens = shared
+        llm.eval(tokens[shared:])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        top = logits.max()
+        normaliser = top + np.log(np.exp(logits - top).sum())
+        return float(np.log(np.exp(logits[self.ids] - top).sum()) + top - normaliser)
+
+
+def by_run(records: list[dict], runs: list[str], features: tuple[str, ...]) -> dict[str, Tally]:
+    """Held-out outcomes per run with `features` as the signals (fitted on all runs' records together)."""
+    base = calibrate.FEATURES
+    calibrate.FEATURES = features  # examples() and train() read the module's feature list
+    try:
+        items, item_runs, per_run = [], [], {run: Tally() for run in dict.fromkeys(runs)}
+        for record, run in zip(records, runs):
+            scored, fixed = calibrate.examples([record])
+            items += scored
+            item_runs += [run] * len(scored)
+            per_run[run] = per_run[run].plus(tally(fixed))
+        for outcome, run in zip(held_out_outcomes(items), item_runs):
+            per_run[run] = per_run[run].plus(outcome)
+        return per_run
+    finally:
+        calibrate.FEATURES = base
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders holding results.json")
+    parser.add_argument("--scores", help="a JSON file of the log-probabilities per record: read if present, else written")
+    args = parser.parse_args()
+    cache = json.loads(Path(args.scores).read_text()) if args.scores and Path(args.scores).exists() else {}
+    records, runs = [], []
+    for run in args.runs:
+        configuration = json.loads((Path(run) / "results.json").read_text())["configurations"][0]
+        probe = None
+        for record in configuration["records"]:
+            key = f"{Path(run).name}/{record['id']}"
+            if key not in cache:
+                probe = probe or DeclineProbe(configuration["config"])
+                cache[key] = probe(record)
+            if record.get("signals"):
+                record["signals"][FEATURE] = None if cache[key] is None else max(FLOOR, cache[key])
+            records.append(record)
+            runs.append(Path(run).name)
+        if args.scores:
+            Path(args.scores).write_text(json.dumps(cache))
+    base = tuple(f for f in calibrate.FEATURES if f != FEATURE)
+    for name, features in (("without", base), ("with", base + (FEATURE,))):
+        result = by_run(records, runs, features)
+        total = Tally()
+        for t in result.values():
+            total = total.plus(t)
+        print(f"{name}: held-out truthfulness {total.truthfulness:.3f} over {total.n}; " + "; ".join(
+            f"{run} {t.truthfulness:.3f} (right {t.right}, declined {t.declined}, wrong {t.answered_wrong})"
+            for run, t in result.items()))
+
+
+if __name__ == "__main__":
+    main()

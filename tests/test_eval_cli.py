@@ -238,6 +238,21 @@ def test_cli_gold_is_also_a_command_of_its_own(tmp_path, fake_models):
     assert report.startswith("# Evaluation report: gold Q&A") and "## Truthfulness by kind" in report
 
 
+def test_cli_gold_questions_without_a_date_are_asked_on_one_day_kept_in_each_record(tmp_path, fake_models):
+    """The day is in the prompt, so a run is repeatable only with the day it was asked: --asked-on, else today."""
+    from datetime import date
+
+    corpus, gold = write_corpus(tmp_path / "corpus"), write_gold(tmp_path / "gold.jsonl")
+    for args, day in ((["--asked-on", "2026-11-26"], "2026-11-26"), ([], date.today().isoformat())):
+        out = tmp_path / f"run-{day}"
+        result = run("gold", "--gold", gold, "--corpus", corpus, "--limit", "2", *args, "--out", out, "--no-progress")
+        assert result.exit_code == 0, result.output
+        records = json.loads((out / "results.json").read_text())["configurations"][0]["records"]
+        assert [r["asked_on"] for r in records] == [day, day]
+    bad = run("gold", "--gold", gold, "--corpus", corpus, "--asked-on", "someday", "--out", tmp_path / "x")
+    assert bad.exit_code == 2 and "not a date" in bad.output
+
+
 def test_cli_index_from_the_environment_is_not_a_misplaced_option(tmp_path):
     result = CliRunner().invoke(main, ["eval", "realtimeqa", "--help"], env={"RAG_INDEX": str(tmp_path)})
     assert result.exit_code == 0 and "--index-root" in result.output

@@ -7,13 +7,15 @@ evaluation package, the models, numpy and matplotlib load inside the run.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rag.cli_types import K_RANGE
-from rag.evaluation.benchmarks import Benchmark, Request
+from rag.cli_types import DATE, K_RANGE
+from rag.evaluation.benchmarks import Benchmark, Plan, Request
 
 SHARED = (  # every benchmark's, after its own options
     click.option("--model", help="LLM: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, or a .gguf "
@@ -25,12 +27,16 @@ SHARED = (  # every benchmark's, after its own options
                       "max_answer_tokens, temperature, calibration, model, chunk_tokens, overlap (the last two "
                       "need a corpus)."),
     click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions."),
+    click.option("--asked-on", type=DATE,
+                 help="The day questions without a date of their own are asked (YYYY-MM-DD; default today). The "
+                      "day is in the prompt and the model's answers move with it: give the day of the run to "
+                      "compare with (each record keeps the day it was asked)."),
     click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Folder for results.json, report.md, the plots (and indexes built from a corpus)."),
     click.option("--progress/--no-progress", default=None,
                  help="Progress bars on stderr (default: when stderr is a terminal)."),
 )
-SHARED_NAMES = ("model", "k", "sweeps", "limit", "out_dir", "progress")
+SHARED_NAMES = ("model", "k", "sweeps", "limit", "asked_on", "out_dir", "progress")
 
 
 def log(message: str) -> None:
@@ -148,7 +154,8 @@ def run_benchmark(ctx: click.Context, benchmark: Benchmark, params: dict[str, An
     from rag.evaluation.builds import AssistantFactory
     from rag.evaluation.runs import make_meta, prompt_digest
 
-    plan = benchmark.load(Request(options, out_dir, shared["limit"], log))
+    plan = dated(benchmark.load(Request(options, out_dir, shared["limit"], log)),
+                 shared["asked_on"] or date.today().isoformat())
     base = _base_config(shared["model"], shared["k"], plan.index)
     if plan.parts:  # several corpora, each part over its own index (parts.py)
         results, indexes = _run_parts(plan, configs, shared, out_dir, benchmark.rescore)
@@ -161,6 +168,13 @@ def run_benchmark(ctx: click.Context, benchmark: Benchmark, params: dict[str, An
                                 index=", ".join(indexes) or base.index_dir,
                                 prompts=prompt_digest(base.prompts_dir))
     _finish(results, out_dir)
+
+
+def dated(plan: Plan, asked_on: str) -> Plan:
+    """The plan with every question that gives no day of its own asked on `asked_on`: one day for the whole run,
+    kept in each record, so that a run can be repeated (a gold file's questions are asked "today" otherwise)."""
+    questions = [q if q.asked_on else replace(q, asked_on=asked_on) for q in plan.questions]
+    return replace(plan, questions=questions, parts=tuple(dated(part, asked_on) for part in plan.parts))
 
 
 def _run(questions: list, configs: list[dict], factory, progress: bool | None, rescore) -> dict:

@@ -88,3 +88,14 @@ def test_a_denial_never_merges_into_the_claim_it_denies():
         "Iraq did not share intelligence [1]; Iraq shared intelligence [2]."
     assert merge_repeated_clauses("Iraq shared intelligence [1]; Iraq shared intelligence [2].") == \
         "Iraq shared intelligence [1][2]."
+
+
+def test_the_answer_opens_as_a_sentence():
+    from rag.answer.compose import capitalised
+
+    assert capitalised("lawmakers left out mental health resources [1].") == \
+        "Lawmakers left out mental health resources [1]."
+    assert capitalised("iPhone sales rose [1].") == "iPhone sales rose [1]."
+    assert capitalised("5 people died [1].") == "5 people died [1]."
+    done = _compose("the ministry denied it [1].", (1, "The ministry denied its involvement"))
+    assert done.text == "The ministry denied it [1]."

@@ -41,6 +41,13 @@ def _tidy(answer: str) -> str:
     return re.sub(r"[.\s]+(\[\d+(?:\s*[,;]\s*\d+)*\])", r" \1", answer).strip()
 
 
+def capitalised(text: str) -> str:
+    """"lawmakers left out ... [1]." -> "Lawmakers left out ... [1].": an answer opens as a sentence. Only an
+    all-lower-case first word is touched ("iPhone", "eBay" stay)."""
+    first = text.split(" ", 1)[0]
+    return text[0].upper() + text[1:] if first.isalpha() and first.islower() else text
+
+
 def abstention() -> Composed:
     return Composed(ABSTENTION, True)
 
@@ -133,7 +140,7 @@ def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation
         best = verified[0].n  # the model's answer came from its first verified quote
         text = text.rstrip(". ") + f" [{best}]."
     text = merge_repeated_clauses(repair_citations(text, passages))
-    text = attribute_disagreement(text, verified, passages)
+    text = capitalised(attribute_disagreement(text, verified, passages))
     cited = cited_numbers(text)
     return Composed(text=text, abstained=False, citations=[p for p in passages if p.n in cited],
                     evidence=[Evidence(q.n, q.sentence.text) for q in verified], dangling=dangling)

@@ -1,4 +1,4 @@
-"""Prompt-lookup drafting against plain greedy decoding on real pipeline prompts (rag.models.drafting).
+"""Prompt-lookup drafting against plain greedy decoding on real pipeline prompts (rag.models.decoding).
 
     .venv/bin/python eval/bench_drafting.py                      # 10 sample questions, drafting 10 vs off
     .venv/bin/python eval/bench_drafting.py --questions 20 --repeat 1 --draft 10
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag.config import Config  # noqa: E402
-from rag.models.drafting import DraftStats  # noqa: E402
+from rag.models.decoding import DraftStats  # noqa: E402
 from rag.models.generator import LlamaCppGenerator, Usage  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "corpus" / "seeds"
@@ -192,11 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="print each question's answer and figures")
     args = parser.parse_args(argv)
 
-    import rag.models.drafting
+    import rag.models.decoding
     from rag.models.registry import llm_path
 
     if args.min_ngram:
-        rag.models.drafting.DEFAULT_MIN_NGRAM = args.min_ngram
+        rag.models.decoding.DEFAULT_MIN_NGRAM = args.min_ngram
 
     print(f"CPU: {cpu_model()} ({os.cpu_count()} cores); load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             llama_cpp.llama_set_n_threads(generator._llm.ctx, args.threads, args.threads)
         cases = prompts(config, args.questions, generator)
         print(f"model: {args.model} ({path.name}); {len(cases)} questions x {args.repeat} runs each way; "
-              f"draft_tokens {args.draft} vs {'llama-cpp-python' if args.library else 0} (n-grams {rag.models.drafting.DEFAULT_MIN_NGRAM}-{rag.models.drafting.DEFAULT_NGRAM}); "
+              f"draft_tokens {args.draft} vs {'llama-cpp-python' if args.library else 0} (n-grams {rag.models.decoding.DEFAULT_MIN_NGRAM}-{rag.models.decoding.DEFAULT_NGRAM}); "
               f"max_tokens {args.max_tokens}; threads "
               f"{generator._llm.n_threads}/{generator._llm.context_params.n_threads_batch} (one token/batch)")
         watch = CpuWatch()

@@ -52,7 +52,7 @@ class Config:
     bm25_weight: float = _sweep(1.0, "ask")
     max_answer_tokens: int = _sweep(200, "ask")  # quotes and answer together
     temperature: float = _sweep(0.0, "ask")
-    draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.drafting); 0: off
+    draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.decoding); 0: off
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/

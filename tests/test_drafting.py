@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from rag.models.drafting import CompletionText, DraftStats, NgramIndex, speculative_greedy
+from rag.models.decoding import CompletionText, DraftStats, NgramIndex, speculative_greedy
 
 
 # --- the n-gram lookup ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The text pieces llama-cpp-python's create_completion streams for a list of picked tokens, ported for drafting."""
+"""The text pieces llama-cpp-python's create_completion streams for a list of picked tokens (rag.models.decoding)."""
 
 from __future__ import annotations
 

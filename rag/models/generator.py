@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from rag.models.drafting import DraftStats, stream_completion
+from rag.models.decoding import DraftStats, stream_completion
 from rag.errors import ModelError
 from rag.models.llama_state import LlamaState
 
@@ -45,7 +45,7 @@ class LlamaCppGenerator:
     def __init__(self, name: str, path: Path, n_ctx: int = 4096, threads: int = 0, cache_dir: Path | None = None,
                  draft_tokens: int = 0):
         self.name = name
-        # Greedy answers draft up to this many tokens from the prompt per batch (rag.models.drafting); 0: off.
+        # Greedy answers draft up to this many tokens from the prompt per batch (rag.models.decoding); 0: off.
         self.draft_tokens = draft_tokens
         self.draft_stats = DraftStats()  # of the last stream
         self._path = Path(path)
@@ -104,7 +104,7 @@ class LlamaCppGenerator:
                 grammar: str | None, scorer: _TokenLogprobs) -> Iterator[str]:
         """The completion's text pieces as create_completion streams them.
 
-        Greedy answers go through rag's own loop (rag.models.drafting): the same one-token decodes and so the same
+        Greedy answers go through rag's own loop (rag.models.decoding): the same one-token decodes and so the same
         text and log-probabilities as create_completion, but the grammar judges the model's top pick alone and
         the whole vocabulary only when it refuses it. llama-cpp-python's sampler runs the grammar over all ~152k
         tokens of Qwen's vocabulary at every step: 17 written tokens/s instead of 26 (AMD EPYC, 2 cores)."""

@@ -52,16 +52,16 @@ class DeclineProbe:
         messages, _ = self.assistant.prompt_for(record["question"], filters, asked_on=record.get("asked_on"))
         if not messages:
             return None
+        import llama_cpp
+
+        from rag.models.decoding import LlamaDraftModel
+
         generator, llm = self.generator, self.generator._llm
         formatted = generator._format(messages=messages)
         tokens = llm.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
-        held, shared = llm.input_ids[:llm.n_tokens].tolist(), 0
-        while shared < min(len(held), len(tokens) - 1) and held[shared] == tokens[shared]:
-            shared += 1
-        llm._ctx.kv_cache_seq_rm(-1, shared, -1)
-        llm.n_tokens = shared
-        llm.eval(tokens[shared:])
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        LlamaDraftModel(llm).prompt(tokens)  # as an answer reads it: the cached prefix kept, the rest evaluated
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),))
+        logits = logits.astype(np.float64)
         top = logits.max()
         normaliser = top + np.log(np.exp(logits - top).sum())
         return float(np.log(np.exp(logits[self.ids] - top).sum()) + top - normaliser)

@@ -97,5 +97,6 @@ def test_the_answer_opens_as_a_sentence():
         "Lawmakers left out mental health resources [1]."
     assert capitalised("iPhone sales rose [1].") == "iPhone sales rose [1]."
     assert capitalised("5 people died [1].") == "5 people died [1]."
+    assert capitalised("yes, the ministry denied it [1].") == "Yes, the ministry denied it [1]."
     done = _compose("the ministry denied it [1].", (1, "The ministry denied its involvement"))
     assert done.text == "The ministry denied it [1]."

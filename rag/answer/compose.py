@@ -13,6 +13,7 @@ from rag.text import NUMBER_WORDS, STOPWORDS, content_terms, has_cjk, looks_like
 from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
+_FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
 _NEGATION = re.compile(r"\b(?:not|no|never|none)\b|n't")
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
@@ -44,8 +45,8 @@ def _tidy(answer: str) -> str:
 def capitalised(text: str) -> str:
     """"lawmakers left out ... [1]." -> "Lawmakers left out ... [1].": an answer opens as a sentence. Only an
     all-lower-case first word is touched ("iPhone", "eBay" stay)."""
-    first = text.split(" ", 1)[0]
-    return text[0].upper() + text[1:] if first.isalpha() and first.islower() else text
+    first = _FIRST_WORD.match(text)
+    return text[0].upper() + text[1:] if first and first.group().islower() else text
 
 
 def abstention() -> Composed:

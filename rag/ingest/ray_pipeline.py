@@ -126,8 +126,9 @@ class _RayBatches:
         # Chunked to the end before the embedding starts: the actor pool holds every CPU it asks for, and chunking
         # tasks queued behind it would never run (measured: a hang on two cores).
         chunked = self.documents.flat_map(partial(chunk_rows, config=self.config, keys=frozenset(self.chosen)))
-        # One block per batch: an actor embeds a whole block, so one JSONL file (one block as read) would keep
-        # every worker but one idle (measured: 2 workers no faster than 1).
+        # A block per `ray_batch_size` documents (each block some batches of their chunks): an actor embeds a
+        # whole block, so one JSONL file (one block as read) would keep every worker but one idle (measured: 2
+        # workers no faster than 1).
         blocks = max(1, -(-len(self.chosen) // self.config.ray_batch_size))
         chunked = chunked.materialize().repartition(blocks).materialize()
         gpus = {"num_gpus": self.config.ray_gpus_per_worker} if self.config.ray_gpus_per_worker else {}

@@ -22,9 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.evaluation import calibrate  # noqa: E402
-from rag.evaluation.signal_effects import held_out_outcomes  # noqa: E402
-from rag.evaluation.truthfulness import Tally, tally  # noqa: E402
+from rag.answer.confidence import FEATURES  # noqa: E402
+from rag.evaluation.signal_effects import outcomes_by_run, render_by_run  # noqa: E402
 
 FEATURE, FLOOR = "decline_logprob", -15.0
 
@@ -67,24 +66,6 @@ class DeclineProbe:
         return float(np.log(np.exp(logits[self.ids] - top).sum()) + top - normaliser)
 
 
-def by_run(records: list[dict], runs: list[str], features: tuple[str, ...]) -> dict[str, Tally]:
-    """Held-out outcomes per run with `features` as the signals (fitted on all runs' records together)."""
-    base = calibrate.FEATURES
-    calibrate.FEATURES = features  # examples() and train() read the module's feature list
-    try:
-        items, item_runs, per_run = [], [], {run: Tally() for run in dict.fromkeys(runs)}
-        for record, run in zip(records, runs):
-            scored, fixed = calibrate.examples([record])
-            items += scored
-            item_runs += [run] * len(scored)
-            per_run[run] = per_run[run].plus(tally(fixed))
-        for outcome, run in zip(held_out_outcomes(items), item_runs):
-            per_run[run] = per_run[run].plus(outcome)
-        return per_run
-    finally:
-        calibrate.FEATURES = base
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders holding results.json")
@@ -106,15 +87,8 @@ def main() -> None:
             runs.append(Path(run).name)
         if args.scores:
             Path(args.scores).write_text(json.dumps(cache))
-    base = tuple(f for f in calibrate.FEATURES if f != FEATURE)
-    for name, features in (("without", base), ("with", base + (FEATURE,))):
-        result = by_run(records, runs, features)
-        total = Tally()
-        for t in result.values():
-            total = total.plus(t)
-        print(f"{name}: held-out truthfulness {total.truthfulness:.3f} over {total.n}; " + "; ".join(
-            f"{run} {t.truthfulness:.3f} (right {t.right}, declined {t.declined}, wrong {t.answered_wrong})"
-            for run, t in result.items()))
+    for name, features in (("without", FEATURES), ("with", FEATURES + (FEATURE,))):
+        print(render_by_run(name, outcomes_by_run(records, runs, features)))
 
 
 if __name__ == "__main__":

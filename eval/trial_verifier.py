@@ -97,16 +97,12 @@ def auc(scores: list[float], right: list[bool]) -> float:
 
 def effect(records: list[dict]) -> dict:
     """Out-of-fold AUC and nested held-out truthfulness without and with the verifier signal."""
-    base, out = calibrate.FEATURES, {}
-    try:
-        for name, features in (("without", base), ("with", base + ("verifier",))):
-            calibrate.FEATURES = features  # train() and out_of_fold() read the module's feature list
-            items, fixed = calibrate.examples(records)
-            probabilities = calibrate.out_of_fold(items)
-            out[name] = {"oof_auc": round(auc(probabilities, [e.right for e in items]), 3),
-                         "truthfulness": round(nested_truthfulness(items, tally(fixed)), 3)}
-    finally:
-        calibrate.FEATURES = base
+    out = {}
+    for name, features in (("without", calibrate.FEATURES), ("with", calibrate.FEATURES + ("verifier",))):
+        items, fixed = calibrate.examples(records, features=features)
+        probabilities = calibrate.out_of_fold(items, features=features)
+        out[name] = {"oof_auc": round(auc(probabilities, [e.right for e in items]), 3),
+                     "truthfulness": round(nested_truthfulness(items, tally(fixed), features=features), 3)}
     return out
 
 

@@ -115,6 +115,8 @@ class Signals:
     dense_gap: float
     keyword_top: float
     keyword_gap: float
+    # Last, with a default: records written before it was measured still load. Not something to weigh: it gates.
+    adds_nothing: float = 0.0  # 1 when the answer adds no word (nor a "not") to the question: a restated question
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.answer.assistant import Assistant
@@ -143,5 +145,13 @@ def test_a_date_the_articles_do_not_give_is_refused(seed_index):
 
 def test_dates_from_the_question_or_a_resolved_weekday_are_not_invented(seed_index):
     reply = quoted("The ministry denied it in March 2020, on Saturday [1].", (1, "The ministry denied its involvement"))
-    answer = _assistant(seed_index, reply).ask("Who denied in March 2020 the intelligence sharing?")
+    answers_all = replace(Calibration.load(), threshold=0.0)  # the dates alone decide here
+    assistant = _assistant(seed_index, reply, calibration=answers_all)
+    answer = assistant.ask("Who denied in March 2020 the intelligence sharing?")
     assert not answer.abstained and answer.signals.unsupported_dates == 0  # March 2020 is the question's own
+
+
+def test_an_answer_that_restates_the_question_is_refused(seed_index):
+    reply = quoted("The intelligence sharing was denied [1].", (1, "The ministry denied its involvement"))
+    answer = _assistant(seed_index, reply).ask("Who denied the intelligence sharing?")
+    assert answer.abstained and answer.refused and answer.signals.adds_nothing == 1.0

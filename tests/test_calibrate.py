@@ -17,6 +17,7 @@ from rag.evaluation.calibrate import (
     operating_points,
     provenance,
 )
+from rag.evaluation.runs import prompt_digest
 from rag.models.registry import LLMS
 
 
@@ -118,6 +119,18 @@ def test_operating_points_score_truthfulness_over_every_record():
     assert points[0.1]["truthfulness"] == points[0.0]["truthfulness"]  # withheld only *below* the threshold
     assert points[0.95]["truthfulness"] == pytest.approx(2 / 4) and points[0.95]["coverage"] == 0.0
     assert most_truthful(list(points.values())) == 0.9
+    curve = [{"threshold": 0.0, "truthfulness": 0.1, "answered_right": 1.0},
+             {"threshold": 0.5, "truthfulness": 0.3, "answered_right": 0.92},
+             {"threshold": 0.8, "truthfulness": 0.4, "answered_right": 0.6}]  # declines 40% of the right answers
+    assert most_truthful(curve) == 0.8 and most_truthful(curve, keep_right=0.9) == 0.5
+
+
+def test_the_truthfulness_objective_keeps_nine_in_ten_right_answers_by_default():
+    model, points = calibrate(_fixture(), "fixture")
+    chosen = next(p for p in points if p["threshold"] == model.threshold)
+    assert chosen["answered_right"] >= 0.9 and "keeping at least 90% of the right answers" in model.fitted_on
+    free, _ = calibrate(_fixture(), "fixture", keep_right=0.0)
+    assert "keeping" not in free.fitted_on
 
 
 def test_the_file_records_the_model_and_prompts_it_was_fitted_for(tmp_path):
@@ -126,8 +139,8 @@ def test_the_file_records_the_model_and_prompts_it_was_fitted_for(tmp_path):
     path = tmp_path / "calibration.json"
     path.write_text(model.to_json())
     assert Calibration.load(path) == model
-    shipped = Calibration.load()  # it belongs to the default model, by name and GGUF digest; prompts unrecorded
-    assert (shipped.model, shipped.prompts) == ("qwen2.5-coder-1.5b", "")
+    shipped = Calibration.load()  # it belongs to the default model and the prompts shipped with it
+    assert (shipped.model, shipped.prompts) == ("qwen2.5-coder-1.5b", prompt_digest())
     assert shipped.model_sha256 == LLMS["qwen2.5-coder-1.5b"].sha256
 
 

@@ -51,9 +51,9 @@ def test_a_model_never_trains_on_the_group_of_an_example_it_scores(monkeypatch):
     trained_on = []
     real_train = calibration.train
 
-    def spy(chosen, l2=1.0):
+    def spy(chosen, l2=1.0, features=calibration.FEATURES):
         trained_on.append({id(e) for e in chosen})
-        return real_train(chosen, l2)
+        return real_train(chosen, l2, features)
 
     monkeypatch.setattr(calibration, "train", spy)
     out_of_fold(items)

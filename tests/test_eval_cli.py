@@ -3,11 +3,13 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
 
 import rag.models.embedder
+from rag.answer.confidence import Calibration
 from rag.cli import main
 from rag.evaluation.sweeps import SweepError, configurations, parse_sweep
 from rag.models.factories import register_generator, unregister
@@ -178,7 +180,12 @@ def rtqa_data(tmp_path):
     return folder
 
 
-def test_cli_realtimeqa_run_filters_by_question_date_and_reuses_its_index(tmp_path, rtqa_data, fake_models):
+def test_cli_realtimeqa_run_filters_by_question_date_and_reuses_its_index(tmp_path, rtqa_data, fake_models,
+                                                                          monkeypatch):
+    # Every scripted answer shown: this is about dates and the index, not the confidence of a scripted model.
+    shows_all = tmp_path / "shows-all.json"
+    shows_all.write_text(replace(Calibration.load(), threshold=0.0).to_json())
+    monkeypatch.setenv("RAG_CALIBRATION", str(shows_all))
     out = tmp_path / "rtqa"
     result = run("realtimeqa", "--data", rtqa_data, "--weeks", "20220617", "--model", "smollm2-135m", "--out", out,
                  "--no-progress")

@@ -3,8 +3,15 @@
 import random
 
 from rag.evaluation.calibrate import Example
-from rag.evaluation.signal_effects import (effects_report, held_out_outcomes, nested_truthfulness, signal_effects,
-                                          without)
+from rag.evaluation.signal_effects import (
+    effects_report,
+    held_out_outcomes,
+    nested_truthfulness,
+    outcomes_by_run,
+    render_by_run,
+    signal_effects,
+    without,
+)
 from rag.evaluation.truthfulness import Tally
 
 
@@ -50,15 +57,35 @@ def test_each_example_has_one_held_out_outcome_and_they_add_up():
     assert all(o.answered_right == 0 for o, e in zip(outcomes, items) if not e.right)
 
 
-def test_the_report_of_recorded_runs_names_every_signal():
+def _records(n: int = 60) -> list[dict]:
     from rag.evaluation.calibrate import FEATURES
 
     records = []
-    for i in range(60):
+    for i in range(n):
         right = i % 2 == 0
-        signals = {f: float(i % 7) for f in FEATURES} | {"answer_support": 1.0 if right else 0.0}
+        signals = {f: float(i % 7) for f in FEATURES} | {"answer_support": 1.0 if right else 0.0,
+                                                               "unsupported_dates": 0.0}  # none gated
         records.append({"id": f"q{i}", "abstained": False, "error": None, "signals": signals,
                         "verdicts": {"correct": right, "should_abstain": False}})
-    report = effects_report(records, folds_by="question")
+    return records
+
+
+def test_the_report_of_recorded_runs_names_every_signal():
+    from rag.evaluation.calibrate import FEATURES
+
+    report = effects_report(_records(), folds_by="question")
     assert all(f"| {f} |" in report for f in FEATURES)
     assert "| answer_support |" in report.split("\n")[4]  # the largest help first
+
+
+def test_a_trial_signal_is_judged_per_run_with_the_features_it_is_given():
+    records, runs = _records(), ["first"] * 30 + ["second"] * 30
+    for i, record in enumerate(records):
+        record["signals"]["trial"] = 1.0 if i % 2 == 0 else 0.0  # tells right (even) from wrong
+    base = ("quotes",)  # uninformative: i % 7
+    blind, told = outcomes_by_run(records, runs, base), outcomes_by_run(records, runs, base + ("trial",))
+    assert [t.n for t in told.values()] == [30, 30]
+    assert all(told[run].truthfulness > blind[run].truthfulness for run in ("first", "second"))
+    assert all(t.answered_wrong == 0 for t in told.values())  # every wrong answer withheld
+    line = render_by_run("with", told)
+    assert line.startswith("with: held-out truthfulness ") and " over 60; first " in line and "wrong 0); second " in line

@@ -84,6 +84,15 @@ def test_the_best_threshold_maximises_truthfulness_and_prefers_more_answers_on_t
     assert truthfulness.best([]) is None
 
 
+def test_the_best_threshold_can_be_held_to_keep_most_right_answers():
+    curve_points = [{"threshold": 0.0, "truthfulness": 0.2, "shown_right": 50},
+                    {"threshold": 0.4, "truthfulness": 0.3, "shown_right": 46},
+                    {"threshold": 0.7, "truthfulness": 0.4, "shown_right": 30}]  # declines 40% of the right
+    assert truthfulness.best(curve_points)["threshold"] == 0.7
+    assert truthfulness.best(curve_points, keep_right=0.9)["threshold"] == 0.4
+    assert truthfulness.point([], truthfulness.Tally(answered_right=2), 0.5)["shown_right"] == 2
+
+
 def test_the_threshold_as_run_is_kept_only_when_it_explains_what_was_shown():
     items, _ = candidates(RECORDS)
     assert run_threshold(items, 0.3) == 0.3

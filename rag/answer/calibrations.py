@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 # The conservative default for a model without its own calibration: the shipped model's weights over the
 # signals that do not depend on the model (quotes, coverage, support, retrieval); the model's log-probabilities
-# left out, since each model has its own scale for them; and a higher threshold than the fitted 0.17. On the
-# shipped model's held-out answers, 0.30 declines about 60% of what should be declined while keeping about 85% of
-# the right answers (eval/calibration/calibration.md), against 43% and 96% at the fitted threshold: it errs
+# left out, since each model has its own scale for them; and a higher threshold than the fitted 0.21. On the
+# shipped model's held-out answers, 0.30 declines about 85% of what should be declined while keeping about 85% of
+# the right answers (eval/calibration/calibration.md), against 79% and 90% at the fitted threshold: it errs
 # towards "I cannot find the answer" until `rag eval calibrate` fits the model.
 MODEL_FEATURES = ("answer_logprob", "answer_median_logprob", "quote_logprob")
 DEFAULT_THRESHOLD = 0.30

@@ -23,13 +23,33 @@ from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
 
-FEATURES = tuple(f.name for f in fields(Signals))
+GATES = ("adds_nothing",)  # signals that withhold an answer on their own, never weighed
+FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
+# A restated question with "not" in it answers a yes/no question: a negation is something added.
+_NEGATIONS = frozenset("no not never none nor neither without cannot can't didn't doesn't don't isn't wasn't "
+                       "weren't aren't won't hasn't haven't hadn't".split())
 
 
 def _coverage(terms: list[str], text: str) -> float:
     """Share of the question's terms found in `text`."""
     have = set(content_terms(text))
     return sum(t in have for t in terms) / len(terms) if terms else 1.0
+
+
+def adds_nothing(question: str, answer: str) -> bool:
+    """Whether the answer only restates the question: no content word and no negation beyond the question's
+    ("San Francisco opened a park in an unusual location [1]." to "In which unusual location…?")."""
+    said = re.sub(r"\[\d+\]", " ", answer)
+    if set(content_terms(said)) - set(content_terms(question)):
+        return False
+    return not (_NEGATIONS.intersection(words(said)) - _NEGATIONS.intersection(words(question)))
+
+
+def gated(values: Signals | Mapping[str, float | None]) -> bool:
+    """Withheld whatever the confidence: a date the articles do not give (from the model's memory, however sure it
+    sounds), or an answer that adds nothing to the question (a restated question is a miss, not an answer)."""
+    values = values.as_dict() if isinstance(values, Signals) else values
+    return bool(values.get("unsupported_dates")) or bool(values.get("adds_nothing"))
 
 
 def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verified: list[VerifiedQuote],
@@ -59,6 +79,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         # The question's own dates count as given: "in June 2021" may be restated.
         unsupported_dates=float(len(unsupported_dates(answer, f"{question} {evidence}"))),
         **(retrieval or RetrievalScores()).as_dict(),
+        adds_nothing=float(adds_nothing(question, answer)),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Callable, Iterator, Protocol
 from rag.answer.calibrations import Chosen
 from rag.answer.citations import cited_numbers
 from rag.answer.compose import abstention, compose
-from rag.answer.confidence import signals
+from rag.answer.confidence import gated, signals
 from rag.answer.evidence import select_evidence
 from rag.answer.format import AnswerTail, grammar_for, parse_draft
 from rag.answer.prompting import Templates, build_messages, to_citation
@@ -117,7 +117,7 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
 
 def score(assistant: Parts, state: AskState) -> Iterator[Event]:
     """The calibrated confidence (the model's own calibration, else a conservative default: the answer says
-    which); an answer below the threshold, or with a date from memory, becomes silence."""
+    which); an answer below the threshold, or gated (a date from memory, a restated question), becomes silence."""
     if state.composed.abstained:
         return
     chosen = assistant.calibration_for(state.config)
@@ -127,8 +127,7 @@ def score(assistant: Parts, state: AskState) -> Iterator[Event]:
     state.signals = signals(state.question, state.parsed, state.groups, state.verified, state.composed.text,
                             logprobs[:split], logprobs[split:], state.scores, state.usage.logprobs_available)
     state.confidence = state.calibration.probability(state.signals)
-    # A date the articles don't give came from the model's memory, however sure it sounds.
-    if state.confidence < state.calibration.threshold or state.signals.unsupported_dates:
+    if state.confidence < state.calibration.threshold or gated(state.signals):
         refused = abstention()
         refused.refused = state.composed.text
         state.composed = refused

@@ -22,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.confidence import FEATURES, Calibration
+from rag.answer.confidence import FEATURES, Calibration, gated
 from rag.evaluation import truthfulness
 from rag.evaluation.truthfulness import Candidate
 
 TARGET_PRECISION = 0.9
 KEEP_RIGHT = 0.95  # when the precision target is out of reach: lose at most 5% of the right answers
+# The truthfulness objective's floor: decline at most 10% of the questions answered right (issue 19). Without it
+# the most truthful threshold on the negatives-rich runs declines a third of the right answers.
+KEEP_RIGHT_TRUTHFUL = 0.9
 OBJECTIVES = ("truthfulness", "precision")
 FOLDS = 5
 FOLDS_BY = ("week", "question", "example")
@@ -41,7 +44,7 @@ class Example:
     values: tuple[float, ...]
     right: bool
     should_abstain: bool
-    gated: bool = False  # withheld whatever its confidence (a date the articles do not give)
+    gated: bool = False  # withheld whatever its confidence (rag.answer.confidence.gated)
     group: str | None = None  # records of one group share a fold (None: a group of its own)
 
 
@@ -59,9 +62,10 @@ def fold_group(record: dict[str, Any], by: str = "week") -> str | None:
     return question
 
 
-def examples(records: list[dict[str, Any]], folds_by: str = "week") -> tuple[list[Example], list[dict[str, Any]]]:
+def examples(records: list[dict[str, Any]], folds_by: str = "week", features: tuple[str, ...] = FEATURES
+             ) -> tuple[list[Example], list[dict[str, Any]]]:
     """The records the confidence could change (answered, with signals), and the rest (abstained before scoring);
-    each example in its fold group (fold_group)."""
+    each example in its fold group (fold_group), its values those of `features` (trials add a signal here)."""
     scored, fixed = [], []
     for r in records:
         signals = r.get("signals") or {}
@@ -72,8 +76,8 @@ def examples(records: list[dict[str, Any]], folds_by: str = "week") -> tuple[lis
         # An answer the confidence already withheld is judged on its own words, not on the abstention.
         correct = r["verdicts"]["refused_correct"] if "refused_correct" in r["verdicts"] else r["verdicts"]["correct"]
         right = (not should) and bool(correct)
-        scored.append(Example(tuple(_value(signals.get(f, 0.0)) for f in FEATURES), right, should,
-                              bool(signals.get("unsupported_dates")), fold_group(r, folds_by)))
+        scored.append(Example(tuple(_value(signals.get(f, 0.0)) for f in features), right, should,
+                              gated(signals), fold_group(r, folds_by)))
     return scored, fixed
 
 
@@ -100,8 +104,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50)
     return beta[:-1], float(beta[-1])
 
 
-def train(items: list[Example], l2: float = 1.0) -> Calibration:
-    """A Calibration (threshold 0.5, to be replaced) fitted on `items`."""
+def train(items: list[Example], l2: float = 1.0, features: tuple[str, ...] = FEATURES) -> Calibration:
+    """A Calibration (threshold 0.5, to be replaced) fitted on `items`, whose values are those of `features`."""
     x = np.array([e.values for e in items], dtype=float)
     y = np.array([e.right for e in items], dtype=float)
     known = ~np.isnan(x)
@@ -111,7 +115,7 @@ def train(items: list[Example], l2: float = 1.0) -> Calibration:
     scales = x.std(axis=0)
     scales[scales == 0] = 1.0
     weights, bias = fit_logistic((x - means) / scales, y, l2)
-    return Calibration(FEATURES, tuple(means), tuple(scales), tuple(weights), bias, 0.5)
+    return Calibration(features, tuple(means), tuple(scales), tuple(weights), bias, 0.5)
 
 
 def assign_folds(items: list[Example], folds: int = 5, seed: int = 13) -> list[int]:
@@ -134,7 +138,8 @@ def assign_folds(items: list[Example], folds: int = 5, seed: int = 13) -> list[i
     return fold_of
 
 
-def out_of_fold(items: list[Example], folds: int = 5, seed: int = 13, l2: float = 1.0) -> list[float]:
+def out_of_fold(items: list[Example], folds: int = 5, seed: int = 13, l2: float = 1.0,
+                features: tuple[str, ...] = FEATURES) -> list[float]:
     """Each example's probability from a model that did not see it, nor any example of its group."""
     fold_of = assign_folds(items, folds, seed)
     probabilities = [0.0] * len(items)
@@ -142,9 +147,9 @@ def out_of_fold(items: list[Example], folds: int = 5, seed: int = 13, l2: float 
         held = {i for i, f in enumerate(fold_of) if f == fold}
         if not held:
             continue
-        model = train([e for i, e in enumerate(items) if i not in held], l2)
+        model = train([e for i, e in enumerate(items) if i not in held], l2, features)
         for i in held:
-            probabilities[i] = model.probability(dict(zip(FEATURES, items[i].values)))
+            probabilities[i] = model.probability(dict(zip(features, items[i].values)))
     return probabilities
 
 
@@ -190,15 +195,17 @@ def choose_threshold(points: list[dict], target: float = TARGET_PRECISION, keep_
     return max(usable, key=lambda p: (p["precision"], -p["threshold"]))["threshold"] if usable else 0.0
 
 
-def most_truthful(points: list[dict]) -> float:
-    """The threshold of the highest truthfulness; of equals, the lowest (the most answers shown)."""
-    top = truthfulness.best(points)
+def most_truthful(points: list[dict], keep_right: float = 0.0) -> float:
+    """The threshold of the highest truthfulness; of equals, the lowest (the most answers shown); with
+    `keep_right`, among those that keep at least that share of the right answers."""
+    kept = [p for p in points if p["answered_right"] is None or p["answered_right"] >= keep_right]
+    top = truthfulness.best(kept or points)
     return top["threshold"] if top else 0.0
 
 
 def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGET_PRECISION, l2: float = 1.0,
               objective: str = "truthfulness", model: str = "", prompts: str = "", model_sha256: str = "",
-              folds_by: str = "week"
+              folds_by: str = "week", keep_right: float = KEEP_RIGHT_TRUTHFUL
               ) -> tuple[Calibration, list[dict]]:
     """The fitted Calibration with its held-out threshold, and the operating points (for the plot).
 
@@ -213,8 +220,9 @@ def calibrate(records: list[dict[str, Any]], sources: str, target: float = TARGE
     probabilities = out_of_fold(items, folds=FOLDS, l2=l2)
     points = operating_points(items, probabilities, fixed)
     if objective == "truthfulness":
-        threshold = most_truthful(points)
-        rule = "the highest truthfulness (right − wrong over all questions)"
+        threshold = most_truthful(points, keep_right)
+        rule = "the highest truthfulness (right − wrong over all questions)" + (
+            f" keeping at least {keep_right:.0%} of the right answers" if keep_right else "")
     else:
         threshold = choose_threshold(points, target)
         rule = (f"abstention precision >= {target} if reachable, else the most abstention recall keeping "

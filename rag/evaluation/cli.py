@@ -80,14 +80,18 @@ def eval_group(**params) -> None:
                                       "abstention precision reaches --target (the former rule).")
 @click.option("--target", type=click.FloatRange(0.5, 1.0), default=0.9, show_default=True,
               help="With --objective precision: the abstention precision to reach on held-out folds.")
+@click.option("--keep-right", type=click.FloatRange(0.0, 1.0), default=0.9, show_default=True,
+              help="With --objective truthfulness: the share of the right answers the threshold must keep "
+                   "answered (held out); 0 lets it decline as many as truthfulness wants.")
 @click.option("--folds-by", type=click.Choice(["week", "question", "example"]), default="week", show_default=True,
               help="What each held-out fold keeps together: week (a question from every run it is in, and every "
                    "RealTimeQA question of its week), question (only the same question), example (nothing).")
-def calibrate_command(run_dirs, out_path, report_dir, objective, target, folds_by) -> None:
+def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_right, folds_by) -> None:
     """Fit the confidence model on finished runs (RUN_DIR...: their first configuration) and pick its threshold.
 
     Every answered question of the runs is an example (right or not); the threshold is chosen on five held-out
-    folds, by default for the highest truthfulness over all the runs' questions; a question asked in several runs
+    folds, by default for the highest truthfulness over all the runs' questions that still keeps 90% of the right
+    answers (--keep-right); a question asked in several runs
     (and, by default, every RealTimeQA question of one week) is held out as a whole (--folds-by). The file records
     the model (its GGUF's sha256, or the model server's model id) and the prompt templates the runs' answers came
     from, and is kept for that model: `rag ask` with the model uses it from then on.
@@ -108,13 +112,14 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, folds_b
         click.secho(f"Warning: {doubt}.", fg="yellow", err=True)
     try:
         model, points = calibrate(records, names, target, objective=objective, model=identity.name or model_name,
-                                  prompts=prompts, model_sha256=identity.sha256, folds_by=folds_by)
+                                  prompts=prompts, model_sha256=identity.sha256, folds_by=folds_by,
+                                  keep_right=keep_right)
     except ValueError as exc:
         raise click.UsageError(f"Cannot calibrate on {names}: {exc}.") from None
     out_path = out_path or path_for(load_config().cache_dir, identity)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(model.to_json(), encoding="utf-8")
-    written = write_calibration_report(model, points, report_dir, effects_report(records, folds_by))
+    written = write_calibration_report(model, points, report_dir, effects_report(records, folds_by, keep_right))
     p = next(p for p in points if p["threshold"] == model.threshold)
     if model.threshold > max(point["threshold"] for point in points[:-1]):
         click.secho("Warning: this threshold withholds every answer (held out, declining them all is the most "

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from rag.evaluation.calibrate import FOLDS, Example, assign_folds, out_of_fold
-from rag.evaluation.truthfulness import Candidate, Tally, best, points
+from rag.answer.confidence import FEATURES
+from rag.evaluation.calibrate import FOLDS, KEEP_RIGHT_TRUTHFUL, Example, assign_folds, examples, out_of_fold
+from rag.evaluation.truthfulness import Candidate, Tally, best, points, tally
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,18 @@ class SignalEffect:
     kept: bool  # it helps by more than the noise
 
 
-def held_out_outcomes(items: list[Example], folds: int = FOLDS, l2: float = 1.0) -> list[Tally]:
-    """Each example's outcome (a one-question Tally) with its probability and threshold chosen without its fold."""
+def held_out_outcomes(items: list[Example], folds: int = FOLDS, l2: float = 1.0,
+                      features: tuple[str, ...] = FEATURES, keep_right: float = KEEP_RIGHT_TRUTHFUL) -> list[Tally]:
+    """Each example's outcome (a one-question Tally) with its probability and threshold chosen without its fold,
+    as `rag eval calibrate` chooses it (the most truthful keeping `keep_right` of the right answers)."""
     fold_of = assign_folds(items, folds)
-    probabilities = out_of_fold(items, folds=folds, l2=l2)
+    probabilities = out_of_fold(items, folds=folds, l2=l2, features=features)
     # A gated answer never reaches a threshold (as in calibrate.operating_points).
     candidates = [Candidate(-1.0 if e.gated else p, e.right, e.should_abstain) for e, p in zip(items, probabilities)]
     outcomes: list[Tally] = [Tally()] * len(items)
     for fold in range(folds):
         others = [c for c, f in zip(candidates, fold_of) if f != fold]
-        top = best(points(others, Tally()))
+        top = best(points(others, Tally()), keep_right)
         threshold = top["threshold"] if top else 0.0
         for i, (c, f) in enumerate(zip(candidates, fold_of)):
             if f == fold:
@@ -41,12 +44,39 @@ def held_out_outcomes(items: list[Example], folds: int = FOLDS, l2: float = 1.0)
     return outcomes
 
 
-def nested_truthfulness(items: list[Example], fixed: Tally, folds: int = FOLDS, l2: float = 1.0) -> float:
+def nested_truthfulness(items: list[Example], fixed: Tally, folds: int = FOLDS, l2: float = 1.0,
+                        features: tuple[str, ...] = FEATURES, keep_right: float = KEEP_RIGHT_TRUTHFUL) -> float:
     """Held-out truthfulness over all records: probabilities and thresholds both chosen without the fold."""
     total = fixed
-    for outcome in held_out_outcomes(items, folds, l2):
+    for outcome in held_out_outcomes(items, folds, l2, features, keep_right):
         total = total.plus(outcome)
     return total.truthfulness or 0.0
+
+
+def outcomes_by_run(records: list[dict], runs: list[str], features: tuple[str, ...] = FEATURES,
+                    folds_by: str = "week", keep_right: float = KEEP_RIGHT_TRUTHFUL) -> dict[str, Tally]:
+    """Held-out outcomes per run (`runs[i]` names the run of `records[i]`), fitted on all the runs' records together
+    with `features` as the signals: how a trial signal judges each benchmark on its own."""
+    per_run = {run: Tally() for run in dict.fromkeys(runs)}
+    items, item_runs = [], []
+    for record, run in zip(records, runs):
+        scored, fixed = examples([record], folds_by, features)
+        items += scored
+        item_runs += [run] * len(scored)
+        per_run[run] = per_run[run].plus(tally(fixed))
+    for outcome, run in zip(held_out_outcomes(items, features=features, keep_right=keep_right), item_runs):
+        per_run[run] = per_run[run].plus(outcome)
+    return per_run
+
+
+def render_by_run(name: str, per_run: dict[str, Tally]) -> str:
+    """One line: held-out truthfulness over all runs, then each run's with its right / declined / wrong."""
+    total = Tally()
+    for t in per_run.values():
+        total = total.plus(t)
+    return f"{name}: held-out truthfulness {total.truthfulness:.3f} over {total.n}; " + "; ".join(
+        f"{run} {t.truthfulness:.3f} (right {t.right}, declined {t.declined}, wrong {t.answered_wrong})"
+        for run, t in per_run.items())
 
 
 def without(items: list[Example], index: int) -> list[Example]:
@@ -55,13 +85,13 @@ def without(items: list[Example], index: int) -> list[Example]:
 
 
 def signal_effects(items: list[Example], fixed: Tally, features: tuple[str, ...], noise: int = 3,
-                   l2: float = 1.0) -> list[SignalEffect]:
+                   l2: float = 1.0, keep_right: float = KEEP_RIGHT_TRUTHFUL) -> list[SignalEffect]:
     """Every signal left out in turn; `noise` answers (over all records) is the change that counts as none."""
     n = len(items) + fixed.n
-    base = nested_truthfulness(items, fixed, l2=l2)
+    base = nested_truthfulness(items, fixed, l2=l2, features=features, keep_right=keep_right)
     effects = [SignalEffect("", base, 0.0, True)]
     for index, feature in enumerate(features):
-        score = nested_truthfulness(without(items, index), fixed, l2=l2)
+        score = nested_truthfulness(without(items, index), fixed, l2=l2, features=features, keep_right=keep_right)
         change = base - score
         effects.append(SignalEffect(feature, score, change, change * n > noise))
     return effects
@@ -79,12 +109,10 @@ def render_effects(effects: list[SignalEffect], n: int, noise: int = 3) -> str:
         "| signal left out | truthfulness without it | its effect | verdict |", "|---|---|---|---|", *rows, ""])
 
 
-def effects_report(records: list[dict], folds_by: str = "week", noise: int = 3) -> str:
+def effects_report(records: list[dict], folds_by: str = "week", keep_right: float = KEEP_RIGHT_TRUTHFUL,
+                   noise: int = 3) -> str:
     """The effects table for runs' records, as `rag eval calibrate` adds it to its report."""
-    from rag.evaluation.calibrate import FEATURES, examples
-    from rag.evaluation.truthfulness import tally
-
     items, fixed = examples(records, folds_by)
     fixed_tally = tally(fixed)
-    effects = signal_effects(items, fixed_tally, FEATURES, noise)
+    effects = signal_effects(items, fixed_tally, FEATURES, noise, keep_right=keep_right)
     return render_effects(effects, len(items) + fixed_tally.n, noise)

@@ -111,8 +111,10 @@ def _candidate(record: dict[str, Any], calibration: Any = None) -> Candidate | N
         return None
     signals = record.get("signals") or {}
     confidence = calibration.probability(signals) if calibration and signals else record.get("confidence")
-    # A date the articles do not give withholds an answer whatever its confidence (rag.answer.assistant).
-    if confidence is None or signals.get("unsupported_dates"):
+    from rag.answer.confidence import gated  # here: the eval CLI imports this module and must stay light
+
+    # A gated answer is withheld whatever its confidence.
+    if confidence is None or gated(signals):
         return None
     verdicts = record["verdicts"]
     should = bool(verdicts["should_abstain"])
@@ -146,7 +148,7 @@ def point(items: list[Candidate], fixed: Tally, threshold: float) -> dict[str, A
         total = total.plus(item.at(threshold))
     return {"threshold": threshold, "coverage": total.coverage, "accuracy": total.accuracy,
             "truthfulness": total.truthfulness, "answered": total.answered, "right": total.right,
-            "wrong": total.answered_wrong}
+            "wrong": total.answered_wrong, "shown_right": total.answered_right}
 
 
 def points(items: list[Candidate], fixed: Tally) -> list[dict[str, Any]]:
@@ -159,9 +161,13 @@ def curve(records: list[dict[str, Any]], calibration: Any = None) -> list[dict[s
     return points(*candidates(records, calibration))
 
 
-def best(curve_points: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The point of highest truthfulness; of equals, the lowest threshold (the most answers shown)."""
+def best(curve_points: list[dict[str, Any]], keep_right: float = 0.0) -> dict[str, Any] | None:
+    """The point of highest truthfulness; of equals, the lowest threshold (the most answers shown). With
+    `keep_right`, only among the points that still show that share of the right answers the lowest shows."""
     scored = [p for p in curve_points if p["truthfulness"] is not None]
+    if keep_right and scored:
+        most = max(p["shown_right"] for p in scored)
+        scored = [p for p in scored if p["shown_right"] >= keep_right * most]
     return max(scored, key=lambda p: (p["truthfulness"], -p["threshold"])) if scored else None
 
 

@@ -1,0 +1,103 @@
+"""Agreement across sources: how many independent articles hold an answer's key terms, and which other figures they give.
+
+An evidence group is one source: an article together with its wire copies from other outlets (rag.answer.evidence
+groups copies), so a story syndicated to five sites counts once. A *rival figure* is a number that a shown
+sentence puts next to one of the question's words (within a few words: "17 killed", "killed 22 people") while
+the answer gives another: the sign of a toll or count on which the sources disagree, where the answer must name
+both sides or decline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.evidence import EvidenceGroup, Question
+from rag.text import content_terms, fold, stem
+
+_SMALL = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_NUMBER_WORD = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS}
+_MONTHS = frozenset("january february march april may june july august september october november december "
+                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)?")
+_CITATION = re.compile(r"\[\d+\]")
+WINDOW = 4  # words either side of a figure that may name what it counts
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How the shown sources stand to an answer."""
+
+    sources: int  # evidence groups (an article with its copies) whose sentences hold most of the answer's key terms
+    rival_figures: tuple[float, ...]  # figures the sources tie to the question's words that the answer does not give
+
+
+def key_terms(answer: str, question: str) -> list[str]:
+    """The answer's content terms that the question does not already have (citations dropped), in order."""
+    asked = set(content_terms(question))
+    return list(dict.fromkeys(t for t in content_terms(_CITATION.sub(" ", answer)) if t not in asked))
+
+
+def supporting_sources(terms: list[str], groups: list[EvidenceGroup], share: float = 0.6) -> int:
+    """How many groups' shown sentences (titles too) hold at least `share` of `terms`."""
+    if not terms:
+        return 0
+    count = 0
+    for group in groups:
+        have = set(content_terms(f"{group.doc.title} {group.text()}"))
+        count += sum(t in have for t in terms) >= share * len(terms)
+    return count
+
+
+def _value(token: str) -> float | None:
+    """The number a token spells ("22", "1,200", "seventeen", "twenty-two"), else None."""
+    if token[0].isdigit():
+        try:
+            return float(token.replace(",", ""))
+        except ValueError:
+            return None
+    head, _, tail = token.partition("-")
+    if head in _TENS and tail in _NUMBER_WORD and _NUMBER_WORD[tail] < 10:
+        return float(_TENS[head] + _NUMBER_WORD[tail])
+    return float(_NUMBER_WORD[token]) if token in _NUMBER_WORD and not tail else None
+
+
+def figures(text: str) -> list[tuple[float, list[str]]]:
+    """Each count in `text` with the stemmed words around it. Years, days of a month and "one" (mostly a pronoun:
+    "one of the", "the one who") are not counts."""
+    tokens = _TOKEN.findall(fold(text))
+    found = []
+    for i, token in enumerate(tokens):
+        value = _value(token)
+        if value is None or token == "one":
+            continue
+        near = tokens[max(0, i - WINDOW): i] + tokens[i + 1: i + 1 + WINDOW]
+        is_year = token.isdigit() and len(token) == 4 and 1900 <= value <= 2100
+        beside_month = (i > 0 and tokens[i - 1] in _MONTHS) or (i + 1 < len(tokens) and tokens[i + 1] in _MONTHS)
+        if is_year or (beside_month and value <= 31):
+            continue
+        found.append((value, [stem(w) for w in near]))
+    return found
+
+
+def rival_figures(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> tuple[float, ...]:
+    """For a question that wants a number: the figures the sources tie to the question's own words that the answer
+    does not give (none when the answer gives no figure: then it is not one side of a dispute)."""
+    if parsed.wants != "number":
+        return ()
+    given = {value for value, _ in figures(_CITATION.sub(" ", answer))}
+    if not given:
+        return ()
+    asked = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in _MONTHS}
+    rivals = {value for group in groups for sentence in group.sentences
+              for value, near in figures(sentence.text) if value not in given and asked.intersection(near)}
+    return tuple(sorted(rivals))
+
+
+def agreement(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> Agreement:
+    """How the evidence groups shown for `question` stand to `answer`."""
+    return Agreement(supporting_sources(key_terms(answer, question), groups),
+                     rival_figures(question, parsed, answer, groups))

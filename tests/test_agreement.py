@@ -1,0 +1,72 @@
+"""Source agreement and the restated-question gate on fixtures: key terms, supporting sources, rival figures."""
+
+from __future__ import annotations
+
+from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources
+from rag.answer.confidence import FEATURES, adds_nothing, gated
+from rag.answer.evidence import EvidenceGroup, Question, Sentence
+from rag.types import Document
+
+QUESTION = "How many people were killed in the February 2021 strikes?"
+
+
+def group(doc_id: str, outlet: str, *sentences: str, title: str = "Strikes in Syria") -> EvidenceGroup:
+    text = " ".join(sentences)
+    doc = Document(doc_id=doc_id, source=f"{doc_id}.txt", title=title, text=text, outlet=outlet, date="2021-02-26")
+    spans, start = [], 0
+    for sentence in sentences:
+        spans.append(Sentence(doc_id, start, start + len(sentence), sentence))
+        start += len(sentence) + 1
+    return EvidenceGroup(doc=doc, chunk_id=f"{doc_id}:0", sentences=spans)
+
+
+SOHR = group("a", "Rudaw", "The Syrian Observatory said 22 people were killed in the strikes on Thursday.")
+REUTERS = group("b", "Reuters", "Local sources said at least seventeen people were killed.")
+UNRELATED = group("c", "CNN", "The Pentagon said two F-15E jets dropped seven bombs on 25 February.")
+
+
+def test_key_terms_are_the_answers_words_beyond_the_question():
+    assert key_terms("The Syrian Observatory said 22 people were killed [1].", QUESTION) == ["syrian", "observatory", "22"]
+
+
+def test_a_source_supports_an_answer_when_it_holds_most_of_its_key_terms():
+    terms = key_terms("The Syrian Observatory counted 22 dead [1].", QUESTION)
+    assert supporting_sources(terms, [SOHR, REUTERS, UNRELATED]) == 1
+    assert supporting_sources([], [SOHR]) == 0  # an answer with nothing new is supported by nobody
+
+
+def test_figures_skip_years_days_of_a_month_and_the_pronoun_one():
+    found = [value for value, _ in figures("On 25 February 2021 one of them said twenty-two died, and 1,200 fled.")]
+    assert found == [22.0, 1200.0]
+
+
+def test_a_rival_figure_is_another_number_tied_to_the_questions_words():
+    parsed = Question.parse(QUESTION)
+    answer = "The Syrian Observatory said 22 people were killed [1]."
+    assert rival_figures(QUESTION, parsed, answer, [SOHR, REUTERS, UNRELATED]) == (17.0,)  # "seven bombs": not killed
+    both = "The Syrian Observatory said 22 were killed [1]; local sources said 17 [2]."
+    assert rival_figures(QUESTION, parsed, both, [SOHR, REUTERS]) == ()
+    assert rival_figures(QUESTION, parsed, "Nobody gave a toll [1].", [SOHR, REUTERS]) == ()  # no figure given
+    who = "Who reported the toll of the February 2021 strikes?"
+    assert rival_figures(who, Question.parse(who), answer, [SOHR, REUTERS]) == ()  # not a number question
+
+
+def test_agreement_reads_both_at_once():
+    found = agreement(QUESTION, Question.parse(QUESTION), "Local sources said 17 people were killed [2].",
+                      [SOHR, REUTERS])
+    assert found.sources == 1 and found.rival_figures == (22.0,)
+
+
+def test_an_answer_that_only_restates_the_question_adds_nothing():
+    asked = "San Francisco officials opened a park this week in which unusual location?"
+    assert adds_nothing(asked, "San Francisco officials opened a park this week in an unusual location [2].")
+    assert not adds_nothing(asked, "San Francisco opened a park on a freeway roof [2].")
+    # A "not" answers a yes/no question, and "yes" is a word of its own.
+    assert not adds_nothing("Did the Council meet?", "The Council did not meet [1].")
+    assert not adds_nothing("Did the Council meet?", "Yes, the Council met [1].")
+
+
+def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
+    assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0})
+    assert not gated({"adds_nothing": 0.0, "unsupported_dates": 0.0}) and not gated({})  # older records
+    assert "adds_nothing" not in FEATURES

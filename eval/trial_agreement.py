@@ -14,7 +14,6 @@ question and RealTimeQA week; rag.evaluation.signal_effects), and how often each
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.answer.confidence import FEATURES  # noqa: E402
-from rag.evaluation.signal_effects import outcomes_by_run, render_by_run  # noqa: E402
+from rag.evaluation.signal_effects import outcomes_by_run, render_by_run, trial_records  # noqa: E402
 
 SIGNALS = ("answer_sources", "rival_figures")
 
@@ -51,7 +50,8 @@ class AgreementProbe:
         if not state.groups:
             return None
         found = agreement(record["question"], state.parsed, answer, state.groups)
-        return {"answer_sources": float(min(found.sources, 3)), "rival_figures": float(min(len(found.rival_figures), 3))}
+        return {"answer_sources": float(min(found.sources, 3)),
+                "rival_figures": float(min(len(found.rival_figures), 3))}
 
 
 def tabulate(records: list[dict]) -> str:
@@ -75,23 +75,9 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", help="run folders holding results.json")
     parser.add_argument("--cache", help="a JSON file of the signals per record: read if present, else written")
     args = parser.parse_args()
-    cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
-    records, runs = [], []
-    for run in args.runs:
-        configuration = json.loads((Path(run) / "results.json").read_text())["configurations"][0]
-        probe = None
-        for record in configuration["records"]:
-            key = f"{Path(run).name}/{record['id']}"
-            if key not in cache:
-                probe = probe or AgreementProbe(configuration["config"])
-                cache[key] = probe(record)
-            if record.get("signals"):
-                record["signals"].update(cache[key] or dict.fromkeys(SIGNALS))
-            records.append(record)
-            runs.append(Path(run).name)
-        if args.cache:
-            Path(args.cache).write_text(json.dumps(cache))
-        print(f"{Path(run).name}: " + tabulate(records[-len(configuration['records']):]).replace("\n", "; "))
+    records, runs = trial_records(args.runs, AgreementProbe, args.cache)
+    for run in dict.fromkeys(runs):
+        print(f"{run}: " + tabulate([r for r, name in zip(records, runs) if name == run]).replace("\n", "; "))
     print(render_by_run("without", outcomes_by_run(records, runs, FEATURES)))
     for added in (SIGNALS[:1], SIGNALS[1:], SIGNALS):
         print(render_by_run(f"with {' + '.join(added)}", outcomes_by_run(records, runs, FEATURES + added)))

@@ -14,7 +14,6 @@ and RealTimeQA week; rag.evaluation.signal_effects). Runs the LLM (~4 s a record
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.answer.confidence import FEATURES  # noqa: E402
-from rag.evaluation.signal_effects import outcomes_by_run, render_by_run  # noqa: E402
+from rag.evaluation.signal_effects import outcomes_by_run, render_by_run, trial_records  # noqa: E402
 
 FEATURE, FLOOR = "decline_logprob", -15.0
 
@@ -44,7 +43,12 @@ class DeclineProbe:
         llm = self.generator._llm
         self.ids = [t[0] for end in range(1, 5) if len(t := llm.tokenize(b"NONE"[:end], add_bos=False)) == 1]
 
-    def __call__(self, record: dict) -> float | None:
+    def __call__(self, record: dict) -> dict[str, float] | None:
+        """The record's signal (floored: a vanishing probability says no more than a small one)."""
+        log_p = self.log_p_none(record)
+        return None if log_p is None else {FEATURE: max(FLOOR, log_p)}
+
+    def log_p_none(self, record: dict) -> float | None:
         from rag.store.base import Filters
 
         filters = Filters(until=record["until"]) if record.get("until") else None
@@ -69,24 +73,9 @@ class DeclineProbe:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders holding results.json")
-    parser.add_argument("--scores", help="a JSON file of the log-probabilities per record: read if present, else written")
+    parser.add_argument("--scores", help="a JSON file of the signal per record: read if present, else written")
     args = parser.parse_args()
-    cache = json.loads(Path(args.scores).read_text()) if args.scores and Path(args.scores).exists() else {}
-    records, runs = [], []
-    for run in args.runs:
-        configuration = json.loads((Path(run) / "results.json").read_text())["configurations"][0]
-        probe = None
-        for record in configuration["records"]:
-            key = f"{Path(run).name}/{record['id']}"
-            if key not in cache:
-                probe = probe or DeclineProbe(configuration["config"])
-                cache[key] = probe(record)
-            if record.get("signals"):
-                record["signals"][FEATURE] = None if cache[key] is None else max(FLOOR, cache[key])
-            records.append(record)
-            runs.append(Path(run).name)
-        if args.scores:
-            Path(args.scores).write_text(json.dumps(cache))
+    records, runs = trial_records(args.runs, DeclineProbe, args.scores)
     for name, features in (("without", FEATURES), ("with", FEATURES + (FEATURE,))):
         print(render_by_run(name, outcomes_by_run(records, runs, features)))
 

@@ -7,8 +7,11 @@ and one whose removal costs less than `noise` answers is reported as not worth k
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
 
 from rag.answer.confidence import FEATURES
 from rag.evaluation.calibrate import FOLDS, KEEP_RIGHT_TRUTHFUL, Example, assign_folds, examples, out_of_fold
@@ -67,6 +70,34 @@ def outcomes_by_run(records: list[dict], runs: list[str], features: tuple[str, .
     for outcome, run in zip(held_out_outcomes(items, features=features, keep_right=keep_right), item_runs):
         per_run[run] = per_run[run].plus(outcome)
     return per_run
+
+
+def trial_records(run_dirs: list[str], make_probe: Callable[[dict], Callable[[dict], dict | None]],
+                  cache_file: str | None = None) -> tuple[list[dict], list[str]]:
+    """Every record of the runs (their first configuration) with a trial's signals added to its recorded ones, and
+    the run each came from. `make_probe(config)` gives the trial's probe for a run's settings (made only when a
+    record is not cached): record -> {signal: value}, or None when it has none. Values are cached per record
+    in `cache_file` (JSON), so a trial is rescored without running its probe again."""
+    from rag.evaluation.runs import load_results
+
+    cache = json.loads(Path(cache_file).read_text()) if cache_file and Path(cache_file).exists() else {}
+    records, runs = [], []
+    for run_dir in run_dirs:
+        name = Path(run_dir).name
+        configuration = load_results(run_dir)["configurations"][0]
+        probe = None
+        for record in configuration["records"]:
+            key = f"{name}/{record['id']}"
+            if key not in cache:
+                probe = probe or make_probe(configuration["config"])
+                cache[key] = probe(record)
+            if record.get("signals") and cache[key]:
+                record["signals"].update(cache[key])
+            records.append(record)
+            runs.append(name)
+        if cache_file:
+            Path(cache_file).write_text(json.dumps(cache))
+    return records, runs
 
 
 def render_by_run(name: str, per_run: dict[str, Tally]) -> str:

@@ -1,10 +1,12 @@
-"""Agreement across sources: how many independent articles hold an answer's key terms, and which other figures they give.
+"""Agreement across sources: how many independent articles hold an answer's key terms, which other figures they give.
 
 An evidence group is one source: an article together with its wire copies from other outlets (rag.answer.evidence
 groups copies), so a story syndicated to five sites counts once. A *rival figure* is a number that a shown
 sentence puts next to one of the question's words (within a few words: "17 killed", "killed 22 people") while
 the answer gives another: the sign of a toll or count on which the sources disagree, where the answer must name
 both sides or decline.
+
+Tried as confidence signals by eval/trial_agreement.py and not kept (eval/NOTES.md): no answer path calls it yet.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.citations import strip_markers
 from rag.answer.evidence import EvidenceGroup, Question
 from rag.text import content_terms, fold, stem
 
@@ -23,7 +26,6 @@ _NUMBER_WORD = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS}
 _MONTHS = frozenset("january february march april may june july august september october november december "
                     "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)?")
-_CITATION = re.compile(r"\[\d+\]")
 WINDOW = 4  # words either side of a figure that may name what it counts
 
 
@@ -38,7 +40,7 @@ class Agreement:
 def key_terms(answer: str, question: str) -> list[str]:
     """The answer's content terms that the question does not already have (citations dropped), in order."""
     asked = set(content_terms(question))
-    return list(dict.fromkeys(t for t in content_terms(_CITATION.sub(" ", answer)) if t not in asked))
+    return list(dict.fromkeys(t for t in content_terms(strip_markers(answer)) if t not in asked))
 
 
 def supporting_sources(terms: list[str], groups: list[EvidenceGroup], share: float = 0.6) -> int:
@@ -88,7 +90,7 @@ def rival_figures(question: str, parsed: Question, answer: str, groups: list[Evi
     does not give (none when the answer gives no figure: then it is not one side of a dispute)."""
     if parsed.wants != "number":
         return ()
-    given = {value for value, _ in figures(_CITATION.sub(" ", answer))}
+    given = {value for value, _ in figures(strip_markers(answer))}
     if not given:
         return ()
     asked = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in _MONTHS}

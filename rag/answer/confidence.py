@@ -15,6 +15,7 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
+from rag.answer.citations import strip_markers
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
@@ -39,7 +40,7 @@ def _coverage(terms: list[str], text: str) -> float:
 def adds_nothing(question: str, answer: str) -> bool:
     """Whether the answer only restates the question: no content word and no negation beyond the question's
     ("San Francisco opened a park in an unusual location [1]." to "In which unusual location…?")."""
-    said = re.sub(r"\[\d+\]", " ", answer)
+    said = strip_markers(answer)
     if set(content_terms(said)) - set(content_terms(question)):
         return False
     return not (_NEGATIONS.intersection(words(said)) - _NEGATIONS.intersection(words(question)))

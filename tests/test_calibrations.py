@@ -100,6 +100,11 @@ def test_eval_calibrate_files_it_under_the_runs_model(tmp_path, monkeypatch):
     saved = Calibration.load(path)
     assert (saved.model, saved.model_sha256) == (identity["name"], identity["sha256"])
     assert choose(ModelIdentity(**identity), tmp_path / "cache").source == str(path)
+    assert "keeping at least 90% of the right answers" in saved.fitted_on  # the default floor
+    free = CliRunner().invoke(main, ["eval", "calibrate", str(tmp_path / "run"), "--report", str(tmp_path / "r"),
+                                     "--keep-right", "0", "--out", str(tmp_path / "free.json")])
+    assert free.exit_code == 0, free.output
+    assert "keeping" not in Calibration.load(tmp_path / "free.json").fitted_on
 
 
 def test_a_gguf_is_known_by_its_digest_computed_once(tmp_path):

@@ -37,11 +37,17 @@ def _coverage(terms: list[str], text: str) -> float:
     return sum(t in have for t in terms) / len(terms) if terms else 1.0
 
 
+def _unfolded_words(text: str) -> set[str]:
+    """The words of `text` with a letter outside ASCII, as written: `words()` folds to ASCII, which leaves nothing of
+    Cyrillic, Arabic or Chinese, so these are compared as they are."""
+    return {w for w in re.findall(r"\w+", text.casefold()) if not w.isascii()}
+
+
 def adds_nothing(question: str, answer: str) -> bool:
     """Whether the answer only restates the question: no content word and no negation beyond the question's
     ("San Francisco opened a park in an unusual location [1]." to "In which unusual location…?")."""
     said = strip_markers(answer)
-    if set(content_terms(said)) - set(content_terms(question)):
+    if set(content_terms(said)) - set(content_terms(question)) or _unfolded_words(said) - _unfolded_words(question):
         return False
     return not (_NEGATIONS.intersection(words(said)) - _NEGATIONS.intersection(words(question)))
 

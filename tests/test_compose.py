@@ -88,6 +88,9 @@ def test_a_denial_never_merges_into_the_claim_it_denies():
         "Iraq did not share intelligence [1]; Iraq shared intelligence [2]."
     assert merge_repeated_clauses("Iraq shared intelligence [1]; Iraq shared intelligence [2].") == \
         "Iraq shared intelligence [1][2]."
+    # "without", "cannot", "nor" and "neither" deny as "not" does (the negations of compose.claim).
+    cannot = "The ministry will comment [1]; the ministry cannot comment [2]."
+    assert merge_repeated_clauses(cannot) == cannot
 
 
 def test_the_answer_opens_as_a_sentence():

@@ -14,7 +14,7 @@ from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
-_NEGATION = re.compile(r"\b(?:not|no|never|none)\b|n't")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n't")
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -88,9 +88,9 @@ def _clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
 
 
-def _claim(clause: str) -> tuple[frozenset[str], frozenset[str]]:
+def claim(clause: str) -> tuple[frozenset[str], frozenset[str]]:
     """What a clause says: its content words, and its negations ("not", "no", "n't": stopwords to content_terms,
-    kept here so that a denial never merges into the claim it denies)."""
+    kept here so that a denial never merges into the claim it denies, nor passes for a restated question)."""
     words = strip_markers(clause)
     return frozenset(content_terms(words)), frozenset(_NEGATION.findall(words.lower()))
 
@@ -101,7 +101,7 @@ def merge_repeated_clauses(text: str) -> str:
     clauses = _clauses(text)
     kept: list[tuple[str, frozenset[str], frozenset[str], list[int]]] = []
     for clause in clauses:
-        terms, negations = _claim(clause)
+        terms, negations = claim(clause)
         same = next((k for k in kept if (terms or negations) and terms <= k[1] and negations == k[2]), None)
         if same is None:
             kept.append((clause, terms, negations, cited_numbers(clause)))

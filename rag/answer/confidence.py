@@ -15,7 +15,7 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
-from rag.answer.citations import strip_markers
+from rag.answer.compose import claim
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
@@ -26,9 +26,6 @@ from rag.types import Signals
 
 GATES = ("adds_nothing",)  # signals that withhold an answer on their own, never weighed
 FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
-# A restated question with "not" in it answers a yes/no question: a negation is something added.
-_NEGATIONS = frozenset("no not never none nor neither without cannot can't didn't doesn't don't isn't wasn't "
-                       "weren't aren't won't hasn't haven't hadn't".split())
 
 
 def _coverage(terms: list[str], text: str) -> float:
@@ -46,10 +43,9 @@ def _unfolded_words(text: str) -> set[str]:
 def adds_nothing(question: str, answer: str) -> bool:
     """Whether the answer only restates the question: no content word and no negation beyond the question's
     ("San Francisco opened a park in an unusual location [1]." to "In which unusual location…?")."""
-    said = strip_markers(answer)
-    if set(content_terms(said)) - set(content_terms(question)) or _unfolded_words(said) - _unfolded_words(question):
-        return False
-    return not (_NEGATIONS.intersection(words(said)) - _NEGATIONS.intersection(words(question)))
+    (said, denied), (asked, asked_denied) = claim(answer), claim(question)
+    # A "not" answers a yes/no question: a negation the question lacks is something added.
+    return said <= asked and denied <= asked_denied and _unfolded_words(answer) <= _unfolded_words(question)
 
 
 def gated(values: Signals | Mapping[str, float | None]) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rag.answer.citations import strip_markers
 from rag.answer.evidence import EvidenceGroup, Question
+from rag.dates import MONTHS
 from rag.text import content_terms, fold, stem
 
 _SMALL = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -23,8 +24,6 @@ _SMALL = ("zero one two three four five six seven eight nine ten eleven twelve t
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
 _NUMBER_WORD = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS}
-_MONTHS = frozenset("january february march april may june july august september october november december "
-                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)?")
 WINDOW = 4  # words either side of a figure that may name what it counts
 
@@ -78,7 +77,7 @@ def figures(text: str) -> list[tuple[float, list[str]]]:
             continue
         near = tokens[max(0, i - WINDOW): i] + tokens[i + 1: i + 1 + WINDOW]
         is_year = token.isdigit() and len(token) == 4 and 1900 <= value <= 2100
-        beside_month = (i > 0 and tokens[i - 1] in _MONTHS) or (i + 1 < len(tokens) and tokens[i + 1] in _MONTHS)
+        beside_month = (i > 0 and tokens[i - 1] in MONTHS) or (i + 1 < len(tokens) and tokens[i + 1] in MONTHS)
         if is_year or (beside_month and value <= 31):
             continue
         found.append((value, [stem(w) for w in near]))
@@ -93,7 +92,7 @@ def rival_figures(question: str, parsed: Question, answer: str, groups: list[Evi
     given = {value for value, _ in figures(strip_markers(answer))}
     if not given:
         return ()
-    asked = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in _MONTHS}
+    asked = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
     rivals = {value for group in groups for sentence in group.sentences
               for value, near in figures(sentence.text) if value not in given and asked.intersection(near)}
     return tuple(sorted(rivals))

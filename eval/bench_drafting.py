@@ -4,8 +4,12 @@
     .venv/bin/python eval/bench_drafting.py --questions 20 --repeat 1 --draft 10
     .venv/bin/python eval/bench_drafting.py --model smollm2-135m --questions 3
     .venv/bin/python eval/bench_drafting.py --library --draft 0   # rag's greedy loop vs llama-cpp-python's
+    .venv/bin/python eval/bench_drafting.py --quotes --draft 0    # quotes' rest guessed from the evidence vs off
+    .venv/bin/python eval/bench_drafting.py --quotes --draft 0 --library   # ... vs llama-cpp-python's
 
-`--library` makes the baseline llama-cpp-python's own `create_completion` (its sampler runs the grammar over the
+`--quotes` gives the drafted runs the guesses `rag ask` makes with `draft_quotes = true` (the rest of the sentence a
+quote has begun, rag.answer.quote_drafts); the plain runs have none. `--library` makes the baseline
+llama-cpp-python's own `create_completion` (its sampler runs the grammar over the
 whole vocabulary at every step) instead of rag's greedy loop (`draft_tokens = 0`, the grammar asked about the
 top pick first); `--draft 0` then measures that loop against it.
 
@@ -35,6 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from rag.answer.quote_drafts import QuoteDrafter  # noqa: E402
+from rag.answer.stages import prompt  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.models.decoding import DraftStats  # noqa: E402
 from rag.models.generator import LlamaCppGenerator, Usage  # noqa: E402
@@ -92,9 +98,11 @@ class CpuWatch:
         return max(0.0, ((busy1 - busy0) - (own1 - own0)) / ((t1 - t0) * cores))
 
 
-def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict], str]]:
-    """(question, chat messages, grammar) for the first `count` sample questions, as `rag ask` builds them."""
+def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict], str, QuoteDrafter]]:
+    """(question, chat messages, grammar, quote guesses) for the first `count` sample questions, as `rag ask`
+    builds them."""
     from rag.answer.assistant import Assistant
+    from rag.answer.stages import quote_drafter
     from rag.ingest.pipeline import ingest
     from rag.models.factories import make_embedder
 
@@ -104,9 +112,10 @@ def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict]
     out = []
     for line in GOLD.read_text(encoding="utf-8").splitlines()[:count]:
         question = json.loads(line)["question"]
-        messages, grammar = assistant.prompt_for(question, asked_on=ASKED_ON)
-        if messages:
-            out.append((question, messages, grammar))
+        state = assistant.prepare(question, asked_on=ASKED_ON)
+        if state.passages:
+            messages, grammar = prompt(assistant.templates, state)
+            out.append((question, messages, grammar, quote_drafter(assistant.templates, state)))
     return out
 
 
@@ -143,7 +152,8 @@ def library_stream(generator: LlamaCppGenerator, messages: list[dict], max_token
     scorer.finish()
 
 
-def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft: int, max_tokens: int) -> Run:
+def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft: int, max_tokens: int,
+        guess: QuoteDrafter | None = None) -> Run:
     cut_to_prefix(generator, messages)
     generator.draft_tokens = max(draft, 0)
     generator.draft_stats = DraftStats()
@@ -151,7 +161,7 @@ def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft:
     pieces, first, first_cpu = [], None, 0.0
     started = time.perf_counter()
     stream = (library_stream(generator, messages, max_tokens, usage, grammar) if draft == LIBRARY
-              else generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar))
+              else generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar, guess=guess))
     for piece in stream:
         if first is None:
             first, first_cpu = time.perf_counter(), time.process_time()
@@ -184,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind per question")
     parser.add_argument("--draft", type=int, default=10, help="draft_tokens of the drafted runs")
+    parser.add_argument("--quotes", action="store_true",
+                        help="the drafted runs also guess the rest of each quote (draft_quotes = true)")
     parser.add_argument("--library", action="store_true",
                         help="baseline: llama-cpp-python's create_completion instead of rag's greedy loop")
     parser.add_argument("--max-tokens", type=int, default=Config().max_answer_tokens)
@@ -211,19 +223,21 @@ def main(argv: list[str] | None = None) -> int:
             llama_cpp.llama_set_n_threads(generator._llm.ctx, args.threads, args.threads)
         cases = prompts(config, args.questions, generator)
         print(f"model: {args.model} ({path.name}); {len(cases)} questions x {args.repeat} runs each way; "
-              f"draft_tokens {args.draft} vs {'llama-cpp-python' if args.library else 0} (n-grams {rag.models.decoding.DEFAULT_MIN_NGRAM}-{rag.models.decoding.DEFAULT_NGRAM}); "
+              f"draft_tokens {args.draft}{' + quote guesses' if args.quotes else ''} vs "
+              f"{'llama-cpp-python' if args.library else 0} "
+              f"(n-grams {rag.models.decoding.DEFAULT_MIN_NGRAM}-{rag.models.decoding.DEFAULT_NGRAM}); "
               f"max_tokens {args.max_tokens}; threads "
               f"{generator._llm.n_threads}/{generator._llm.context_params.n_threads_batch} (one token/batch)")
         watch = CpuWatch()
         plain: list[list[Run]] = [[] for _ in cases]
         drafted: list[list[Run]] = [[] for _ in cases]
-        run(generator, *cases[0][1:], 0, 4)  # warm the weights and the fixed prefix once
+        run(generator, *cases[0][1:3], 0, 4)  # warm the weights and the fixed prefix once
         base = LIBRARY if args.library else 0
         for r in range(args.repeat):
-            for i, (question, messages, grammar) in enumerate(cases):
-                kinds = ((base, plain), (args.draft, drafted))
-                for draft, runs in kinds if (i + r) % 2 == 0 else kinds[::-1]:
-                    runs[i].append(run(generator, messages, grammar, draft, args.max_tokens))
+            for i, (question, messages, grammar, drafter) in enumerate(cases):
+                kinds = ((base, plain, None), (args.draft, drafted, drafter if args.quotes else None))
+                for draft, runs, guess in kinds if (i + r) % 2 == 0 else kinds[::-1]:
+                    runs[i].append(run(generator, messages, grammar, draft, args.max_tokens, guess))
                 if args.show:
                     p, d = plain[i][-1], drafted[i][-1]
                     print(f"  [{r + 1}.{i + 1}] completion {p.completion_s:.2f} s plain, {d.completion_s:.2f} s drafted "
@@ -242,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         stats.add(ds[0].stats)
     written = sum(ds[0].completion_tokens - 1 for ds in drafted)
     if args.show:
-        for (question, _, _), ps, ds, q_ratio in zip(cases, plain, drafted, ratio):
+        for (question, *_), ps, ds, q_ratio in zip(cases, plain, drafted, ratio):
             p, d = ps[0], ds[0]
             print(f"- {question}\n  {''.join(d.pieces)!r}\n  identical {all(identical(x, y) for x in ps for y in ds)}"
                   f"; {d.completion_tokens - 1} tokens; completion {median(x.completion_s for x in ps):.2f} s plain, "
@@ -263,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
           f"all questions: {sum(median(r.completion_cpu for r in rs) for rs in drafted) / sum(median(r.completion_cpu for r in rs) for rs in plain):.2f}")
     print(f"prompt phase (to the first piece), median: plain {median(r.prompt_s for rs in plain for r in rs):.2f} s, "
           f"drafted {median(r.prompt_s for rs in drafted for r in rs):.2f} s")
-    print(f"drafts: acceptance {stats.accepted}/{stats.drafted} = {stats.acceptance:.2f}; written tokens from "
+    print(f"drafts: acceptance {stats.accepted}/{stats.drafted} = {stats.acceptance:.2f} ({stats.proposed} drafted "
+          f"tokens were quote guesses); written tokens from "
           f"accepted drafts {stats.accepted}/{written} = {stats.accepted / max(written, 1):.2f}; "
           f"decode calls per written token {stats.batches / max(written, 1):.2f}")
     print(f"machine: other processes used {others:.0%} of the CPU during the runs; load average after: "

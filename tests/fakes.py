@@ -49,7 +49,7 @@ class FakeGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages, max_tokens, temperature, usage: Usage, grammar=None, prefill=""):
+    def stream(self, messages, max_tokens, temperature, usage: Usage, grammar=None, prefill="", guess=None):
         self.messages, self.grammar = messages, grammar
         self.calls += 1
         reply = self.reply(messages) if callable(self.reply) else self.reply
@@ -78,7 +78,7 @@ class SilentGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill=""):
+    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill="", guess=None):
         yield "Nothing."
 
 

@@ -24,9 +24,9 @@ class GatedGenerator(FakeGenerator):
         self.closed_early = threading.Event()
         self.starts = 0
 
-    def stream(self, messages, max_tokens, temperature, usage: Usage, grammar=None, prefill=""):
+    def stream(self, messages, max_tokens, temperature, usage: Usage, grammar=None, prefill="", guess=None):
         self.starts += 1
-        pieces = list(super().stream(messages, max_tokens, temperature, usage, grammar, prefill))
+        pieces = list(super().stream(messages, max_tokens, temperature, usage, grammar, prefill, guess))
         try:
             for i, piece in enumerate(pieces):
                 if i == 1:

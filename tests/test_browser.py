@@ -225,7 +225,7 @@ class ScriptedGenerator:
     def count_tokens(self, text):
         return len(text.split())
 
-    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill=""):
+    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill="", guess=None):
         if "Follow-up question:" in messages[-1]["content"]:
             yield "How many were killed in the Babil strike?"
             return

@@ -202,6 +202,29 @@ def test_stopping_early_decodes_nothing_more():
     assert first == plain_greedy(PROMPT, script, 0, 3) and len(model.decodes) == decodes
 
 
+def test_proposed_drafts_are_checked_like_any_draft():
+    """The caller's own guesses (the rest of a quote) go before the n-gram lookup, drafting or not, and are kept
+    only as far as they are the model's picks: right, wrong from the start, wrong halfway, or too long."""
+    script = copier(len(PROMPT), {9: 99}, length=20)
+    expected = plain_greedy(PROMPT, script, 0, 100)
+    # After the n-th token: right until the model strays at 9, wrong from the start, right until the model ends.
+    guesses = {3: EVIDENCE[1:9], 11: [70, 71], 12: EVIDENCE[2:12]}
+    for max_draft in (0, 4):
+        model, stats = ScriptedModel(PROMPT, script), DraftStats()
+        out: list[int] = []
+        picks = speculative_greedy(model, PROMPT, max_draft, max_tokens=100, stats=stats,
+                                   propose=lambda: list(guesses.get(len(out), [])))
+        for token in picks:
+            out.append(token)
+            if token == 0:
+                break
+        assert out == expected
+        assert [s[len(PROMPT):] for s in model.seen] == [expected[:i] for i in range(len(expected))]
+        assert (stats.proposed, stats.accepted) == (8 + 2 + 10, 6 + 0 + 8)
+        if max_draft == 0:  # only the guesses were drafted
+            assert [len(d) for d in model.decodes if len(d) > 1] == [9, 3, 11]
+
+
 def test_no_draft_means_one_token_steps():
     script = lambda read: 1000 + len(read)  # never repeats anything: nothing to draft
     out, model, stats = run_drafted([1, 2, 3], script, None, 10)
@@ -336,6 +359,28 @@ def test_drafted_equals_plain_greedy_with_the_tiny_model(seed_prompts):
 
 
 @pytest.mark.integration
+def test_quote_guesses_equal_plain_greedy_with_the_tiny_model(seed_prompts):
+    """The rest of each quote guessed from the shown evidence (rag.answer.quote_drafts) and checked in one batch:
+    on batch-invariant numerics the same text and log-probabilities as plain greedy decoding."""
+    import re
+
+    from rag.answer.quote_drafts import QuoteDrafter
+
+    prompts, grammar = seed_prompts
+    generator = tiny_generator(n_ubatch=1)
+    proposed = 0
+    for messages in prompts:
+        plain, plain_usage = generate(generator, messages, grammar, draft=0)
+        guess = QuoteDrafter({0: messages[-1]["content"]})  # no passage 0: the quote's words are looked up anywhere
+        guessed, guessed_usage = generate(generator, messages, grammar, draft=0, guess=guess)
+        assert guessed == plain and guessed_usage.completion_tokens == plain_usage.completion_tokens
+        assert guessed_usage.logprobs == pytest.approx(plain_usage.logprobs, abs=1e-3)
+        assert re.fullmatch(ANSWER_SHAPE, "".join(guessed))
+        proposed += generator.draft_stats.proposed
+    assert proposed > 0
+
+
+@pytest.mark.integration
 def test_drafting_with_the_default_build_and_a_saved_prefix_state(seed_prompts, tmp_path):
     """The production setup: llama.cpp's own batches, the prompt prefix restored from a saved state in a fresh
     process. Every answer follows the grammar, and the state file saved by a drafted run serves a plain one."""
@@ -357,13 +402,13 @@ def test_drafting_with_the_default_build_and_a_saved_prefix_state(seed_prompts, 
     assert re.fullmatch(ANSWER_SHAPE, "".join(plain))
 
 
-def generate(generator, messages, grammar, draft: int, max_tokens: int = 200):
+def generate(generator, messages, grammar, draft: int, max_tokens: int = 200, guess=None):
     """One answer, the context kept from the previous one (as rag keeps it between questions)."""
     from rag.models.generator import Usage
 
     generator.draft_tokens = draft
     usage = Usage()
-    return list(generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar)), usage
+    return list(generator.stream(messages, max_tokens, 0.0, usage, grammar=grammar, guess=guess)), usage
 
 
 def create_completion(generator, messages, grammar, max_tokens: int):

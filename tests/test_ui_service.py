@@ -42,7 +42,7 @@ class FakeGenerator:
     def count_tokens(self, text):
         return len(text.split())
 
-    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill=""):
+    def stream(self, messages, max_tokens, temperature, usage, grammar=None, prefill="", guess=None):
         yield self.reply
 
 

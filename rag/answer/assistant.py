@@ -118,11 +118,17 @@ class Assistant:
     def prompt_for(self, question: str, filters: Filters | None = None, asked_on: str | None = None,
                **overrides) -> tuple[list[dict], str | None]:
         """The messages and grammar the model would answer `question` with (benchmarks and tests of decoding)."""
+        state = self.prepare(question, filters, asked_on, **overrides)
+        return prompt(self.templates, state) if state.passages else ([], None)
+
+    def prepare(self, question: str, filters: Filters | None = None, asked_on: str | None = None,
+                **overrides) -> AskState:
+        """The state a question reaches the model with: its evidence retrieved, selected and numbered."""
         state = self.start(question, filters, asked_on, **overrides)
         for stage in (retrieve, select):
             for _event in stage(self, state):
                 pass  # these stages' events only announce what the state now holds
-        return prompt(self.templates, state) if state.passages else ([], None)
+        return state
 
     def start(self, question: str, filters: Filters | None = None, asked_on: str | None = None,
               **overrides) -> AskState:

@@ -14,7 +14,8 @@ from rag.answer.compose import abstention, compose
 from rag.answer.confidence import gated, signals
 from rag.answer.evidence import select_evidence
 from rag.answer.format import AnswerTail, grammar_for, parse_draft
-from rag.answer.prompting import Templates, build_messages, to_citation
+from rag.answer.prompting import Templates, build_messages, render_evidence, to_citation
+from rag.answer.quote_drafts import QuoteDrafter
 from rag.answer.quotes import answer_as_quote, verify
 from rag.answer.retrieve import Retriever
 from rag.answer.state import AskState
@@ -67,8 +68,9 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
         return
     messages, grammar = prompt(assistant.templates, state)
     tail, usage, quoted = AnswerTail(), state.usage, set()
+    guess = quote_drafter(assistant.templates, state) if state.config.draft_quotes else None
     for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
-                                            usage, grammar=grammar):
+                                            usage, grammar=grammar, guess=guess):
         if state.timings.first_token_ms is None:
             state.timings.first_token_ms = state.elapsed_ms()
         new = tail.feed(piece, usage.completion_tokens)
@@ -88,6 +90,11 @@ def prompt(templates: Templates, state: AskState) -> tuple[list[dict], str | Non
     messages = build_messages(templates, state.question, state.passages, state.asked_on)
     shown = " ".join(f"{p.title} {p.text}" for p in state.passages)
     return messages, grammar_for(templates.grammar, len(state.passages), shown)
+
+
+def quote_drafter(templates: Templates, state: AskState) -> QuoteDrafter:
+    """Guesses of each quote's rest from the evidence exactly as the model reads it (dates resolved, fenced)."""
+    return QuoteDrafter({p.n: render_evidence(templates.evidence, p) for p in state.passages})
 
 
 def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:

@@ -33,6 +33,10 @@ class CompletionText:
                    lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token)), prompt_tokens, max_tokens,
                    llm.n_ctx(), stop)
 
+    def so_far(self) -> str:
+        """The text of every token fed so far (a character still incomplete is left out)."""
+        return self._detokenize(self.tokens, self.prompt).decode("utf-8", "ignore")
+
     def feed(self, token: int) -> tuple[list[str], bool]:
         """The pieces this token releases, and whether the completion ends with it."""
         if self._is_eog(token):

@@ -12,7 +12,9 @@ model's own greedy pick under the grammar at that position. The first pick that 
 next token; the rejected tail leaves the KV cache. The text is the one plain greedy decoding writes whenever
 the batched logits pick as the one-token steps do: always when llama.cpp computes a batch token by token
 (n_ubatch=1, the identity test), or with kernels that do not depend on the batch size; see `stream_completion`
-for this build's batch kernels. (On 2 CPU cores a batch costs about as much as its steps: drafting is off.)
+for this build's batch kernels. (On 2 CPU cores a batch of a few tokens costs about as much as its steps, so
+n-gram drafting is off; a batch of ~20 costs about half. The caller's own guesses, `propose`, are drafted
+whatever `max_draft` is: rag guesses the rest of a quote, rag.answer.quote_drafts.)
 
 The module has three parts, each testable on its own:
 - `NgramIndex`: the lookup (pure Python);
@@ -43,12 +45,14 @@ class DraftStats:
     drafted: int = 0  # drafted tokens the model read in a batch
     accepted: int = 0  # drafted tokens that were the model's own picks (written without a step of their own)
     batches: int = 0  # decode calls after the prompt (batches and single steps)
+    proposed: int = 0  # drafted tokens that came from the caller's `propose` (the rest of a quote)
 
     def add(self, other: DraftStats) -> None:
         self.picks += other.picks
         self.drafted += other.drafted
         self.accepted += other.accepted
         self.batches += other.batches
+        self.proposed += other.proposed
 
     @property
     def acceptance(self) -> float:
@@ -118,12 +122,17 @@ class DraftModel(Protocol):
 
 def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int, max_tokens: int | None = None,
                        max_ngram: int = DEFAULT_NGRAM, min_ngram: int = DEFAULT_MIN_NGRAM,
-                       stats: DraftStats | None = None) -> Iterator[int]:
+                       stats: DraftStats | None = None,
+                       propose: Callable[[], list[int]] | None = None) -> Iterator[int]:
     """The model's greedy picks, one by one, the prompt (`history`) already decoded with logits for its last token.
 
     The consumer stops when it has enough (end token, stop string, max_tokens); nothing is decoded beyond the
     token it stops at except drafted tokens in flight. Drafts are at most `max_draft` tokens, and never longer
     than what `max_tokens` (counting picks) can still use.
+
+    `propose`, asked after each pick has been consumed, may return the caller's own draft (the rest of a sentence
+    being quoted, rag.answer.quote_drafts); it is checked like any draft, and the n-gram lookup drafts only when
+    it proposes nothing. Its drafts may run to the end of the room: the caller knows when a long one is likely.
     """
     stats = stats if stats is not None else DraftStats()
     index = NgramIndex(history, max_ngram, min_ngram)
@@ -137,10 +146,11 @@ def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int
         yield token
         index.append(token)
         # Drafted tokens and the pick after them must fit in max_tokens and the context.
-        limit = min(cap, model.room() - 1)
-        if max_tokens is not None:
-            limit = min(limit, max_tokens - picked - 1)
-        draft = index.draft(limit)
+        room = model.room() - 1 if max_tokens is None else min(model.room() - 1, max_tokens - picked - 1)
+        limit = min(cap, room)
+        guessed = propose()[:max(room, 0)] if propose is not None else []
+        draft = guessed or index.draft(limit)
+        stats.proposed += len(guessed)
         model.decode([token, *draft])
         stats.batches += 1
         stats.drafted += len(draft)
@@ -149,7 +159,7 @@ def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int
             picked += 1
             if token != proposed:
                 model.keep(row + 1)  # the last token and the accepted drafts; the rejected tail goes
-                if row == 0:
+                if row == 0 and not guessed:
                     cap = max(1, cap // 2)
                 break
             stats.accepted += 1
@@ -157,7 +167,7 @@ def speculative_greedy(model: DraftModel, history: Sequence[int], max_draft: int
             yield token
             index.append(token)
         else:
-            if draft and len(draft) == limit:
+            if draft and len(draft) == limit and not guessed:
                 cap = min(max_draft, cap * 2)
             token = model.pick(len(draft))
             picked += 1
@@ -273,10 +283,12 @@ class LlamaDraftModel:
 
 def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequence[str] = (), grammar=None,
                       observe: Callable | None = None, max_draft: int = 0, max_ngram: int | None = None,
-                      min_ngram: int | None = None, stats: DraftStats | None = None) -> Iterator[str]:
+                      min_ngram: int | None = None, stats: DraftStats | None = None,
+                      guess: Callable[[str], str] | None = None) -> Iterator[str]:
     """Greedy `llm.create_completion(tokens, max_tokens=..., temperature=0, stream=True, stop=..., grammar=...,
     logits_processor=[observe])`: the same pieces of text, one per item (the final empty piece included). With
-    `max_draft > 0`, each drafted run of accepted tokens is read in one batch.
+    `max_draft > 0`, each drafted run of accepted tokens is read in one batch. `guess(text so far)` may name the
+    text likely to come next (the rest of a quote): it is drafted whether or not `max_draft` is 0.
 
     Caveat on numerics: the batch is exactly the tokens plain decoding reads one at a time, but llama.cpp
     computes a batch's logits with other kernels than a single token's (on x86: llamafile's sgemm for the
@@ -289,8 +301,13 @@ def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequenc
     model = LlamaDraftModel(llm, grammar, observe)
     try:
         model.prompt(tokens)
+        propose = None
+        if guess is not None:
+            def propose() -> list[int]:
+                more = guess(text.so_far())
+                return llm.tokenize(more.encode("utf-8"), add_bos=False, special=False) if more else []
         picks = speculative_greedy(model, tokens, max_draft, text.max_tokens, max_ngram or DEFAULT_NGRAM,
-                                   min_ngram or DEFAULT_MIN_NGRAM, stats)
+                                   min_ngram or DEFAULT_MIN_NGRAM, stats, propose)
         try:
             for token in picks:
                 pieces, done = text.feed(token)

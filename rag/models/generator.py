@@ -7,11 +7,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from rag.models.decoding import DraftStats, stream_completion
 from rag.errors import ModelError
 from rag.models.llama_state import LlamaState
+
+Guess = Callable[[str], str]  # the reply so far -> the text likely to come next ("" for no guess)
 
 
 @dataclass
@@ -34,8 +36,10 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
-        """Stream the reply to `messages`; `grammar` (GBNF) constrains it, `prefill` is reply text it continues."""
+               grammar: str | None = None, prefill: str = "", guess: Guess | None = None) -> Iterator[str]:
+        """Stream the reply to `messages`; `grammar` (GBNF) constrains it, `prefill` is reply text it continues.
+        `guess(reply so far)` may name the text likely to come next (the rest of a sentence being quoted): a
+        backend that can check a draft in one batch uses it, others ignore it; the reply is the model's either way."""
         ...
 
 
@@ -79,7 +83,7 @@ class LlamaCppGenerator:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
+               grammar: str | None = None, prefill: str = "", guess: Guess | None = None) -> Iterator[str]:
         formatted = self._format(messages=messages)
         tokens = self._llm.tokenize((formatted.prompt + prefill).encode("utf-8"),
                                     add_bos=not formatted.added_special, special=True)
@@ -93,7 +97,7 @@ class LlamaCppGenerator:
             self._restore(prefix)
             scorer = _TokenLogprobs(usage.logprobs)
             self.draft_stats = DraftStats()
-            for text in self._pieces(tokens, max_tokens, temperature, stops, grammar, scorer):
+            for text in self._pieces(tokens, max_tokens, temperature, stops, grammar, scorer, guess):
                 usage.completion_tokens += 1
                 if text:
                     yield text
@@ -101,16 +105,17 @@ class LlamaCppGenerator:
             self._save(prefix)
 
     def _pieces(self, tokens: list[int], max_tokens: int, temperature: float, stops: list[str],
-                grammar: str | None, scorer: _TokenLogprobs) -> Iterator[str]:
+                grammar: str | None, scorer: _TokenLogprobs, guess: Guess | None = None) -> Iterator[str]:
         """The completion's text pieces as create_completion streams them.
 
         Greedy answers go through rag's own loop (rag.models.decoding): the same one-token decodes and so the same
         text and log-probabilities as create_completion, but the grammar judges the model's top pick alone and
         the whole vocabulary only when it refuses it. llama-cpp-python's sampler runs the grammar over all ~152k
-        tokens of Qwen's vocabulary at every step: 17 written tokens/s instead of 26 (AMD EPYC, 2 cores)."""
+        tokens of Qwen's vocabulary at every step: 17 written tokens/s instead of 26 (AMD EPYC, 2 cores). Only this
+        loop drafts `guess`'s text; sampled answers (temperature > 0) write every token one step at a time."""
         if temperature == 0:
             yield from stream_completion(self._llm, tokens, max_tokens, stops, self._grammar(grammar), scorer,
-                                         max_draft=self.draft_tokens, stats=self.draft_stats)
+                                         max_draft=self.draft_tokens, stats=self.draft_stats, guess=guess)
             return
         import llama_cpp
 

@@ -211,8 +211,9 @@ class RemoteGenerator:
             return self._open("POST", url, self._body(messages, max_tokens, temperature, grammar), stream=True)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
-        """Stream the reply; `prefill` goes as a last assistant message, which llama.cpp's servers continue."""
+               grammar: str | None = None, prefill: str = "", guess=None) -> Iterator[str]:
+        """Stream the reply; `prefill` goes as a last assistant message, which llama.cpp's servers continue. A
+        server writes every token itself: `guess` is ignored."""
         import httpx
 
         if prefill:

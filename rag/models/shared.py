@@ -52,5 +52,6 @@ class SharedGenerator:
         return self.use().count_tokens(text)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
-        return self.use().stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill)
+               grammar: str | None = None, prefill: str = "", guess=None) -> Iterator[str]:
+        return self.use().stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill,
+                                 guess=guess)

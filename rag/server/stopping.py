@@ -51,10 +51,11 @@ class StoppableGenerator:
         return self.inner.count_tokens(text)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "") -> Iterator[str]:
+               grammar: str | None = None, prefill: str = "", guess=None) -> Iterator[str]:
         if should_stop():
             raise Stopped("The request was withdrawn before its answer began.")
-        pieces = self.inner.stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill)
+        pieces = self.inner.stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill,
+                                   guess=guess)
         try:
             for piece in pieces:
                 yield piece

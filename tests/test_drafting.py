@@ -225,6 +225,22 @@ def test_proposed_drafts_are_checked_like_any_draft():
             assert [len(d) for d in model.decodes if len(d) > 1] == [9, 3, 11]
 
 
+def test_max_tokens_and_the_context_bound_the_guesses():
+    """A guess longer than what max_tokens or the context can still take is cut; the text is plain greedy's."""
+    script = copier(len(PROMPT), length=60)
+    # (max_tokens given to the loop, the context's size, where the consumer stops: as CompletionText does)
+    for max_tokens, n_ctx, stop in ((3, 10_000, 3), (7, 10_000, 7), (12, 10_000, 12), (None, len(PROMPT) + 9, 9)):
+        model, out = ScriptedModel(PROMPT, script, n_ctx=n_ctx), []
+        picks = speculative_greedy(model, PROMPT, 0, max_tokens=max_tokens,
+                                   propose=lambda: list(EVIDENCE[len(out) - 2:]) if len(out) > 2 else [])
+        for token in picks:
+            out.append(token)
+            if len(out) >= stop:
+                break
+        assert out == plain_greedy(PROMPT, script, 0, stop)
+        assert model.longest - len(PROMPT) <= stop  # nothing guessed that could not be used
+
+
 def test_no_draft_means_one_token_steps():
     script = lambda read: 1000 + len(read)  # never repeats anything: nothing to draft
     out, model, stats = run_drafted([1, 2, 3], script, None, 10)

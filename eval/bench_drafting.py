@@ -102,7 +102,6 @@ def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict]
     """(question, chat messages, grammar, quote guesses) for the first `count` sample questions, as `rag ask`
     builds them."""
     from rag.answer.assistant import Assistant
-    from rag.answer.stages import quote_drafter
     from rag.ingest.pipeline import ingest
     from rag.models.factories import make_embedder
 
@@ -115,7 +114,7 @@ def prompts(config: Config, count: int, generator) -> list[tuple[str, list[dict]
         state = assistant.prepare(question, asked_on=ASKED_ON)
         if state.passages:
             messages, grammar = prompt(assistant.templates, state)
-            out.append((question, messages, grammar, quote_drafter(assistant.templates, state)))
+            out.append((question, messages, grammar, QuoteDrafter(state.shown)))
     return out
 
 

@@ -273,6 +273,15 @@ def test_pieces_hold_multibyte_characters_and_stop_strings():
     assert "".join(pieces) == "ANSWER" and pieces[-1] == "" and reason == "stop"
 
 
+def test_the_text_so_far_is_every_token_fed_without_a_broken_character():
+    text = CompletionText(lambda ts, prev: b"".join(VOCAB[t] for t in ts), lambda t: t == 0, [99], 100, 1000)
+    assert text.so_far() == ""
+    for token, expected in ((1, "QUOTE"), (3, 'QUOTE: "'), (4, 'QUOTE: "caf'), (5, 'QUOTE: "caf'),
+                            (6, 'QUOTE: "caf\u00e9'), (0, 'QUOTE: "caf\u00e9')):
+        text.feed(token)
+        assert text.so_far() == expected
+
+
 def test_pieces_stop_at_max_tokens():
     pieces, reason = pieces_of([1, 2, 3, 4, 7], max_tokens=3)
     assert pieces == ["QUOTE", " [1]", ": \"", ""] and reason == "length"

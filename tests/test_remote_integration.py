@@ -72,7 +72,7 @@ def test_the_server_writes_what_llama_cpp_writes_in_process(server, real_index):
     for stage in assistant.stages[:2]:
         list(stage(assistant, state))
     templates = Templates.load("")
-    messages = build_messages(templates, QUESTION, state.passages, state.asked_on)
+    messages = build_messages(templates, QUESTION, state.shown, state.asked_on)
     local = LlamaCppGenerator("smollm2-135m", llm_path("smollm2-135m", config.cache_dir), threads=1)
     remote_usage, local_usage = Usage(), Usage()
     remote = "".join(assistant.generator.stream(messages, 60, 0.0, remote_usage, grammar=templates.grammar))

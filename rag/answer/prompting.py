@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from rag.answer.evidence import EvidenceGroup
 from rag.config import REPO_ROOT
@@ -97,9 +98,15 @@ def _header_field(value: str | None, missing: str) -> str:
     return missing if not value or looks_like_instruction(value) else article_text(value)
 
 
-def build_messages(templates: Templates, question: str, passages: list[Citation], asked_on: str) -> list[dict]:
-    """The chat messages: the fixed turns, then the evidence and the question in the last one."""
-    blocks = "\n\n".join(render_evidence(templates.evidence, p) for p in passages)
+def render_passages(template: str, passages: list[Citation]) -> dict[int, str]:
+    """Each passage's evidence as the model reads it (render_evidence), by its number."""
+    return {p.n: render_evidence(template, p) for p in passages}
+
+
+def build_messages(templates: Templates, question: str, shown: Mapping[int, str], asked_on: str) -> list[dict]:
+    """The chat messages: the fixed turns, then the rendered evidence (render_passages) and the question in the
+    last one."""
+    blocks = "\n\n".join(shown.values())
     values = {"evidence": blocks, "asked_on": asked_on, "question": " ".join(question.split())}
     # One pass, so a "{question}" written inside an article stays text. Only the last turn is filled in: the
     # turns before it are fixed, so llama.cpp can reuse their cached state.

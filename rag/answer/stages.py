@@ -14,7 +14,7 @@ from rag.answer.compose import abstention, compose
 from rag.answer.confidence import gated, signals
 from rag.answer.evidence import select_evidence
 from rag.answer.format import AnswerTail, grammar_for, parse_draft
-from rag.answer.prompting import Templates, build_messages, render_evidence, to_citation
+from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
 from rag.answer.quote_drafts import QuoteDrafter
 from rag.answer.quotes import answer_as_quote, verify
 from rag.answer.retrieve import Retriever
@@ -58,6 +58,8 @@ def select(assistant: Parts, state: AskState) -> Iterator[Event]:
                                    config.evidence_tokens, config.max_sentences, max_articles=config.k,
                                    asked_on=state.asked_on, parsed=state.parsed)
     state.passages = [to_citation(n, group) for n, group in enumerate(state.groups, start=1)]
+    # Rendered once (relative dates resolved by dateparser): the prompt and the quote guesses both read it.
+    state.shown = render_passages(assistant.templates.evidence, state.passages)
     state.timings.evidence_ms = state.elapsed_ms()
     yield Retrieved(state.passages)
 
@@ -68,7 +70,7 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
         return
     messages, grammar = prompt(assistant.templates, state)
     tail, usage, quoted = AnswerTail(), state.usage, set()
-    guess = quote_drafter(assistant.templates, state) if state.config.draft_quotes else None
+    guess = QuoteDrafter(state.shown) if state.config.draft_quotes else None
     for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
                                             usage, grammar=grammar, guess=guess):
         if state.timings.first_token_ms is None:
@@ -87,14 +89,9 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
 
 def prompt(templates: Templates, state: AskState) -> tuple[list[dict], str | None]:
     """The chat messages and grammar the model answers a selected question's evidence with."""
-    messages = build_messages(templates, state.question, state.passages, state.asked_on)
+    messages = build_messages(templates, state.question, state.shown, state.asked_on)
     shown = " ".join(f"{p.title} {p.text}" for p in state.passages)
     return messages, grammar_for(templates.grammar, len(state.passages), shown)
-
-
-def quote_drafter(templates: Templates, state: AskState) -> QuoteDrafter:
-    """Guesses of each quote's rest from the evidence exactly as the model reads it (dates resolved, fenced)."""
-    return QuoteDrafter({p.n: render_evidence(templates.evidence, p) for p in state.passages})
 
 
 def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:

@@ -36,6 +36,7 @@ class AskState:
     # select evidence
     groups: list[EvidenceGroup] = field(default_factory=list)
     passages: list[Citation] = field(default_factory=list)
+    shown: dict[int, str] = field(default_factory=dict)  # each passage's evidence as the model reads it, by number
     # generate
     raw: str = ""  # the model's whole output: quotes, then the answer
     streamed: str = ""  # the answer text as it streamed to the user

@@ -20,6 +20,7 @@ class CompletionText:
         self.max_tokens = max_tokens if max_tokens + len(self.prompt) < n_ctx else n_ctx - len(self.prompt)
         self.stops = [s.encode("utf-8") for s in stop if s]
         self.tokens: list[int] = []
+        self._all_text = b""  # the bytes of every token fed (feed detokenizes them anyway)
         self._returned = 0
         self._multibyte_fix = 0
         self.finish_reason = "length"
@@ -35,7 +36,7 @@ class CompletionText:
 
     def so_far(self) -> str:
         """The text of every token fed so far (a character still incomplete is left out)."""
-        return self._detokenize(self.tokens, self.prompt).decode("utf-8", "ignore")
+        return self._all_text.decode("utf-8", "ignore")
 
     def feed(self, token: int) -> tuple[list[str], bool]:
         """The pieces this token releases, and whether the completion ends with it."""
@@ -43,7 +44,7 @@ class CompletionText:
             self.finish_reason = "stop"
             return [], True
         self.tokens.append(token)
-        all_text = self._detokenize(self.tokens, self.prompt)
+        all_text = self._all_text = self._detokenize(self.tokens, self.prompt)
         for k, char in enumerate(all_text[-3:]):
             k = 3 - k
             for num, pattern in [(2, 192), (3, 224), (4, 240)]:

@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
           f"all questions: {sum(median(r.completion_cpu for r in rs) for rs in drafted) / sum(median(r.completion_cpu for r in rs) for rs in plain):.2f}")
     print(f"prompt phase (to the first piece), median: plain {median(r.prompt_s for rs in plain for r in rs):.2f} s, "
           f"drafted {median(r.prompt_s for rs in drafted for r in rs):.2f} s")
+    whole = [median(d.prompt_s + d.completion_s for d in ds) / median(p.prompt_s + p.completion_s for p in ps)
+             for ps, ds in zip(plain, drafted)]
+    print(f"whole answer (prompt + completion) drafted/plain per question: median {median(whole):.2f}")
     print(f"drafts: acceptance {stats.accepted}/{stats.drafted} = {stats.acceptance:.2f} ({stats.proposed} drafted "
           f"tokens were quote guesses); written tokens from "
           f"accepted drafts {stats.accepted}/{written} = {stats.accepted / max(written, 1):.2f}; "

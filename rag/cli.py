@@ -18,6 +18,9 @@ from rag.config import Config
 from rag.errors import ConfigError, RagError
 from rag.terminal import json_line, printable
 
+# What the checked line says when the answer just streamed is withheld (low confidence, or it restates the question).
+WITHHELD = ("withheld: not sure the articles support this answer (its confidence is below this model's threshold); "
+            "the quotes above are what they say.")
 MODEL_ID_OPTION = click.option("--model-id", help="With --model http://...: which of the server's models (default: "
                                                   "the only one it serves; or RAG_MODEL_ID).")
 
@@ -144,8 +147,10 @@ def ask(question, index_dir, k, model, model_id, embedder, outlet, since, until,
     if stream:
         click.echo()
         if revised:
-            # Checking changed what was streamed: an unsupported answer refused, or sources named.
-            click.secho(f"Checked: {printable(answer.text)}", bold=True)
+            # Checking changed what was streamed: an unsupported answer withheld, or sources named. A withheld
+            # answer is not "the articles do not hold it": the reader has just seen it, and the quotes above it.
+            checked = WITHHELD if answer.refused else answer.text
+            click.secho(f"Checked: {printable(checked)}", bold=True)
     else:
         click.echo(printable(answer.text))
     _print_sources(answer)

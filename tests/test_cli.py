@@ -37,6 +37,21 @@ def test_ingest_of_nothing_usable_fails_with_reasons(tmp_path):
     assert "unsupported file type .docx" in result.output
 
 
+def test_a_withheld_answer_is_said_to_be_withheld_not_absent(seed_index, fake_models):
+    from tests.fakes import quoted
+
+    # The answer restates the question (no word of its own): it streams, then checking withholds it.
+    fake_models.reply = quoted("The intelligence sharing was denied [1].",
+                               (1, "Iraq’s Ministry of Defense has"))
+    result = CliRunner().invoke(main, ["ask", "Who denied the intelligence sharing?", "--index", seed_index.index_dir,
+                                       "--model", "fake-llm", "--embedder", "fake-embedder"])
+    assert result.exit_code == 0, result.output
+    assert "The intelligence sharing was denied [1]." in result.output  # as streamed
+    checked = result.output.split("Checked: ")[1]
+    assert checked.startswith("withheld: not sure the articles support this answer")
+    assert "cannot find" not in checked
+
+
 def test_help_lists_the_commands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0

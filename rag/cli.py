@@ -19,8 +19,7 @@ from rag.errors import ConfigError, RagError
 from rag.terminal import json_line, printable
 
 # What the checked line says when the answer just streamed is withheld (low confidence, or it restates the question).
-WITHHELD = ("withheld: not sure the articles support this answer (its confidence is below this model's threshold); "
-            "the quotes above are what they say.")
+WITHHELD = "withheld, not sure enough that the articles support this answer; the quotes above are what they say."
 MODEL_ID_OPTION = click.option("--model-id", help="With --model http://...: which of the server's models (default: "
                                                   "the only one it serves; or RAG_MODEL_ID).")
 

@@ -48,7 +48,7 @@ def test_a_withheld_answer_is_said_to_be_withheld_not_absent(seed_index, fake_mo
     assert result.exit_code == 0, result.output
     assert "The intelligence sharing was denied [1]." in result.output  # as streamed
     checked = result.output.split("Checked: ")[1]
-    assert checked.startswith("withheld: not sure the articles support this answer")
+    assert checked.startswith("withheld, not sure enough that the articles support this answer")
     assert "cannot find" not in checked
 
 

@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import rag.models.decoding
+    from rag.models.llama_build import cpu_description
+    from rag.models.llama_layout import repack_weights
     from rag.models.registry import llm_path
 
     if args.min_ngram:
@@ -214,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(index_dir=str(Path(tmp) / "index"), model=args.model)
         path = llm_path(args.model, config.cache_dir)
-        generator = LlamaCppGenerator(args.model, path, config.n_ctx, args.threads, cache_dir=None)
+        # The weights laid out as rag loads them on this CPU (llama_repack, rag.models.llama_layout).
+        generator = LlamaCppGenerator(args.model, path, config.n_ctx, args.threads, cache_dir=None,
+                                      repack=repack_weights(config.llama_repack, cpu_description()[1]))
         if args.threads:
             generator._llm.context_params.n_threads_batch = args.threads
             import llama_cpp

@@ -9,9 +9,10 @@
    prefix restored): wall time, and the answer's own timings (retrieval, first quote, first answer token).
 3. Warm: the same questions through one `rag serve --no-chat` (model already loaded), streamed, timed by the
    client: first quote chunk, first answer text, end.
-Each answer's "raw" time is what raw llama.cpp needs for its prompt and written tokens at the speeds of 1;
-the ratio is the answer's time over that (below 1: the pipeline beat reading the whole prompt and writing
-token by token, e.g. by restoring the saved prefix or drafting copied quotes).
+Each answer's "raw" time is what raw llama.cpp (its defaults) needs for its prompt and written tokens at the
+speeds of 1; the ratio is the answer's time over that (below 1: the pipeline beat reading the whole prompt and
+writing token by token, e.g. by restoring the saved prefix, drafting copied quotes or loading the weights
+without llama.cpp's repack, `llama_repack`; raw speed that way is printed too where rag does so).
 """
 
 from __future__ import annotations
@@ -52,15 +53,18 @@ def questions(n: int) -> list[str]:
     return [r["question"] for r in ordered[:n]]
 
 
-def raw_speed(model: str) -> dict:
-    """Raw llama-cpp-python on the model's GGUF: prompt and written tokens per second."""
+def raw_speed(model: str, repack: bool = True) -> dict:
+    """Raw llama-cpp-python on the model's GGUF: prompt and written tokens per second; `repack`: the weights laid
+    out for llama.cpp's AVX2 kernels (its default) or as stored (rag.models.llama_layout)."""
     import llama_cpp
 
     from rag.config import load_config
+    from rag.models.llama_layout import weights_layout
     from rag.models.registry import llm_path
 
     path = llm_path(model, load_config({}).cache_dir)
-    llm = llama_cpp.Llama(str(path), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
+    with weights_layout(repack):
+        llm = llama_cpp.Llama(str(path), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
     text = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8", errors="replace")
     tokens = llm.tokenize(text.encode(), add_bos=False)[:500]
     prompt, written = [], []
@@ -74,6 +78,15 @@ def raw_speed(model: str) -> dict:
             llm.eval([llm.sample(temp=0.0)])
         written.append(64 / (time.perf_counter() - started))
     return {"gguf": path.name, "prompt_tps": statistics.median(prompt), "written_tps": statistics.median(written)}
+
+
+def rag_repacks() -> bool:
+    """Whether rag loads the model with llama.cpp's repacked weights on this CPU (its `llama_repack` setting)."""
+    from rag.config import load_config
+    from rag.models.llama_build import cpu_description
+    from rag.models.llama_layout import repack_weights
+
+    return repack_weights(load_config({}).llama_repack, cpu_description()[1])
 
 
 def cold(index: str, model: str, question: str) -> dict:
@@ -191,6 +204,11 @@ def main() -> None:
     warm_rows = [with_ratio(r, raw) for r in warm_rows]
     runs = {"cold `rag ask --local`": cold_rows, "warm `rag serve`": warm_rows}
     print(table(raw, runs))
+    if not rag_repacks():
+        as_rag = raw_speed(args.model, repack=False)
+        raw["as_rag"] = as_rag
+        print(f"\nraw llama.cpp with the weights as rag loads them on this CPU (not repacked, `llama_repack`): "
+              f"{as_rag['prompt_tps']:.1f} prompt tokens/s, {as_rag['written_tps']:.1f} written tokens/s")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"cpu": cpu_model(), "raw": raw, **runs}, indent=1) + "\n")
 

@@ -205,7 +205,7 @@ def doctor(probe_model, as_json) -> None:
 
     config = _config(model=probe_model or None)
     probed = probe_now(config) if probe_model is not None else None
-    report = llama_report(config.cache_dir)
+    report = llama_report(config.cache_dir, config.llama_repack)
     if as_json:
         extra = {"probe": {"model": str(probed[0]), **asdict(probed[1])}} if probed else {}
         click.echo(json_line({**asdict(report), "probes": [{"model": m, **asdict(r)} for m, r in report.probes],

@@ -58,6 +58,9 @@ class Config:
     draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.decoding); 0: off
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
+    # llama.cpp's repacking of the weights at load for its AVX2 kernels: "auto" leaves it off on AVX-512 CPUs,
+    # where it reads prompts ~30% slower (rag.models.llama_layout), and on elsewhere; "on" / "off" force it.
+    llama_repack: str = "auto"
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
     calibration: str = _sweep("", "ask")  # a calibration JSON ("": the model's own, rag.answer.calibrations)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
@@ -93,6 +96,7 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "ray_batch_size": (1, None), "ray_gpus_per_worker": (0, None),
 }
 MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
+REPACK_CHOICES = ("auto", "on", "off")  # rag.models.llama_layout.CHOICES (not imported: config stays light)
 
 
 def check(config: Config) -> Config:
@@ -102,6 +106,9 @@ def check(config: Config) -> Config:
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{name} must be {bounds}, got {value}.", settings=(name,))
+    if config.llama_repack not in REPACK_CHOICES:
+        raise ConfigError(f"llama_repack must be one of {', '.join(REPACK_CHOICES)}, got {config.llama_repack!r}.",
+                          settings=("llama_repack",))
     if config.model_server not in MODEL_SERVERS:
         raise ConfigError(f"model_server must be one of {', '.join(MODEL_SERVERS)}, got {config.model_server!r}.",
                           settings=("model_server",))

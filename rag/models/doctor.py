@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.models.llama_build import count_amx_in_libraries, cpu_description, installed_build
+from rag.models.llama_layout import repack_weights
 from rag.models.llama_probe import ProbeResult, library_files, probe_records, record_path, run_probe, write_record
 
 
@@ -25,6 +26,7 @@ class LlamaReport:
     amx_instructions: int | None  # in the installed libraries; None when objdump is missing
     libraries: int = 0
     probes: list[tuple[str, ProbeResult]] = field(default_factory=list)
+    llama_repack: str = "auto"  # the setting; whether the weights are repacked follows from it and the CPU
 
     @property
     def amx_cpu(self) -> bool:
@@ -40,7 +42,7 @@ def _system_info() -> str:
     return (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()
 
 
-def llama_report(cache_dir: str | Path) -> LlamaReport:
+def llama_report(cache_dir: str | Path, llama_repack: str = "auto") -> LlamaReport:
     """Gather the report; reads the installed libraries with objdump (a second or two)."""
     model, flags = cpu_description()
     installed = installed_build() or {}
@@ -48,7 +50,7 @@ def llama_report(cache_dir: str | Path) -> LlamaReport:
     return LlamaReport(model, os.cpu_count() or 1, flags, installed.get("version"), installed.get("wheel"),
                        installed.get("build"), _system_info(),
                        count_amx_in_libraries(libraries) if libraries else None, len(libraries),
-                       probe_records(Path(cache_dir)))
+                       probe_records(Path(cache_dir)), llama_repack)
 
 
 def probe_now(config: Config) -> tuple[Path, ProbeResult]:
@@ -89,7 +91,11 @@ def report_lines(report) -> list[str]:
     if report.amx_instructions:
         amx_found += (" — they crash on virtual machines with AMX: make rebuild-llama" if report.amx_cpu else
                       " (this CPU has no AMX; another CPU would run them)")
-    lines += [f"  features   {report.system_info}", f"  checked    {amx_found}"]
+    repacked = repack_weights(report.llama_repack, report.cpu_flags)
+    why = ": AVX-512 CPU" if report.llama_repack == "auto" and not repacked else ""
+    lines += [f"  features   {report.system_info}", f"  checked    {amx_found}",
+              f"  weights    {'repacked for the AVX2 kernels' if repacked else 'not repacked'} at load "
+              f"(llama_repack = {report.llama_repack}{why})"]
     for model, result in report.probes or []:
         state = "ok" if result.ok else f"CRASHED with {result.signal}" if result.signal else "failed"
         lines.append(f"Probe        {model}: {state} ({result.checked}, {result.seconds} s) {result.detail}".rstrip())

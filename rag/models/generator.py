@@ -11,6 +11,7 @@ from typing import Callable, Iterator, Protocol
 
 from rag.models.decoding import DraftStats, stream_completion
 from rag.errors import ModelError
+from rag.models.llama_layout import weights_layout
 from rag.models.llama_state import LlamaState
 
 Guess = Callable[[str], str]  # the reply so far -> the text likely to come next ("" for no guess)
@@ -47,7 +48,7 @@ class LlamaCppGenerator:
     """A GGUF chat model through llama-cpp-python, formatted with the chat template stored in the file."""
 
     def __init__(self, name: str, path: Path, n_ctx: int = 4096, threads: int = 0, cache_dir: Path | None = None,
-                 draft_tokens: int = 0):
+                 draft_tokens: int = 0, repack: bool = True):
         self.name = name
         # Greedy answers draft up to this many tokens from the prompt per batch (rag.models.decoding); 0: off.
         self.draft_tokens = draft_tokens
@@ -61,9 +62,11 @@ class LlamaCppGenerator:
         except ImportError as exc:
             raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
         try:
-            # Both cores for writing too: llama-cpp-python's default uses half of them for generation.
-            self._llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or None,
-                                        verbose=False)
+            # Both cores for writing too: llama-cpp-python's default uses half of them for generation. The weights
+            # repacked for llama.cpp's AVX2 kernels, or not (rag.models.llama_layout).
+            with weights_layout(repack):
+                self._llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or None,
+                                            verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"Could not load {path} as a GGUF model ({exc}).") from exc
         template = self._llm.metadata.get("tokenizer.chat_template")

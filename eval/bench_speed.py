@@ -80,15 +80,6 @@ def raw_speed(model: str, repack: bool = True) -> dict:
     return {"gguf": path.name, "prompt_tps": statistics.median(prompt), "written_tps": statistics.median(written)}
 
 
-def rag_repacks() -> bool:
-    """Whether rag loads the model with llama.cpp's repacked weights on this CPU (its `llama_repack` setting)."""
-    from rag.config import load_config
-    from rag.models.llama_build import cpu_description
-    from rag.models.llama_layout import repack_weights
-
-    return repack_weights(load_config({}).llama_repack, cpu_description()[1])
-
-
 def cold(index: str, model: str, question: str) -> dict:
     started = time.perf_counter()
     done = subprocess.run([*RAG, "ask", question, "--json", "--local", "--index", index, "--model", model],
@@ -204,7 +195,10 @@ def main() -> None:
     warm_rows = [with_ratio(r, raw) for r in warm_rows]
     runs = {"cold `rag ask --local`": cold_rows, "warm `rag serve`": warm_rows}
     print(table(raw, runs))
-    if not rag_repacks():
+    from rag.config import load_config
+    from rag.models.llama_layout import repack_here
+
+    if not repack_here(load_config({}).llama_repack):  # rag loads the weights another way here: raw that way too
         as_rag = raw_speed(args.model, repack=False)
         raw["as_rag"] = as_rag
         print(f"\nraw llama.cpp with the weights as rag loads them on this CPU (not repacked, `llama_repack`): "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rag.errors import ConfigError
+from rag.models.llama_layout import CHOICES as REPACK_CHOICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_K = 50  # more passages than this do not fit any model's context; a larger k is a typo
@@ -96,7 +97,6 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "ray_batch_size": (1, None), "ray_gpus_per_worker": (0, None),
 }
 MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
-REPACK_CHOICES = ("auto", "on", "off")  # rag.models.llama_layout.CHOICES (not imported: config stays light)
 
 
 def check(config: Config) -> Config:

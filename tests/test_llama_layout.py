@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.config import REPACK_CHOICES, load_config
+from rag.config import load_config
 from rag.errors import ConfigError
-from rag.models.llama_layout import CHOICES, repack_weights, weights_layout
+from rag.models.llama_layout import repack_here, repack_weights, weights_layout
 
 AVX512 = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni")
 AVX2 = ("sse4_2", "avx", "avx2", "fma", "f16c")
@@ -19,10 +19,10 @@ def test_auto_leaves_the_repack_off_on_avx512_only():
     assert repack_weights("on", AVX512) is True and repack_weights("off", AVX2) is False
     with pytest.raises(ValueError, match="llama_repack"):
         repack_weights("sometimes", AVX2)
+    assert repack_here("on") is True and repack_here("off") is False  # this machine's CPU read for "auto" only
 
 
 def test_the_setting_is_checked_with_the_config():
-    assert REPACK_CHOICES == CHOICES
     assert load_config(environ={"RAG_LLAMA_REPACK": "off"}).llama_repack == "off"
     with pytest.raises(ConfigError, match="llama_repack must be one of auto, on, off"):
         load_config(environ={"RAG_LLAMA_REPACK": "no"})

@@ -55,8 +55,7 @@ def make_generator(config: Config) -> Generator:
                                logprobs=config.model_logprobs)
     from rag.models.generator import LlamaCppGenerator
     from rag.models.identity import gguf_identity
-    from rag.models.llama_build import cpu_description
-    from rag.models.llama_layout import repack_weights
+    from rag.models.llama_layout import repack_here
     from rag.models.llama_probe import ensure_llama_runs
     from rag.models.registry import LLMS, llm_path
 
@@ -66,7 +65,7 @@ def make_generator(config: Config) -> Generator:
     ensure_llama_runs(path, Path(config.cache_dir))
     generator = LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir),
                                   draft_tokens=config.draft_tokens,
-                                  repack=repack_weights(config.llama_repack, cpu_description()[1]))
+                                  repack=repack_here(config.llama_repack))
     generator.identity = gguf_identity(config.model if config.model in LLMS else path.name, path, config.cache_dir,
                                        getattr(LLMS.get(config.model), "sha256", ""))
     return generator

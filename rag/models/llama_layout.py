@@ -26,6 +26,13 @@ def repack_weights(setting: str, cpu_flags: Sequence[str]) -> bool:
     return setting == "on"
 
 
+def repack_here(setting: str) -> bool:
+    """The `llama_repack` setting decided for this machine's CPU (/proc/cpuinfo)."""
+    from rag.models.llama_build import cpu_description
+
+    return repack_weights(setting, cpu_description()[1])
+
+
 @contextmanager
 def weights_layout(repack: bool) -> Iterator[None]:
     """Models loaded inside load with (or without) the repack. llama-cpp-python's `Llama` takes no argument for

@@ -90,8 +90,8 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
 def prompt(templates: Templates, state: AskState) -> tuple[list[dict], str | None]:
     """The chat messages and grammar the model answers a selected question's evidence with."""
     messages = build_messages(templates, state.question, state.shown, state.asked_on)
-    shown = " ".join(f"{p.title} {p.text}" for p in state.passages)
-    return messages, grammar_for(templates.grammar, len(state.passages), shown)
+    evidence = " ".join(f"{p.title} {p.text}" for p in state.passages)  # as stored, not as rendered (state.shown)
+    return messages, grammar_for(templates.grammar, len(state.passages), evidence)
 
 
 def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:

@@ -33,6 +33,8 @@ from typing import Callable, Iterator, Protocol, Sequence
 
 from rag.models.completion_text import CompletionText
 
+Guess = Callable[[str], str]  # the reply so far -> the text likely to come next ("" for no guess)
+
 DEFAULT_NGRAM = 3  # the longest n-gram of recent text looked up
 DEFAULT_MIN_NGRAM = 2  # the shortest one that may still propose a draft (single tokens recur everywhere)
 
@@ -284,7 +286,7 @@ class LlamaDraftModel:
 def stream_completion(llm, tokens: Sequence[int], max_tokens: int, stop: Sequence[str] = (), grammar=None,
                       observe: Callable | None = None, max_draft: int = 0, max_ngram: int | None = None,
                       min_ngram: int | None = None, stats: DraftStats | None = None,
-                      guess: Callable[[str], str] | None = None) -> Iterator[str]:
+                      guess: Guess | None = None) -> Iterator[str]:
     """Greedy `llm.create_completion(tokens, max_tokens=..., temperature=0, stream=True, stop=..., grammar=...,
     logits_processor=[observe])`: the same pieces of text, one per item (the final empty piece included). With
     `max_draft > 0`, each drafted run of accepted tokens is read in one batch. `guess(text so far)` may name the

@@ -7,14 +7,12 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Iterator, Protocol
 
-from rag.models.decoding import DraftStats, stream_completion
+from rag.models.decoding import DraftStats, Guess, stream_completion
 from rag.errors import ModelError
 from rag.models.llama_layout import weights_layout
 from rag.models.llama_state import LlamaState
-
-Guess = Callable[[str], str]  # the reply so far -> the text likely to come next ("" for no guess)
 
 
 @dataclass

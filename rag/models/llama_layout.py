@@ -4,9 +4,9 @@ llama.cpp lays Q4_K weights out again at load ("extra buffer types", REPACK in i
 written for AVX2. On an AVX-512 CPU (AMD EPYC, 2 cores, 2026-11-27; the default 1.5B model) that layout reads a
 prompt ~30% slower (93 vs 130 tokens/s) and writes a token ~25% faster (34 vs 45 ms a step), and the load takes
 0.6 s longer (1.0 vs 0.4 s). An answer reads ~270 new prompt tokens before it writes anything, and its quotes are
-checked in batches that run at prompt speed, so without the repack the first quote comes ~0.7 s sooner and the
-whole answer ~0.5 s sooner (eval/bench_speed.py). On CPUs without AVX-512 the repacked kernels are the fast
-ones, so "auto" keeps llama.cpp's default there.
+checked in batches, so without the repack the first quote comes ~0.5-0.75 s sooner and a cold answer ~0.6 s
+sooner, while a warm answer takes about as long (eval/bench_speed.py, eval/NOTES.md). On CPUs without AVX-512 the
+repacked kernels are meant to be the fast ones (not measured here), so "auto" keeps llama.cpp's default there.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from rag.errors import (ModelServerAuthError, ModelServerBusy, ModelServerDisconnected, ModelServerError,
                         ModelServerFailed, ModelServerTimeout, ModelServerUnreachable)
-from rag.models.generator import Usage
+from rag.models.generator import Guess, Usage
 from rag.models.identity import ModelIdentity, gguf_identity
 from rag.models.server_kinds import detect
 
@@ -211,7 +211,7 @@ class RemoteGenerator:
             return self._open("POST", url, self._body(messages, max_tokens, temperature, grammar), stream=True)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "", guess=None) -> Iterator[str]:
+               grammar: str | None = None, prefill: str = "", guess: Guess | None = None) -> Iterator[str]:
         """Stream the reply; `prefill` goes as a last assistant message, which llama.cpp's servers continue. A
         server writes every token itself: `guess` is ignored."""
         import httpx

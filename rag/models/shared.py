@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 from rag.config import Config
 from rag.models.factories import make_generator
-from rag.models.generator import Generator, Usage
+from rag.models.generator import Generator, Guess, Usage
 
 
 class SharedGenerator:
@@ -52,6 +52,6 @@ class SharedGenerator:
         return self.use().count_tokens(text)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "", guess=None) -> Iterator[str]:
+               grammar: str | None = None, prefill: str = "", guess: Guess | None = None) -> Iterator[str]:
         return self.use().stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill,
                                  guess=guess)

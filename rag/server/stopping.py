@@ -11,7 +11,7 @@ import threading
 from typing import Callable, Iterator
 
 from rag.errors import RagError
-from rag.models.generator import Generator, Usage
+from rag.models.generator import Generator, Guess, Usage
 
 _current = threading.local()
 
@@ -51,7 +51,7 @@ class StoppableGenerator:
         return self.inner.count_tokens(text)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
-               grammar: str | None = None, prefill: str = "", guess=None) -> Iterator[str]:
+               grammar: str | None = None, prefill: str = "", guess: Guess | None = None) -> Iterator[str]:
         if should_stop():
             raise Stopped("The request was withdrawn before its answer began.")
         pieces = self.inner.stream(messages, max_tokens, temperature, usage, grammar=grammar, prefill=prefill,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rag.answer.evidence import select_evidence
+import pytest
+
+from rag.answer.evidence import Question, answer_type_fits, select_evidence
 from rag.types import Chunk, Document, Hit
 
 FILLER = " ".join(f"Officials met on day {i} to discuss the weather and the roads." for i in range(8))
@@ -65,3 +67,46 @@ def test_questions_about_the_present_prefer_the_newest_article():
 
 def test_no_hits_no_evidence():
     assert select_evidence("Anything?", [], _count, 100) == []
+
+
+@pytest.mark.parametrize(("question", "wants"), [
+    ("How many militiamen were killed?", "number"),
+    ("What was the death toll of the strikes?", "number"),
+    ("When did the talks start?", "date"),
+    ("In what year was Soleimani killed?", "date"),
+    ("What day did Kirby tweet?", "date"),
+    ("Who denied the intelligence sharing?", "name"),
+    ("Which organisation reported the strikes?", "name"),
+    ("Which organisation reported the toll?", "number"),  # a figure asked for comes first
+    ("Where did the strikes hit?", None),
+    ("Why were the SUVs recalled?", None),
+])
+def test_the_kind_of_answer_a_question_wants(question, wants):
+    assert Question.parse(question).wants == wants
+
+
+def test_a_questions_terms_are_its_stemmed_content_words_without_wh_words():
+    terms = Question.parse("Who denied the intelligence sharing?").terms
+    assert set(terms) == {"deni", "intelligence", "shar"}  # stemmed, as sentences' words are
+
+
+@pytest.mark.parametrize(("question", "sentence", "fits"), [
+    ("How many homes were destroyed?", "The mayor said 12 homes were destroyed.", True),
+    ("How many homes were destroyed?", "The mayor said nine homes were destroyed.", True),
+    ("How many homes were destroyed?", "The mayor said homes were destroyed.", False),
+    ("When did the storm hit?", "The storm hit on Sunday.", True),
+    ("When did the storm hit?", "The storm hit in 2020.", True),
+    ("When did the storm hit?", "The storm hit the harbour town.", False),
+    ("Who denied the report?", "The report was denied by the Defense Ministry.", True),
+    # A name the question already holds is no answer, and a capital that only opens the sentence is no name.
+    ("Who did Kirby quote?", "The report said Kirby spoke.", False),
+    ("Who denied the report?", "Officials denied the report.", False),
+])
+def test_a_sentence_fits_the_kind_of_answer_when_it_holds_one(question, sentence, fits):
+    parsed = Question.parse(question)
+    asked = set(question.lower().rstrip("?").split())
+    assert answer_type_fits(sentence, parsed, asked) is fits
+
+
+def test_a_question_that_wants_no_particular_kind_fits_no_sentence():
+    assert answer_type_fits("The strikes hit the border.", Question.parse("Where did the strikes hit?"), set()) is False

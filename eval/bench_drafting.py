@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import rag.models.decoding
-    from rag.models.llama_layout import repack_here
+    from rag.models.factories import checked_layout
     from rag.models.registry import llm_path
 
     if args.min_ngram:
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         path = llm_path(args.model, config.cache_dir)
         # The weights laid out as rag loads them on this CPU (llama_repack, rag.models.llama_layout).
         generator = LlamaCppGenerator(args.model, path, config.n_ctx, args.threads, cache_dir=None,
-                                      repack=repack_here(config.llama_repack))
+                                      repack=checked_layout(config, path))
         if args.threads:
             generator._llm.context_params.n_threads_batch = args.threads
             import llama_cpp

@@ -196,9 +196,11 @@ def main() -> None:
     runs = {"cold `rag ask --local`": cold_rows, "warm `rag serve`": warm_rows}
     print(table(raw, runs))
     from rag.config import load_config
-    from rag.models.llama_layout import repack_here
+    from rag.models.factories import checked_layout
+    from rag.models.registry import llm_path
 
-    if not repack_here(load_config({}).llama_repack):  # rag loads the weights another way here: raw that way too
+    config = load_config({"model": args.model})
+    if not checked_layout(config, llm_path(args.model, config.cache_dir)):  # rag loads them otherwise: raw so too
         as_rag = raw_speed(args.model, repack=False)
         raw["as_rag"] = as_rag
         print(f"\nraw llama.cpp with the weights as rag loads them on this CPU (not repacked, `llama_repack`): "

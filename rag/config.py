@@ -59,8 +59,9 @@ class Config:
     draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.decoding); 0: off
     n_ctx: int = 4096
     threads: int = 0  # llama.cpp threads; 0: one per core
-    # llama.cpp's repacking of the weights at load for its AVX2 kernels: "auto" leaves it off on AVX-512 CPUs,
-    # where it reads prompts ~30% slower (rag.models.llama_layout), and on elsewhere; "on" / "off" force it.
+    # llama.cpp's repacking of the weights at load for its AVX2 kernels: "auto" takes the layout this machine's
+    # probe timed faster for a cold answer (rag.models.llama_layout; untimed: off on AVX-512 CPUs, where it reads
+    # prompts ~30% slower here); "on" / "off" force it.
     llama_repack: str = "auto"
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
     calibration: str = _sweep("", "ask")  # a calibration JSON ("": the model's own, rag.answer.calibrations)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from rag.cli import main
 from rag.models import llama_probe
+from rag.models.llama_layout import measured_speeds
 from rag.models.llama_probe import LlamaCrashError, ProbeResult, ensure_llama_runs, record_path, run_probe
 
 SIGILL_MESSAGE = ("llama.cpp on this machine crashed with SIGILL while reading a prompt (an instruction this CPU "
@@ -119,5 +120,8 @@ def test_the_real_probe_reads_a_prompt_with_the_tiny_model(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["probe"]["ok"] and json.loads(report["probe"]["detail"])["prompt_tokens"] == llama_probe.PROMPT_TOKENS
+    speeds = measured_speeds(report["probe"]["detail"])  # both layouts loaded, read and written with, and timed
+    assert speeds is not None and all(s.load_s > 0 and s.prompt_tokens_per_s > 0 and s.step_ms > 0
+                                      for s in speeds.values())
     assert report["version"] and "AVX" in report["system_info"]
     assert report["amx_instructions"] == 0

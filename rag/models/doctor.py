@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.models.llama_build import count_amx_in_libraries, cpu_description, installed_build
-from rag.models.llama_layout import repack_weights
+from rag.models.llama_layout import choose_layout, measured_speeds
 from rag.models.llama_probe import ProbeResult, library_files, probe_records, record_path, run_probe, write_record
 
 
@@ -69,6 +69,13 @@ def probe_now(config: Config) -> tuple[Path, ProbeResult]:
     return path, result
 
 
+def _layout(setting: str, cpu_flags, measured=None) -> str:
+    """How the weights are laid out at load, and why (rag.models.llama_layout)."""
+    repacked, why = choose_layout(setting, cpu_flags, measured)
+    return (f"{'repacked for the AVX2 kernels' if repacked else 'not repacked'} at load "
+            f"(llama_repack = {setting}{': ' + why if why else ''})")
+
+
 def report_lines(report) -> list[str]:
     """What `rag doctor` prints, line by line."""
     amx = " ".join(f for f in report.cpu_flags if f.startswith("amx")) or "none"
@@ -91,14 +98,14 @@ def report_lines(report) -> list[str]:
     if report.amx_instructions:
         amx_found += (" — they crash on virtual machines with AMX: make rebuild-llama" if report.amx_cpu else
                       " (this CPU has no AMX; another CPU would run them)")
-    repacked = repack_weights(report.llama_repack, report.cpu_flags)
-    why = ": AVX-512 CPU" if report.llama_repack == "auto" and not repacked else ""
     lines += [f"  features   {report.system_info}", f"  checked    {amx_found}",
-              f"  weights    {'repacked for the AVX2 kernels' if repacked else 'not repacked'} at load "
-              f"(llama_repack = {report.llama_repack}{why})"]
+              f"  weights    {_layout(report.llama_repack, report.cpu_flags)}"
+              + (" where a model's probe has not timed both layouts" if report.llama_repack == "auto" else "")]
     for model, result in report.probes or []:
         state = "ok" if result.ok else f"CRASHED with {result.signal}" if result.signal else "failed"
         lines.append(f"Probe        {model}: {state} ({result.checked}, {result.seconds} s) {result.detail}".rstrip())
+        if (measured := measured_speeds(result.detail)) is not None:
+            lines.append(f"  weights    {_layout(report.llama_repack, report.cpu_flags, measured)}")
     if not report.probes:
         lines.append("Probe        none yet: the first answer runs one (or `rag doctor --probe`)")
     return lines

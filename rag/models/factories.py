@@ -55,20 +55,27 @@ def make_generator(config: Config) -> Generator:
                                logprobs=config.model_logprobs)
     from rag.models.generator import LlamaCppGenerator
     from rag.models.identity import gguf_identity
-    from rag.models.llama_layout import repack_here
-    from rag.models.llama_probe import ensure_llama_runs
     from rag.models.registry import LLMS, llm_path
 
     path = llm_path(config.model, config.cache_dir)
-    # A llama.cpp built with instructions this CPU cannot run would kill the process on the first prompt: a
-    # child process tries it first (once per build, model and CPU) so that it becomes a message instead.
-    ensure_llama_runs(path, Path(config.cache_dir))
     generator = LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir),
-                                  draft_tokens=config.draft_tokens,
-                                  repack=repack_here(config.llama_repack))
+                                  draft_tokens=config.draft_tokens, repack=checked_layout(config, path))
     generator.identity = gguf_identity(config.model if config.model in LLMS else path.name, path, config.cache_dir,
                                        getattr(LLMS.get(config.model), "sha256", ""))
     return generator
+
+
+def checked_layout(config: Config, path: Path) -> bool:
+    """Whether the GGUF at `path` loads with its weights repacked here (rag.models.llama_layout), once llama.cpp
+    is known to run it on this CPU."""
+    from rag.models.llama_layout import repack_here
+    from rag.models.llama_probe import ensure_llama_runs
+
+    # A llama.cpp built with instructions this CPU cannot run would kill the process on the first prompt: a child
+    # process tries it first (once per build, model and CPU) so that it becomes a message instead. It also times
+    # both weights layouts, which llama_repack = "auto" chooses between.
+    probe = ensure_llama_runs(path, Path(config.cache_dir))
+    return repack_here(config.llama_repack, probe.detail)
 
 
 def is_model_url(model: str) -> bool:

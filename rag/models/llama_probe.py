@@ -3,7 +3,9 @@
 A llama.cpp compiled with instructions the CPU (or its hypervisor) does not run dies with SIGILL on the first
 prompt batch, taking the whole process down without a word. So before a model is loaded in-process, a child
 process reads a prompt of a few hundred tokens with it; the result is kept under the cache's `probes/` folder,
-keyed by the library files, the model file and the CPU flags, so the check costs time once.
+keyed by the library files, the model file and the CPU flags, so the check costs time once. The child does it
+with the weights in both layouts llama.cpp can use (rag.models.llama_layout), so both sets of kernels are
+checked, and it times them: `llama_repack = "auto"` takes the one that answers sooner on this machine.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from rag.errors import ModelError
 
 PROMPT_TOKENS = 320  # a batch of this size goes through the matrix kernels a real prompt uses
+STEPS = 12  # tokens then written one at a time, to time a step
 TIMEOUT_SECONDS = 600
 _PROSE = ("The ministry said on Thursday that the strikes had hit two buildings near the border crossing, and a "
           "monitoring group put the number of dead at seventeen, while local officials gave a higher figure. ")
@@ -155,18 +158,33 @@ def probe_records(cache_dir: Path) -> list[tuple[str, ProbeResult]]:
 
 
 def _child(model: str) -> int:
-    """The probe itself, in the child: load the model, read PROMPT_TOKENS tokens in one batch, write four."""
+    """The probe itself, in the child: for each weights layout (llama.cpp's default, repacked, first), load the
+    model, read PROMPT_TOKENS tokens in one batch and write STEPS one at a time; print the timings as JSON."""
+    layouts = {name: _time_layout(model, repack) for name, repack in (("on", True), ("off", False))}
+    print(json.dumps({"prompt_tokens": PROMPT_TOKENS, "prompt_tokens_per_s": layouts["on"]["prompt_tokens_per_s"],
+                      "layouts": layouts}))
+    return 0
+
+
+def _time_layout(model: str, repack: bool) -> dict:
+    """Load, prompt and step timings of the model with its weights repacked or not (rag.models.llama_layout)."""
     import llama_cpp
 
-    llm = llama_cpp.Llama(model, n_ctx=1024, n_batch=512, n_threads=os.cpu_count() or None, verbose=False)
-    tokens = llm.tokenize((_PROSE * 12).encode(), add_bos=True)[:PROMPT_TOKENS]
+    from rag.models.llama_layout import weights_layout
+
     started = time.monotonic()
+    with weights_layout(repack):
+        llm = llama_cpp.Llama(model, n_ctx=1024, n_batch=512, n_threads=os.cpu_count() or None, verbose=False)
+    loaded = time.monotonic()
+    tokens = llm.tokenize((_PROSE * 12).encode(), add_bos=True)[:PROMPT_TOKENS]
     llm.eval(tokens)
-    read = time.monotonic() - started
-    for _ in range(4):
+    read = time.monotonic()
+    for _ in range(STEPS):
         llm.eval([llm.sample(temp=0.0)])
-    print(json.dumps({"prompt_tokens": len(tokens), "prompt_tokens_per_s": round(len(tokens) / read, 1)}))
-    return 0
+    written = time.monotonic()
+    llm.close()
+    return {"load_s": round(loaded - started, 3), "prompt_tokens_per_s": round(len(tokens) / (read - loaded), 1),
+            "step_ms": round((written - read) * 1000 / STEPS, 1)}
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ prompt ~30% slower (93 vs 130 tokens/s) and writes a token ~25% faster (34 vs 45
 0.6 s longer (1.0 vs 0.4 s). An answer reads ~270 new prompt tokens before it writes anything, and its quotes are
 checked in batches, so without the repack the first quote comes ~0.5-0.75 s sooner and a cold answer ~0.6 s
 sooner, while a warm answer takes about as long (eval/bench_speed.py, eval/NOTES.md). Other CPUs weigh the two
-differently (the Xeon of issue 20 writes a token ~2.5x slower than it reads one, this EPYC ~1.5x), so "auto" goes
-by this machine's own timings: the probe that checks a build once per model and CPU (rag.models.llama_probe) times
-both layouts, and the one a cold answer would take less time with is used. Without such timings (a probe recorded
-before they were taken) "auto" goes by the CPU: not repacked on AVX-512, llama.cpp's default elsewhere.
+differently (a written token costs the Xeon of issue 20 ~5.5 prompt tokens' time, this EPYC ~3.6, both
+repacked), so "auto" goes by this machine's own timings: the probe that checks a build once per model and CPU
+(rag.models.llama_probe) times both layouts, and the one a cold answer would take less time with is used. Without
+such timings (a probe recorded before they were taken) "auto" goes by the CPU: not repacked on AVX-512,
+llama.cpp's default elsewhere.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pytest
 
 from rag.answer.confidence import FEATURES, Calibration
 from rag.evaluation.calibrate import (
+    CALIBRATED_FEATURES,
     Example,
     calibrate,
     choose_threshold,
@@ -16,6 +17,7 @@ from rag.evaluation.calibrate import (
     most_truthful,
     operating_points,
     provenance,
+    signal_names,
 )
 from rag.evaluation.runs import prompt_digest
 from rag.models.registry import LLMS
@@ -89,7 +91,7 @@ def test_calibration_needs_right_and_wrong_answers():
 
 def test_the_shipped_calibration_loads_and_round_trips(tmp_path):
     shipped = Calibration.load()
-    assert shipped.features == FEATURES and 0.0 <= shipped.threshold <= 1.0
+    assert shipped.features == CALIBRATED_FEATURES and 0.0 <= shipped.threshold <= 1.0
     path = tmp_path / "calibration.json"
     path.write_text(shipped.to_json())
     assert Calibration.load(path) == shipped
@@ -183,3 +185,13 @@ def test_cli_calibrate_writes_the_file_and_the_report(tmp_path):
 
     again = CliRunner().invoke(main, [*args, "--objective", "precision", "--target", "0.9"], catch_exceptions=False)
     assert again.exit_code == 0 and "abstention precision >= 0.9" in json.loads(out.read_text())["fitted_on"]
+
+
+def test_the_signals_fitted_on_are_the_retrieval_scores_unless_named():
+    assert signal_names(None) == CALIBRATED_FEATURES and set(CALIBRATED_FEATURES) <= set(FEATURES)
+    assert signal_names("all") == FEATURES
+    assert signal_names("quote_overlap, answer_logprob,quote_overlap") == ("quote_overlap", "answer_logprob")
+    with pytest.raises(ValueError, match="unknown signals confidence"):
+        signal_names("quote_overlap,confidence")
+    model, _ = calibrate(_fixture(), "fixture", features=("quote_overlap",))
+    assert model.features == ("quote_overlap",) and len(model.weights) == 1 and model.weights[0] > 0

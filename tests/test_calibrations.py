@@ -36,8 +36,10 @@ def test_the_conservative_default_leaves_the_models_logprobs_out_and_declines_mo
     default = conservative(shipped())
     assert default.threshold == max(shipped().threshold, DEFAULT_THRESHOLD) > shipped().threshold
     weights = dict(zip(default.features, default.weights))
-    assert all(weights[f] == 0 for f in calibrations.MODEL_FEATURES)
-    assert sum(w != 0 for w in default.weights) == len(FEATURES) - 3
+    assert all(weights[f] == 0 for f in calibrations.MODEL_FEATURES if f in weights)
+    full = replace(shipped(), features=FEATURES, means=(0.0,) * len(FEATURES), scales=(1.0,) * len(FEATURES),
+                   weights=(1.0,) * len(FEATURES))  # a calibration fitted on every signal, the model's among them
+    assert sum(w != 0 for w in conservative(full).weights) == len(FEATURES) - 3
     signals = dict(zip(default.features, default.means))
     assert default.probability(signals) == default.probability({**signals, "answer_logprob": -9.0})
 
@@ -45,8 +47,8 @@ def test_the_conservative_default_leaves_the_models_logprobs_out_and_declines_mo
 def test_a_missing_signal_counts_as_its_mean():
     cal = shipped()
     at_means = dict(zip(cal.features, cal.means))
-    assert cal.probability({**at_means, "answer_logprob": None}) == cal.probability(at_means)
-    assert cal.probability({**at_means, "answer_logprob": -5.0}) < cal.probability(at_means)
+    assert cal.probability({**at_means, "dense_top": None}) == cal.probability(at_means)
+    assert cal.probability({**at_means, "dense_top": 0.0}) < cal.probability(at_means)  # a weak match: less sure
 
 
 def test_a_models_own_calibration_is_found_under_the_cache(seed_index, tmp_path):

@@ -86,7 +86,10 @@ def eval_group(**params) -> None:
 @click.option("--folds-by", type=click.Choice(["week", "question", "example"]), default="week", show_default=True,
               help="What each held-out fold keeps together: week (a question from every run it is in, and every "
                    "RealTimeQA question of its week), question (only the same question), example (nothing).")
-def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_right, folds_by) -> None:
+@click.option("--features", default=None, metavar="NAME,...",
+              help="The signals to fit on, comma-separated (default: the retrieval scores, "
+                   "rag.evaluation.calibrate.CALIBRATED_FEATURES; 'all' for every signal).")
+def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_right, folds_by, features) -> None:
     """Fit the confidence model on finished runs (RUN_DIR...: their first configuration) and pick its threshold.
 
     Every answered question of the runs is an example (right or not); the threshold is chosen on five held-out
@@ -98,7 +101,7 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_ri
     """
     from rag.answer.calibrations import path_for
     from rag.config import load_config
-    from rag.evaluation.calibrate import calibrate, provenance, run_identity
+    from rag.evaluation.calibrate import calibrate, provenance, run_identity, signal_names
     from rag.evaluation.calibration_report import write_calibration_report
     from rag.evaluation.runs import load_results, prompt_digest
     from rag.evaluation.signal_effects import effects_report
@@ -113,7 +116,7 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_ri
     try:
         model, points = calibrate(records, names, target, objective=objective, model=identity.name or model_name,
                                   prompts=prompts, model_sha256=identity.sha256, folds_by=folds_by,
-                                  keep_right=keep_right)
+                                  keep_right=keep_right, features=signal_names(features))
     except ValueError as exc:
         raise click.UsageError(f"Cannot calibrate on {names}: {exc}.") from None
     out_path = out_path or path_for(load_config().cache_dir, identity)

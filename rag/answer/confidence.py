@@ -1,7 +1,8 @@
 """How sure to be of an answer: signals from retrieval, quotes and the model, combined by a fitted logistic model.
 
 The weights live in rag/calibration.json, fitted by `rag eval calibrate` on dev questions (held-out folds pick
-the threshold); an answer whose probability of being supported is below the threshold becomes an abstention.
+the threshold; the shipped one weighs the retrieval scores only, rag.evaluation.calibrate.CALIBRATED_FEATURES);
+an answer whose probability of being supported is below the threshold becomes an abstention.
 """
 
 from __future__ import annotations

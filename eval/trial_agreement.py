@@ -20,8 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.answer.confidence import FEATURES  # noqa: E402
-from rag.evaluation.signal_effects import outcomes_by_run, render_by_run, trial_records  # noqa: E402
+from rag.evaluation.signal_effects import render_trial, trial_records  # noqa: E402
 
 SIGNALS = ("answer_sources", "rival_figures")
 
@@ -78,9 +77,7 @@ def main() -> None:
     records, runs = trial_records(args.runs, AgreementProbe, args.cache)
     for run in dict.fromkeys(runs):
         print(f"{run}: " + tabulate([r for r, name in zip(records, runs) if name == run]).replace("\n", "; "))
-    print(render_by_run("without", outcomes_by_run(records, runs, FEATURES)))
-    for added in (SIGNALS[:1], SIGNALS[1:], SIGNALS):
-        print(render_by_run(f"with {' + '.join(added)}", outcomes_by_run(records, runs, FEATURES + added)))
+    print(render_trial(records, runs, [SIGNALS[:1], SIGNALS[1:], SIGNALS]))
 
 
 if __name__ == "__main__":

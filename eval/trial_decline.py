@@ -21,8 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.answer.confidence import FEATURES  # noqa: E402
-from rag.evaluation.signal_effects import outcomes_by_run, render_by_run, trial_records  # noqa: E402
+from rag.evaluation.signal_effects import render_trial, trial_records  # noqa: E402
 
 FEATURE, FLOOR = "decline_logprob", -15.0
 
@@ -76,8 +75,7 @@ def main() -> None:
     parser.add_argument("--scores", help="a JSON file of the signal per record: read if present, else written")
     args = parser.parse_args()
     records, runs = trial_records(args.runs, DeclineProbe, args.scores)
-    for name, features in (("without", FEATURES), ("with", FEATURES + (FEATURE,))):
-        print(render_by_run(name, outcomes_by_run(records, runs, features)))
+    print(render_trial(records, runs, [(FEATURE,)]))
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ from statistics import fmean
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.answer.confidence import FEATURES  # noqa: E402
-from rag.evaluation.signal_effects import outcomes_by_run, render_by_run, trial_records  # noqa: E402
+from rag.evaluation.signal_effects import render_trial, trial_records  # noqa: E402
 from rag.text import STOPWORDS, content_terms, stem  # noqa: E402
 
 SIGNALS = ("detail_first_min", "detail_first_mean", "quote_choice")
@@ -129,10 +128,7 @@ def main() -> None:
     parser.add_argument("--cache", help="a JSON file of the signals per record: read if present, else written")
     args = parser.parse_args()
     records, runs = trial_records(args.runs, DetailProbe, args.cache)
-    print(render_by_run("without", outcomes_by_run(records, runs, FEATURES)))
-    for added in ((name,) for name in SIGNALS):
-        print(render_by_run(f"with {' + '.join(added)}", outcomes_by_run(records, runs, FEATURES + added)))
-    print(render_by_run(f"with {' + '.join(SIGNALS)}", outcomes_by_run(records, runs, FEATURES + SIGNALS)))
+    print(render_trial(records, runs, [*((name,) for name in SIGNALS), SIGNALS]))
 
 
 if __name__ == "__main__":

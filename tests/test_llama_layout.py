@@ -44,7 +44,7 @@ def test_auto_takes_the_layout_a_cold_answer_takes_less_time_with_here():
 
 
 def test_the_probes_report_gives_both_layouts_or_nothing():
-    detail = json.dumps({"prompt_tokens": 320, "prompt_tokens_per_s": 93.0,
+    detail = json.dumps({"prompt_tokens": 320,
                          "layouts": {"on": {"load_s": 1.0, "prompt_tokens_per_s": 93.0, "step_ms": 33.9},
                                      "off": {"load_s": 0.4, "prompt_tokens_per_s": 130.0, "step_ms": 45.0}}})
     assert measured_speeds(detail) == EPYC

@@ -2,6 +2,7 @@
 
 import random
 
+from rag.answer.confidence import FEATURES
 from rag.evaluation.calibrate import Example
 from rag.evaluation.signal_effects import (
     effects_report,
@@ -9,6 +10,7 @@ from rag.evaluation.signal_effects import (
     nested_truthfulness,
     outcomes_by_run,
     render_by_run,
+    render_trial,
     signal_effects,
     without,
 )
@@ -89,3 +91,13 @@ def test_a_trial_signal_is_judged_per_run_with_the_features_it_is_given():
     assert all(t.answered_wrong == 0 for t in told.values())  # every wrong answer withheld
     line = render_by_run("with", told)
     assert line.startswith("with: held-out truthfulness ") and " over 60; first " in line and "wrong 0); second " in line
+
+
+def test_a_trials_verdict_is_a_line_without_its_signals_then_one_for_each_addition():
+    records, runs = _records(), ["first"] * 30 + ["second"] * 30
+    for i, record in enumerate(records):
+        record["signals"]["trial"] = 1.0 if i % 2 == 0 else 0.0
+        record["signals"]["other"] = 0.0
+    lines = render_trial(records, runs, [("trial",), ("trial", "other")]).split("\n")
+    assert [line.split(":", 1)[0] for line in lines] == ["without", "with trial", "with trial + other"]
+    assert lines[1] == render_by_run("with trial", outcomes_by_run(records, runs, FEATURES + ("trial",)))

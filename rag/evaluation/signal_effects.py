@@ -100,6 +100,15 @@ def trial_records(run_dirs: list[str], make_probe: Callable[[dict], Callable[[di
     return records, runs
 
 
+def render_trial(records: list[dict], runs: list[str], additions: list[tuple[str, ...]]) -> str:
+    """A trial's verdict, a line each: held-out outcomes per run with the shipped signals only, then with each of
+    `additions` (the trial's signals, alone or together) beside them."""
+    lines = [render_by_run("without", outcomes_by_run(records, runs, FEATURES))]
+    lines += [render_by_run(f"with {' + '.join(added)}", outcomes_by_run(records, runs, FEATURES + added))
+              for added in additions]
+    return "\n".join(lines)
+
+
 def render_by_run(name: str, per_run: dict[str, Tally]) -> str:
     """One line: held-out truthfulness over all runs, then each run's with its right / declined / wrong."""
     total = Tally()

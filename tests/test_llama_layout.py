@@ -77,6 +77,36 @@ def test_the_load_without_repack_changes_the_defaults_only_for_its_duration():
     assert low.llama_model_default_params is original
 
 
+
+def test_loads_on_other_threads_wait_for_the_swap_and_never_see_it():
+    import threading
+
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_model_default_params
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def load_without_repack():
+        with weights_layout(False):
+            inside.set()
+            release.wait(5)
+
+    def load_repacked():
+        with weights_layout(True):
+            seen.append(low.llama_model_default_params().use_extra_bufts)
+
+    first = threading.Thread(target=load_without_repack)
+    first.start()
+    assert inside.wait(5)
+    second = threading.Thread(target=load_repacked)
+    second.start()
+    second.join(0.2)
+    assert second.is_alive() and not seen  # waits for the first load's swap to end
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert seen == [True] and low.llama_model_default_params is original
+
 @pytest.mark.integration
 def test_a_model_loaded_without_repack_answers_under_the_grammar(tmp_path):
     import re

@@ -16,6 +16,7 @@ llama.cpp's default elsewhere.
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
@@ -25,6 +26,9 @@ CHOICES = ("auto", "on", "off")
 # ~85 written, of which ~15 are checked in batches; the model is loaded once per `rag ask`.
 ANSWER_PROMPT_TOKENS = 270
 ANSWER_STEPS = 70
+# Held for the whole of a load in either layout: the swap below is process-wide, so a load on another thread (two
+# models in `rag serve`, the chat's workers) must neither see it nor stack a second swap on it and restore that.
+_LOAD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -82,21 +86,23 @@ def repack_here(setting: str, probe_detail: str = "") -> bool:
 @contextmanager
 def weights_layout(repack: bool) -> Iterator[None]:
     """Models loaded inside load with (or without) the repack. llama-cpp-python's `Llama` takes no argument for
-    it, so the default model parameters it starts from are swapped for the duration of the load."""
+    it, so the default model parameters it starts from are swapped for the duration of the load; loads inside
+    take turns (one at a time in the process)."""
     import llama_cpp.llama_cpp as low
 
-    if repack:
-        yield  # llama.cpp's own default
-        return
-    original = low.llama_model_default_params
+    with _LOAD_LOCK:
+        if repack:
+            yield  # llama.cpp's own default
+            return
+        original = low.llama_model_default_params
 
-    def without_repack():
-        params = original()
-        params.use_extra_bufts = False
-        return params
+        def without_repack():
+            params = original()
+            params.use_extra_bufts = False
+            return params
 
-    low.llama_model_default_params = without_repack
-    try:
-        yield
-    finally:
-        low.llama_model_default_params = original
+        low.llama_model_default_params = without_repack
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = original

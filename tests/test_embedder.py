@@ -34,3 +34,13 @@ def test_embedder_uses_numpy_for_questions_and_torch_for_batches():
     batch = embedder.embed(TEXTS * 3)
     assert embedder._model is not None
     assert np.abs(batch[0] - question[0]).max() < 1e-4
+
+
+def test_numpy_erf_is_math_erf_to_float32_rounding():
+    import math
+
+    from rag.models.bert_numpy import _erf
+
+    xs = np.linspace(-8, 8, 20001, dtype=np.float32)
+    exact = np.array([math.erf(float(x)) for x in xs])
+    assert np.abs(_erf(xs) - exact).max() < 1e-6

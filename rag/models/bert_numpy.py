@@ -15,11 +15,18 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    # BERT's exact GELU, via erf; NumPy has no erf, so use the float64 series of math.erf elementwise.
-    from math import erf
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to within 1.5e-7 (Abramowitz & Stegun 7.1.26), below float32's own rounding of BERT's activations.
+    NumPy has no erf; math.erf element by element took ~40 ms of a question's ~50 ms here."""
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+    return np.sign(x) * (1.0 - poly * np.exp(-a * a))
 
-    return 0.5 * x * (1.0 + np.vectorize(erf, otypes=[np.float32])(x / np.sqrt(2.0)))
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # BERT's exact GELU (the erf form, not the tanh approximation).
+    return 0.5 * x * (1.0 + _erf(x / np.float32(np.sqrt(2.0))))
 
 
 class NumpyBert:

@@ -20,10 +20,12 @@ say said says please according reported one may might must
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space; abbreviations
 # like "U.S." mostly survive because the next word must start a sentence (capital, digit or quote).
-# A chat-template token planted in an article ("<|im_start|>", "<|im_end|>") bounds a sentence on both sides: glued
-# to the real sentence beside it, the planted turn would take that sentence down with it when it is dropped.
-_CHAT_TOKEN = r"<\|[^|>\n]{0,40}\|>"
-_SENTENCE_END = re.compile(rf"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n|\s*(?={_CHAT_TOKEN})|{_CHAT_TOKEN}")
+# A chat turn planted in an article ("<|im_start|>system ...", "### system ...", "[INST]") starts a sentence, and a
+# chat token ends one: glued to a real sentence beside it, the planted turn would take that sentence down with it
+# when it is dropped as an instruction.
+_CHAT_TOKEN = r"<\|[^|>\n]{0,40}\|>|\[/?INST\]"
+_TURN = rf"{_CHAT_TOKEN}|(?<!#)#{{2,}}[ \t]*(?i:system|user|assistant)\b"
+_SENTENCE_END = re.compile(rf"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n|\s*(?={_TURN})|{_CHAT_TOKEN}")
 ABBREVIATION = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
                           r"Sept|Oct|Nov|Dec|[A-Z])\.$")
 _WORD = re.compile(r"[a-z0-9]+")

@@ -96,11 +96,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 # Sentences that address a language model rather than a reader: planted instructions ("ignore previous
 # instructions", "reply only with ...", fake system turns). Evidence never includes them.
 _INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|rules|directions|above|previous)\b"
+    # "Ignore all previous instructions", not "his disregard for parliamentary rules"
+    r"\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|your|my|these|those|previous|prior|earlier|above|"
+    r"preceding|other)\s+){0,3}(?:instructions?|prompts?|rules|directions|above|previous)\b"
     r"|\b(?:reply|respond|answer)\b[^.]{0,40}\b(?:only|every|all|always)\b[^.]{0,60}\b(?:with|using)\b"
-    r"|\b(?:you are now|you must now|as an ai|language model|new instructions?|system prompt|assistant:|system:)"
+    # "as an AI", not "as an aide"; a role label opens a line, where "his assistant: ..." and "solar system:" do not
+    r"|\b(?:you are now|you must now|as an ai\b|language model|system prompt)|\bnew instructions?\s*:"
+    r"|(?:^|\n)\W*(?:system|assistant|user)\s*:"
     r"|^\W*(?:answer|reply|respond|say|output|print|write)\s+(?:only\s+)?(?:with|that the answer)\b"
-    r"|<\|?im_(?:start|end)\|?>|#{2,}\s*(?:system|user|assistant)\b|\bcite \[\d+\]",
+    r"|<\|?im_(?:start|end)\|?>|#{2,}\s*(?:system|user|assistant)\b|\bcite \[\d+\]"
+    # Text addressed to the machines that read the page: "Note to AI assistants reading this page: ..."
+    r"|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:any\s+|all\s+)?"
+    r"(?:ai\s+(?:assistants?|models?|systems?|agents?|chatbots?)|assistants?|chatbots?|bots?|llms?)\b"
+    r"|\b(?:ais?|llms?|chatbots?|bots?|assistants?)\s+reading\s+this\s+(?:page|article|text)\b",
     re.IGNORECASE)
 
 

@@ -77,7 +77,6 @@ def test_the_load_without_repack_changes_the_defaults_only_for_its_duration():
     assert low.llama_model_default_params is original
 
 
-
 def test_loads_on_other_threads_wait_for_the_swap_and_never_see_it():
     import threading
 

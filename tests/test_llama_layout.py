@@ -106,6 +106,7 @@ def test_loads_on_other_threads_wait_for_the_swap_and_never_see_it():
     second.join(5)
     assert seen == [True] and low.llama_model_default_params is original
 
+
 @pytest.mark.integration
 def test_a_model_loaded_without_repack_answers_under_the_grammar(tmp_path):
     import re

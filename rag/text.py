@@ -26,8 +26,11 @@ say said says please according reported one may might must
 _CHAT_TOKEN = r"<\|[^|>\n]{0,40}\|>|\[/?INST\]"
 _TURN = rf"{_CHAT_TOKEN}|(?<!#)#{{2,}}[ \t]*(?i:system|user|assistant)\b"
 _SENTENCE_END = re.compile(rf"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n|\s*(?={_TURN})|{_CHAT_TOKEN}")
+# Titles before a name ("Montana Gov. Greg Gianforte", "Sen. Joe Manchin", "Rep.", "Rev.") are the commonest false
+# stops in US news (~2,600 in the RealTimeQA corpus): split there, the name lost its office and the office its name.
 ABBREVIATION = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"
-                          r"Sept|Oct|Nov|Dec|[A-Z])\.$")
+                          r"Sept|Oct|Nov|Dec|Govs?|Sens?|Reps?|Rev|Prof|Capt|Cmdr|Adm|Maj|Supt|Atty|Hon|Ft|Mt|Ave|vs?|"
+                          r"[A-Z])\.$")
 _WORD = re.compile(r"[a-z0-9]+")
 NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                          "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "

@@ -18,6 +18,10 @@ def test_sentences_do_not_split_on_abbreviations():
     text = "The U.S. military struck at night. Mr. Kirby said so. Then it ended!"
     pieces = [text[s:e] for s, e in sentence_spans(text)]
     assert pieces == ["The U.S. military struck at night.", "Mr. Kirby said so.", "Then it ended!"]
+    text = "Montana Gov. Greg Gianforte declared a disaster. Sen. Joe Manchin and Rep. Liz Cheney spoke on Roe v. Wade."
+    pieces = [text[s:e] for s, e in sentence_spans(text)]
+    assert pieces == ["Montana Gov. Greg Gianforte declared a disaster.",
+                      "Sen. Joe Manchin and Rep. Liz Cheney spoke on Roe v. Wade."]
 
 
 def test_a_planted_chat_token_bounds_the_sentences_beside_it():

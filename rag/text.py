@@ -23,9 +23,9 @@ say said says please according reported one may might must
 # A chat turn planted in an article ("<|im_start|>system ...", "### system ...", "[INST]") starts a sentence, and a
 # chat token ends one: glued to a real sentence beside it, the planted turn would take that sentence down with it
 # when it is dropped as an instruction.
-_CHAT_TOKEN = r"<\|[^|>\n]{0,40}\|>|\[/?INST\]"
-_TURN = rf"{_CHAT_TOKEN}|(?<!#)#{{2,}}[ \t]*(?i:system|user|assistant)\b"
-_SENTENCE_END = re.compile(rf"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n|\s*(?={_TURN})|{_CHAT_TOKEN}")
+CHAT_TOKEN = r"<\|[^|>\n]{0,40}\|>|</?s>|\[/?INST\]"  # chat-template special tokens, as text (one definition)
+_TURN = rf"{CHAT_TOKEN}|(?<!#)#{{2,}}[ \t]*(?i:system|user|assistant)\b"
+_SENTENCE_END = re.compile(rf"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n|\s*(?={_TURN})|{CHAT_TOKEN}")
 # Titles before a name ("Montana Gov. Greg Gianforte", "Sen. Joe Manchin", "Rep.", "Rev.") are the commonest false
 # stops in US news (~2,600 in the RealTimeQA corpus): split there, the name lost its office and the office its name.
 ABBREVIATION = re.compile(r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Jr|Sr|No|Vol|Jan|Feb|Mar|Apr|Aug|"

@@ -16,7 +16,7 @@ from typing import Sequence
 from rag.answer.citations import strip_markers
 from rag.answer.prompting import load_prompt, parse_template
 from rag.models.generator import Generator, Usage
-from rag.text import STOPWORDS
+from rag.text import CHAT_TOKEN, STOPWORDS
 from rag.text import content_words as text_content_words
 from rag.types import Rewrite
 
@@ -28,7 +28,7 @@ _HISTORY_TURNS = 2  # the last two exchanges are enough context to resolve "ther
 _ANSWER_CHARS = 240  # long answers make the prompt slow and give the small model more to copy
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
-_SPECIAL = re.compile(r"<\|[^|>]*\|>|</?s>")
+_SPECIAL = re.compile(CHAT_TOKEN)
 _LABEL = re.compile(r"^\s*(?:(?:rewritten|standalone|new|follow-up|followup)\s+)?question\s*:\s*", re.IGNORECASE)
 _OPENER = re.compile(r"^\s*(?:(?:what|how)\s+about|what\s+else|and|also|but|so)\b", re.IGNORECASE)
 

@@ -11,12 +11,12 @@ from rag.answer.evidence import EvidenceGroup
 from rag.config import REPO_ROOT
 from rag.dates import resolve_relative
 from rag.errors import ConfigError
-from rag.text import looks_like_instruction
+from rag.text import CHAT_TOKEN, looks_like_instruction
 from rag.types import Citation
 
 _ROLE = re.compile(r"^###\s*(system|user|assistant)\s*$", re.MULTILINE)
 _FENCE = re.compile(r"\[(\d+)\]")
-_SPECIAL = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]")
+_SPECIAL = re.compile(CHAT_TOKEN)
 _SLOT = re.compile(r"\{(evidence|asked_on|question)\}")
 
 

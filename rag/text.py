@@ -23,7 +23,9 @@ say said says please according reported one may might must
 # A chat turn planted in an article ("<|im_start|>system ...", "### system ...", "[INST]") starts a sentence, and a
 # chat token ends one: glued to a real sentence beside it, the planted turn would take that sentence down with it
 # when it is dropped as an instruction.
-CHAT_TOKEN = r"<\|[^|>\n]{0,40}\|>|</?s>|\[/?INST\]"  # chat-template special tokens, as text (one definition)
+# Chat-template special tokens written as text, one definition for the three places that need it; it matches all
+# that each of their own patterns did (prompting's up to 40 characters, the follow-up rewrite's of any length).
+CHAT_TOKEN = r"<\|[^|>]*\|>|</?s>|\[/?INST\]"
 _TURN = rf"{CHAT_TOKEN}|(?<!#)#{{2,}}[ \t]*(?i:system|user|assistant)\b"
 _SENTENCE_END = re.compile(rf"[.!?][\"'”’)\]]*(?=\s+[\"“‘'(\[A-Z0-9])|\n\s*\n|\s*(?={_TURN})|{CHAT_TOKEN}")
 # Titles before a name ("Montana Gov. Greg Gianforte", "Sen. Joe Manchin", "Rep.", "Rev.") are the commonest false

@@ -6,6 +6,7 @@
     .venv/bin/python eval/bench_drafting.py --library --draft 0   # rag's greedy loop vs llama-cpp-python's
     .venv/bin/python eval/bench_drafting.py --quotes --draft 0    # quotes' rest guessed from the evidence vs off
     .venv/bin/python eval/bench_drafting.py --quotes --draft 0 --library   # ... vs llama-cpp-python's
+    .venv/bin/python eval/bench_drafting.py --quotes --reply --draft 0    # the whole reply guessed vs the quotes' rest
 
 `--quotes` gives the drafted runs the guesses `rag ask` makes with `draft_quotes = true` (the rest of the sentence a
 quote has begun, rag.answer.quote_drafts); the plain runs have none. `--library` makes the baseline
@@ -40,6 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag.answer.quote_drafts import QuoteDrafter  # noqa: E402
+from rag.answer.reply_guesses import ReplyDrafter  # noqa: E402
 from rag.answer.stages import prompt  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.models.decoding import DraftStats  # noqa: E402
@@ -195,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draft", type=int, default=10, help="draft_tokens of the drafted runs")
     parser.add_argument("--quotes", action="store_true",
                         help="the drafted runs also guess the rest of each quote (draft_quotes = true)")
+    parser.add_argument("--reply", action="store_true",
+                        help="the drafted runs guess the whole reply (rag.answer.reply_guesses: the quotes' rest, "
+                             "the lines' openings, the answer's words); with --quotes the plain runs guess the "
+                             "quotes' rest")
     parser.add_argument("--library", action="store_true",
                         help="baseline: llama-cpp-python's create_completion instead of rag's greedy loop")
     parser.add_argument("--max-tokens", type=int, default=Config().max_answer_tokens)
@@ -237,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         base = LIBRARY if args.library else 0
         for r in range(args.repeat):
             for i, (question, messages, grammar, drafter) in enumerate(cases):
-                kinds = ((base, plain, None), (args.draft, drafted, drafter if args.quotes else None))
+                reply = ReplyDrafter(drafter, question)
+                kinds = ((base, plain, drafter if args.quotes and args.reply else None),
+                         (args.draft, drafted, reply if args.reply else drafter if args.quotes else None))
                 for draft, runs, guess in kinds if (i + r) % 2 == 0 else kinds[::-1]:
                     runs[i].append(run(generator, messages, grammar, draft, args.max_tokens, guess))
                 if args.show:

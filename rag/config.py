@@ -53,8 +53,9 @@ class Config:
     bm25_weight: float = _sweep(1.0, "ask")
     max_answer_tokens: int = _sweep(200, "ask")  # quotes and answer together
     temperature: float = _sweep(0.0, "ask")
-    # Greedy answers: once a quote's first words are written, the rest of that evidence sentence is drafted and
-    # checked in one batch (rag.answer.quote_drafts) instead of written token by token: ~15% less time an answer.
+    # Greedy answers: text the reply copies is guessed and checked in one batch instead of written token by token:
+    # a quote's rest from the evidence sentence it began (rag.answer.quote_drafts), the lines' fixed openings and
+    # the answer's words from its own quotes (rag.answer.reply_guesses).
     draft_quotes: bool = _sweep(True, "ask")
     draft_tokens: int = 0  # greedy answers: tokens drafted from the prompt per batch (rag.models.decoding); 0: off
     n_ctx: int = 4096

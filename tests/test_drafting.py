@@ -384,12 +384,15 @@ def test_drafted_equals_plain_greedy_with_the_tiny_model(seed_prompts):
 
 
 @pytest.mark.integration
-def test_quote_guesses_equal_plain_greedy_with_the_tiny_model(seed_prompts):
-    """The rest of each quote guessed from the shown evidence (rag.answer.quote_drafts) and checked in one batch:
-    on batch-invariant numerics the same text and log-probabilities as plain greedy decoding."""
+@pytest.mark.parametrize("whole_reply", [False, True], ids=["quotes", "reply"])
+def test_quote_guesses_equal_plain_greedy_with_the_tiny_model(seed_prompts, whole_reply):
+    """The rest of each quote guessed from the shown evidence (rag.answer.quote_drafts), and with `whole_reply`
+    the lines' openings and the answer's words too (rag.answer.reply_guesses), each checked in one batch: on
+    batch-invariant numerics the same text and log-probabilities as plain greedy decoding."""
     import re
 
     from rag.answer.quote_drafts import QuoteDrafter
+    from rag.answer.reply_guesses import ReplyDrafter
 
     prompts, grammar = seed_prompts
     generator = tiny_generator(n_ubatch=1)
@@ -397,6 +400,8 @@ def test_quote_guesses_equal_plain_greedy_with_the_tiny_model(seed_prompts):
     for messages in prompts:
         plain, plain_usage = generate(generator, messages, grammar, draft=0)
         guess = QuoteDrafter({0: messages[-1]["content"]})  # no passage 0: the quote's words are looked up anywhere
+        if whole_reply:
+            guess = ReplyDrafter(guess, messages[-1]["content"])
         guessed, guessed_usage = generate(generator, messages, grammar, draft=0, guess=guess)
         assert guessed == plain and guessed_usage.completion_tokens == plain_usage.completion_tokens
         assert guessed_usage.logprobs == pytest.approx(plain_usage.logprobs, abs=1e-3)

@@ -17,6 +17,7 @@ from rag.answer.format import AnswerTail, grammar_for, parse_draft
 from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
 from rag.answer.quote_drafts import QuoteDrafter
 from rag.answer.quotes import answer_as_quote, verify
+from rag.answer.reply_guesses import ReplyDrafter
 from rag.answer.retrieve import Retriever
 from rag.answer.state import AskState
 from rag.config import Config
@@ -70,7 +71,7 @@ def generate(assistant: Parts, state: AskState) -> Iterator[Event]:
         return
     messages, grammar = prompt(assistant.templates, state)
     tail, usage, quoted = AnswerTail(), state.usage, set()
-    guess = QuoteDrafter(state.shown) if state.config.draft_quotes else None
+    guess = ReplyDrafter(QuoteDrafter(state.shown), state.question) if state.config.draft_quotes else None
     for piece in assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
                                             usage, grammar=grammar, guess=guess):
         if state.timings.first_token_ms is None:

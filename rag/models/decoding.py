@@ -14,7 +14,8 @@ the batched logits pick as the one-token steps do: always when llama.cpp compute
 (n_ubatch=1, the identity test), or with kernels that do not depend on the batch size; see `stream_completion`
 for this build's batch kernels. (On 2 CPU cores a batch of a few tokens costs about as much as its steps, so
 n-gram drafting is off; a batch of ~20 costs about half. The caller's own guesses, `propose`, are drafted
-whatever `max_draft` is: rag guesses the rest of a quote, rag.answer.quote_drafts.)
+whatever `max_draft` is: rag guesses the rest of a quote, the lines' openings and the answer's copied words,
+rag.answer.quote_drafts and rag.answer.reply_guesses.)
 
 The module has three parts, each testable on its own:
 - `NgramIndex`: the lookup (pure Python);

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rag.text import has_cjk
 
 ANSWER_MARK = "ANSWER:"
+QUOTE_MARK = "QUOTE ["  # how the grammar opens a quote line (its number and `]: "` follow)
 _QUOTE_LINE = re.compile(r"^\s*QUOTE\s*\[(\d+)\]\s*:\s*[\"“]?(.*?)[\"”]?\s*$", re.IGNORECASE)
 _ANSWER_LINE = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)
 _NONE_LINE = re.compile(r"^\s*NONE\b", re.IGNORECASE)

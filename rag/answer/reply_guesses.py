@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.format import ANSWER_MARK, QUOTE_MARK, parse_draft
 from rag.answer.quote_drafts import QuoteDrafter
 
-QUOTE_OPEN, ANSWER_OPEN = "QUOTE [", "ANSWER: "
+ANSWER_OPEN = ANSWER_MARK + " "
 ANSWER_MIN_WORDS = 2  # the answer's last words that must be found in a quote (one word recurs everywhere)
 ANSWER_MAX_WORDS = 8  # the longest answer guess, in words: a long guess that is refused early costs its batch
-_QUOTE_LINE = re.compile(r'QUOTE \[\d+\]: "([^"\n]*)"')
 _NUMBERED_OPEN = re.compile(r"QUOTE \[\d+")
 # What a clause of the answer cannot hold (prompts/answer.gbnf), and where a copied phrase usually stops.
 _CLAUSE_STOP = re.compile(r"[\[\];\n,:]|[.!?](?=\s|$)")
@@ -30,7 +30,7 @@ def next_opening(reply: str) -> str:
     line = reply.rsplit("\n", 1)[-1]
     if _NUMBERED_OPEN.fullmatch(line):
         return ']: "'
-    for opening in (QUOTE_OPEN, ANSWER_OPEN):
+    for opening in (QUOTE_MARK, ANSWER_OPEN):
         if line and opening.startswith(line) and line != opening:
             return opening[len(line):]
     return ""
@@ -39,8 +39,8 @@ def next_opening(reply: str) -> str:
 def after_closed_quote(reply: str) -> str:
     """The opening of the line after a quote just closed: a second quote after the first (the worked example's
     shape), the answer after the second (the grammar allows no third)."""
-    quotes = len(_QUOTE_LINE.findall(reply))
-    return QUOTE_OPEN if quotes == 1 else ANSWER_OPEN if quotes >= 2 else ""
+    quotes = len(parse_draft(reply).quotes)
+    return QUOTE_MARK if quotes == 1 else ANSWER_OPEN if quotes >= 2 else ""
 
 
 def answer_words(reply: str, question: str = "") -> str:
@@ -55,7 +55,7 @@ def answer_words(reply: str, question: str = "") -> str:
     if len([w for w in words if w]) < ANSWER_MIN_WORDS or not words[-1]:
         return ""  # too few words, or a space just written (the next word is the model's to choose)
     tail = " ".join(words[-ANSWER_MIN_WORDS:])
-    sources = [*(m[1] for m in _QUOTE_LINE.finditer(reply)), question]
+    sources = [*(quote.text for quote in parse_draft(reply).quotes), question]
     rests = {source[at + len(tail):] for source in sources for at in _word_starts(source, tail)}
     if len(rests) != 1:
         return ""

@@ -20,7 +20,7 @@ from rag.answer.quote_drafts import QuoteDrafter
 ANSWER_OPEN = ANSWER_MARK + " "
 ANSWER_MIN_WORDS = 2  # the answer's last words that must be found in a quote (one word recurs everywhere)
 ANSWER_MAX_WORDS = 8  # the longest answer guess, in words: a long guess that is refused early costs its batch
-_NUMBERED_OPEN = re.compile(r"QUOTE \[\d+")
+_NUMBERED_OPEN = re.compile(re.escape(QUOTE_MARK) + r"\d+")
 # What a clause of the answer cannot hold (prompts/answer.gbnf), and where a copied phrase usually stops.
 _CLAUSE_STOP = re.compile(r"[\[\];\n,:]|[.!?](?=\s|$)")
 

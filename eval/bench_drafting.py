@@ -7,6 +7,7 @@
     .venv/bin/python eval/bench_drafting.py --quotes --draft 0    # quotes' rest guessed from the evidence vs off
     .venv/bin/python eval/bench_drafting.py --quotes --draft 0 --library   # ... vs llama-cpp-python's
     .venv/bin/python eval/bench_drafting.py --quotes --reply --draft 0    # the whole reply guessed vs the quotes' rest
+    .venv/bin/python eval/bench_drafting.py --reply-both --draft 4   # n-gram drafts besides the whole reply's guesses
 
 `--quotes` gives the drafted runs the guesses `rag ask` makes with `draft_quotes = true` (the rest of the sentence a
 quote has begun, rag.answer.quote_drafts); the plain runs have none. `--library` makes the baseline
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the drafted runs guess the whole reply (rag.answer.reply_guesses: the quotes' rest, "
                              "the lines' openings, the answer's words); with --quotes the plain runs guess the "
                              "quotes' rest")
+    parser.add_argument("--reply-both", action="store_true",
+                        help="both runs guess the whole reply (draft_quotes = true as shipped); the drafted runs add "
+                             "n-gram drafts of --draft tokens where no guess is made")
     parser.add_argument("--library", action="store_true",
                         help="baseline: llama-cpp-python's create_completion instead of rag's greedy loop")
     parser.add_argument("--max-tokens", type=int, default=Config().max_answer_tokens)
@@ -208,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=Config().threads, help="llama.cpp threads (0: one per core)")
     parser.add_argument("--show", action="store_true", help="print each question's answer and figures")
     args = parser.parse_args(argv)
+    if args.reply_both:
+        args.quotes = args.reply = True
 
     import rag.models.decoding
     from rag.models.factories import checked_layout
@@ -244,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.repeat):
             for i, (question, messages, grammar, drafter) in enumerate(cases):
                 reply = ReplyDrafter(drafter, question)
-                kinds = ((base, plain, drafter if args.quotes and args.reply else None),
-                         (args.draft, drafted, reply if args.reply else drafter if args.quotes else None))
+                plain_guess = reply if args.reply_both else drafter if args.quotes and args.reply else None
+                drafted_guess = reply if args.reply else drafter if args.quotes else None
+                kinds = ((base, plain, plain_guess), (args.draft, drafted, drafted_guess))
                 for draft, runs, guess in kinds if (i + r) % 2 == 0 else kinds[::-1]:
                     runs[i].append(run(generator, messages, grammar, draft, args.max_tokens, guess))
                 if args.show:

@@ -176,6 +176,7 @@ def test_no_cjk_in_an_english_answer():
     template = Templates.load("").grammar
     english = grammar_for(template, 4, "The ministry denied its involvement in the airstrikes.")
     assert "\\u4e00-\\u9fff" in english.split("clause  ::=")[1]
+    assert "\\u4e00-\\u9fff" in english.split("quote   ::=")[1].split("\n")[0]  # quotes are copied: none there either
     assert grammar_for(template, 4, "国防部否认参与空袭。") == template  # Chinese articles: Chinese answers allowed
     passages = _passages(1)
     from rag.answer.evidence import EvidenceGroup, Sentence

@@ -39,18 +39,21 @@ class Draft:
     none: bool = False
 
 
-# The answer's clauses may not hold a CJK character when the evidence holds none (a small model's slip).
-_CLAUSE_CHARS = r"[^\n\[\];]"
-_CLAUSE_CHARS_NO_CJK = r"[^\n\[\];\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+# Quotes and the answer's clauses may not hold a CJK character when the evidence holds none (a small model's
+# slip: a quote that strays into "Iraqi合作" is copied from nowhere and takes the answer with it).
+_CJK_RANGES = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_NO_CJK = {r'[^"\n]': rf'[^"\n{_CJK_RANGES}]',  # a quote's characters
+           r"[^\n\[\];]": rf"[^\n\[\];{_CJK_RANGES}]"}  # a clause's characters
 
 
 def grammar_for(grammar: str, passages: int, evidence: str = "") -> str:
     """The answer grammar fitted to what is shown: a passage-number rule that can name every one of `passages`
-    (two digits past nine), and, when the evidence has no CJK script, answer clauses that cannot have any."""
+    (two digits past nine), and, when the evidence has no CJK script, quotes and clauses that cannot have any."""
     if passages > 9 and _PASSAGE_RULE.search(grammar):
         grammar = _PASSAGE_RULE.sub(TWO_DIGITS, grammar, count=1)
     if evidence and not has_cjk(evidence):
-        grammar = grammar.replace(_CLAUSE_CHARS, _CLAUSE_CHARS_NO_CJK)
+        for chars, without_cjk in _NO_CJK.items():
+            grammar = grammar.replace(chars, without_cjk)
     return grammar
 
 

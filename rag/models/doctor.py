@@ -96,7 +96,7 @@ def report_lines(report) -> list[str]:
     amx_found = ("not checked (objdump missing)" if report.amx_instructions is None else
                  f"{report.amx_instructions} AMX instructions in its {report.libraries} libraries")
     if report.amx_instructions:
-        amx_found += (" — they crash on virtual machines with AMX: make rebuild-llama" if report.amx_cpu else
+        amx_found += (" — built by GCC 12 they die on the first prompt: make rebuild-llama" if report.amx_cpu else
                       " (this CPU has no AMX; another CPU would run them)")
     lines += [f"  features   {report.system_info}", f"  checked    {amx_found}",
               f"  weights    {_layout(report.llama_repack, report.cpu_flags)}"

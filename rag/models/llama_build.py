@@ -3,9 +3,12 @@
 Run from the source tree before the package is installed (`python -m rag.models.llama_build`, what `make install` does);
 it needs only the standard library, pip and a C compiler.
 
-Why: `-march=native` on an Intel Xeon with AMX compiles llama.cpp's AMX kernels in, and on virtual machines
-they die with SIGILL on the first prompt (ggml-org/llama.cpp#28756). Everything else native (AVX2, AVX-512,
-VNNI) is kept for speed. The wheel is built with pip's cache off and kept in our own cache under a key made of
+Why: `-march=native` on an Intel Xeon with AMX compiles llama.cpp's AMX kernels in, and built by GCC 12 they
+die with SIGILL on the first prompt: GCC 12's `_tile_loadconfig` tells the optimiser it reads 8 bytes of the
+64-byte tile configuration, so ggml's stores of the tiles' shapes are dropped as dead, the tiles stay
+unconfigured and the first `tilezero` is an illegal instruction (seen on the project's Xeon, eval/NOTES.md).
+With that mended (a pre-included header that reads all 64 bytes) the AMX kernels ran there, but no faster on
+2 cores, so AMX stays off. Everything else native (AVX2, AVX-512, VNNI) is kept for speed. The wheel is built with pip's cache off and kept in our own cache under a key made of
 every input that changes the binary (version, flags, compiler, CPU), so a wheel built with other settings is
 never handed back; the one installed is replaced unless it is exactly the one built for this key.
 """

@@ -117,6 +117,7 @@ class Signals:
     keyword_gap: float
     # Last, with a default: records written before it was measured still load. Not something to weigh: it gates.
     adds_nothing: float = 0.0  # 1 when the answer adds no word (nor a "not") to the question: a restated question
+    unsupported_figures: float = 0.0  # counts in the answer that no shown sentence, title, outlet or the question gives
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources
+from rag.answer.agreement import (agreement, figures, key_terms, rival_figures, supporting_sources,
+                                  unsupported_figures)
 from rag.answer.confidence import FEATURES, adds_nothing, gated
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.types import Document
@@ -73,6 +74,19 @@ def test_an_answer_that_only_restates_the_question_adds_nothing():
 
 
 def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
-    assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0})
+    assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0}) and gated({"unsupported_figures": 1.0})
     assert not gated({"adds_nothing": 0.0, "unsupported_dates": 0.0}) and not gated({})  # older records
-    assert "adds_nothing" not in FEATURES
+    assert "adds_nothing" not in FEATURES and "unsupported_figures" not in FEATURES
+
+
+def test_a_count_no_shown_sentence_gives_is_unsupported():
+    evidence = " ".join(g.text() for g in (SOHR, REUTERS, UNRELATED))
+    assert unsupported_figures("The strikes cost $1.5 billion [1].", evidence) == [1.5]
+    assert unsupported_figures("At least 40 people were killed [2].", evidence) == [40.0]
+    # Given in digits or in words, either way round, and with thousands separators.
+    assert unsupported_figures("17 people were killed [2]; the Observatory said twenty-two [1].", evidence) == []
+    assert unsupported_figures("Some 1,200 troops [1].", "about 1200 troops") == []
+    # Dates are rag.dates's to check; "one" is mostly a pronoun; the question's own figures count as given.
+    assert unsupported_figures("It was denied on Friday (2021-02-26) [1].", evidence) == []
+    assert unsupported_figures("One of the groups was hit [1].", evidence) == []
+    assert unsupported_figures("Two sites were hit [1].", "Were two sites hit? The Pentagon said so.") == []

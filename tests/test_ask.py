@@ -151,6 +151,12 @@ def test_dates_from_the_question_or_a_resolved_weekday_are_not_invented(seed_ind
     assert not answer.abstained and answer.signals.unsupported_dates == 0  # March 2020 is the question's own
 
 
+def test_a_count_the_articles_do_not_give_is_refused(seed_index):
+    reply = quoted("The ministry denied it, citing 4,300 documents [1].", (1, "The ministry denied its involvement"))
+    answer = _assistant(seed_index, reply).ask(QUESTION)
+    assert answer.abstained and answer.refused and answer.signals.unsupported_figures == 1.0
+
+
 def test_an_answer_that_restates_the_question_is_refused(seed_index):
     reply = quoted("The intelligence sharing was denied [1].", (1, "The ministry denied its involvement"))
     answer = _assistant(seed_index, reply).ask("Who denied the intelligence sharing?")

@@ -6,7 +6,8 @@ sentence puts next to one of the question's words (within a few words: "17 kille
 the answer gives another: the sign of a toll or count on which the sources disagree, where the answer must name
 both sides or decline.
 
-Tried as confidence signals by eval/trial_agreement.py and not kept (eval/NOTES.md): no answer path calls it yet.
+Tried as confidence signals by eval/trial_agreement.py and not kept (eval/NOTES.md). `unsupported_figures` (a count
+the answer gives that no shown sentence does) gates answers as an unsupported date does (rag.answer.confidence).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
          "ninety": 90}
 _NUMBER_WORD = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS}
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)?")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")  # "(2021-02-25)": a date, which rag.dates checks, not three counts
 WINDOW = 4  # words either side of a figure that may name what it counts
 
 
@@ -82,6 +84,18 @@ def figures(text: str) -> list[tuple[float, list[str]]]:
             continue
         found.append((value, [stem(w) for w in near]))
     return found
+
+
+def numbers_in(text: str) -> set[float]:
+    """Every number `text` spells, in digits or words, years and days of a month included."""
+    return {value for token in _TOKEN.findall(fold(text)) if (value := _value(token)) is not None}
+
+
+def unsupported_figures(answer: str, evidence: str) -> list[float]:
+    """The counts an answer states that the evidence (with the question) never gives: the model's own numbers,
+    however sure they sound ("cost $1.5 billion" where no article names a cost). Dates are rag.dates's."""
+    undated = _ISO_DATE.sub(" ", strip_markers(answer))
+    return sorted({value for value, _ in figures(undated)} - numbers_in(evidence))
 
 
 def rival_figures(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> tuple[float, ...]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
+from rag.answer.agreement import unsupported_figures
 from rag.answer.compose import claim
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
@@ -25,7 +26,7 @@ from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
 
-GATES = ("adds_nothing",)  # signals that withhold an answer on their own, never weighed
+GATES = ("adds_nothing", "unsupported_figures")  # signals that withhold an answer on their own, never weighed
 FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
 
 
@@ -50,10 +51,12 @@ def adds_nothing(question: str, answer: str) -> bool:
 
 
 def gated(values: Signals | Mapping[str, float | None]) -> bool:
-    """Withheld whatever the confidence: a date the articles do not give (from the model's memory, however sure it
-    sounds), or an answer that adds nothing to the question (a restated question is a miss, not an answer)."""
+    """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
+    however sure it sounds), or an answer that adds nothing to the question (a restated question is a miss, not an
+    answer)."""
     values = values.as_dict() if isinstance(values, Signals) else values
-    return bool(values.get("unsupported_dates")) or bool(values.get("adds_nothing"))
+    # unsupported_dates is weighed too (it was a feature before it gated).
+    return any(bool(values.get(name)) for name in ("unsupported_dates", *GATES))
 
 
 def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verified: list[VerifiedQuote],
@@ -84,6 +87,9 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         unsupported_dates=float(len(unsupported_dates(answer, f"{question} {evidence}"))),
         **(retrieval or RetrievalScores()).as_dict(),
         adds_nothing=float(adds_nothing(question, answer)),
+        # Outlets count as given: "France 24" names no count.
+        unsupported_figures=float(len(unsupported_figures(
+            answer, f"{question} {evidence} {' '.join(o for g in groups for o in g.outlets)}"))),
     )
 
 

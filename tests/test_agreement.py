@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.agreement import (agreement, figures, key_terms, rival_figures, supporting_sources,
-                                  unsupported_figures)
+from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources, unsupported_figures
 from rag.answer.confidence import FEATURES, adds_nothing, gated
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.types import Document

@@ -134,7 +134,8 @@ def jaccard(a: set, b: set) -> float:
 
 # Chinese, Japanese and Korean scripts: a small multilingual model may slip a word of one into an English answer
 # ("coalition设施"); where the articles hold none, such a word did not come from them.
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+CJK_RANGES = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"  # a regex or GBNF class
+CJK = re.compile(f"[{CJK_RANGES}]")
 
 
 def has_cjk(text: str) -> bool:

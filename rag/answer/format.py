@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import has_cjk
+from rag.text import CJK_RANGES, has_cjk
 
 ANSWER_MARK = "ANSWER:"
 QUOTE_MARK = "QUOTE ["  # how the grammar opens a quote line (its number and `]: "` follow)
@@ -41,9 +41,8 @@ class Draft:
 
 # Quotes and the answer's clauses may not hold a CJK character when the evidence holds none (a small model's
 # slip: a quote that strays into "Iraqi合作" is copied from nowhere and takes the answer with it).
-_CJK_RANGES = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_NO_CJK = {r'[^"\n]': rf'[^"\n{_CJK_RANGES}]',  # a quote's characters
-           r"[^\n\[\];]": rf"[^\n\[\];{_CJK_RANGES}]"}  # a clause's characters
+_NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
+           r"[^\n\[\];]": rf"[^\n\[\];{CJK_RANGES}]"}  # a clause's characters
 
 
 def grammar_for(grammar: str, passages: int, evidence: str = "") -> str:

@@ -8,9 +8,10 @@ die with SIGILL on the first prompt: GCC 12's `_tile_loadconfig` tells the optim
 64-byte tile configuration, so ggml's stores of the tiles' shapes are dropped as dead, the tiles stay
 unconfigured and the first `tilezero` is an illegal instruction (seen on the project's Xeon, eval/NOTES.md).
 With that mended (a pre-included header that reads all 64 bytes) the AMX kernels ran there, but no faster on
-2 cores, so AMX stays off. Everything else native (AVX2, AVX-512, VNNI) is kept for speed. The wheel is built with pip's cache off and kept in our own cache under a key made of
-every input that changes the binary (version, flags, compiler, CPU), so a wheel built with other settings is
-never handed back; the one installed is replaced unless it is exactly the one built for this key.
+2 cores, so AMX stays off. Everything else native (AVX2, AVX-512, VNNI) is kept for speed. The wheel is built
+with pip's cache off and kept in our own cache under a key made of every input that changes the binary
+(version, flags, compiler, CPU), so a wheel built with other settings is never handed back; the one installed is
+replaced unless it is exactly the one built for this key.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ silent load. The matrix: every file of a generation x four kinds of damage, hash
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,27 @@ def test_check_of_a_sound_index_lists_what_it_verified(seed_index):
     result = CliRunner().invoke(main, ["info", "--check", "--index", seed_index.index_dir])
     assert result.exit_code == 0, result.output
     assert "vectors.faiss" in result.output and "sha256 ok" in result.output and "agree" in result.output
+
+
+def test_a_file_hashed_sound_is_not_hashed_again_until_it_changes(tmp_path, seeds, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(gens, "STABLE_SECONDS", 0.0)  # the build's files count as settled at once
+    monkeypatch.setattr(gens, "FULL_HASH_BYTES", 64 << 20)  # (the module's "sampled" fixture may have lowered it)
+    _, live = _build(tmp_path, seeds)
+    root, gen = tmp_path / "index", tmp_path / "index" / live
+    time.sleep(0.05)  # the change below lands on a later tick of the clock than the build's writes
+    _, files = gens.read_manifest(root, gen)
+    hashed, real = [], gens.full_sha256
+    monkeypatch.setattr(gens, "full_sha256", lambda path: hashed.append(path.name) or real(path))
+    gens.verify_files(root, gen, files, full=False)
+    assert len(hashed) == len(files)  # every file is small: all hashed whole, once
+    again = gens.verify_files(root, gen, files, full=False)
+    assert len(hashed) == len(files) and all("unchanged since" in line for line in again)
+    gens.verify_files(root, gen, files, full=True)  # rag info --check hashes everything, whatever was seen
+    assert len(hashed) == 2 * len(files)
+    path = gen / "meta.sqlite"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the same size, so only its times tell
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexDamagedError, match="meta.sqlite does not match its checksum"):
+        gens.verify_files(root, gen, files, full=False)

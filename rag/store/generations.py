@@ -110,14 +110,14 @@ def verify_files(root: Path, gen: Path, files: dict, full: bool) -> list[str]:
         if not full and stat.st_size <= FULL_HASH_BYTES and verified.holds(name, stat, record["sha256"]):
             ok, how = True, "sha256 ok before, unchanged since"
         elif full or stat.st_size <= FULL_HASH_BYTES:
-            ok, how = full_sha256(path) == record["sha256"], "sha256"
+            ok, how = full_sha256(path) == record["sha256"], "sha256 ok"
             if ok:
                 verified.add(name, stat, record["sha256"])
         else:
-            ok, how = sample_sha256(path, stat.st_size) == record.get("sample_sha256"), "sampled sha256"
+            ok, how = sample_sha256(path, stat.st_size) == record.get("sample_sha256"), "sampled sha256 ok"
         if not ok:
             raise _damaged(root, gen, f"{name} does not match its checksum")
-        checked.append(f"{name}: {stat.st_size} bytes, {how}{'' if how.endswith('since') else ' ok'}")
+        checked.append(f"{name}: {stat.st_size} bytes, {how}")
     verified.save()
     return checked
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, timedelta
 
 _MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
                 "november", "december"]
@@ -55,27 +55,40 @@ def wants_recent(question: str) -> bool:
     return bool(_RECENT.search(question))
 
 
-@lru_cache(maxsize=1)
-def _search():
-    from dateparser.search import search_dates
+_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_DAY_SHIFTS = {"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1, "last week": -7}
 
-    return search_dates
+
+def _months_before(day: date, months: int) -> date:
+    """The same day `months` months earlier, clamped to the month's end (March 31 less a month is February 28)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _resolve(phrase: str, published: date) -> date | None:
-    """The day a relative expression means in an article published on `published` (None if it is no such day)."""
+    """The day a relative expression means in an article published on `published` (None if it is no such day).
+
+    Computed here rather than by dateparser: `_RELATIVE` admits only these few fixed forms, and dateparser's
+    import and first search (its time-zone patterns) cost ~0.5 s of every cold answer. Tests pin the same days
+    dateparser gives.
+    """
     found = _RELATIVE.search(phrase)
     if not found:
         return None
-    word = found.group().lower()
-    if word in WEEKDAYS:
-        # News style names the weekday for the past seven days, the publication day itself included.
-        back = (published.weekday() - WEEKDAYS.index(word)) % 7
-        return published - timedelta(days=back)
-    results = _search()(found.group(), languages=["en"],
-                        settings={"RELATIVE_BASE": datetime.combine(published, datetime.min.time()),
-                                  "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False})
-    return results[0][1].date() if results else None
+    word = " ".join(found.group().lower().split())
+    try:
+        if word in WEEKDAYS:
+            # News style names the weekday for the past seven days, the publication day itself included.
+            return published - timedelta(days=(published.weekday() - WEEKDAYS.index(word)) % 7)
+        if word in _DAY_SHIFTS:
+            return published + timedelta(days=_DAY_SHIFTS[word])
+        if word in ("last month", "last year"):
+            return _months_before(published, 1 if word == "last month" else 12)
+        count, unit, _ago = word.split()
+        days = (int(count) if count.isdigit() else _COUNTS[count]) * (7 if unit.startswith("week") else 1)
+        return published - timedelta(days=days)
+    except (OverflowError, ValueError):  # "9999999 days ago": before year 1
+        return None
 
 
 def _span_label(phrase: str, day: date) -> str:
@@ -91,8 +104,8 @@ def _span_label(phrase: str, day: date) -> str:
 def resolve_relative(text: str, published: str | None) -> str:
     """The text with each relative date followed by the day it means: "on Thursday (2021-02-25)".
 
-    dateparser finds and resolves the expressions against the article's publication date; a text without a
-    weekday or "yesterday"-like word is returned untouched without loading it.
+    Each expression is resolved against the article's publication date; a text without a weekday or
+    "yesterday"-like word is returned untouched.
     """
     if not published or not _RELATIVE.search(text):
         return text

@@ -44,3 +44,18 @@ def test_numpy_erf_is_math_erf_to_float32_rounding():
     xs = np.linspace(-8, 8, 20001, dtype=np.float32)
     exact = np.array([math.erf(float(x)) for x in xs])
     assert np.abs(_erf(xs) - exact).max() < 1e-6
+
+
+def test_mapped_safetensors_reads_what_safetensors_reads(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from rag.models.bert_numpy import mapped_safetensors
+
+    path = embedder_path("all-minilm-l6-v2") / "model.safetensors"
+    theirs, ours = load_file(path), mapped_safetensors(path)
+    assert ours.keys() == theirs.keys()
+    assert all(ours[k].dtype == theirs[k].dtype and np.array_equal(ours[k], theirs[k]) for k in theirs)
+    odd = tmp_path / "odd.safetensors"
+    save_file({"x": np.zeros(3, dtype=np.uint8)}, str(odd))
+    with pytest.raises(ValueError, match="dtype U8"):
+        mapped_safetensors(odd)

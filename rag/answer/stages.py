@@ -59,7 +59,7 @@ def select(assistant: Parts, state: AskState) -> Iterator[Event]:
                                    config.evidence_tokens, config.max_sentences, max_articles=config.k,
                                    asked_on=state.asked_on, parsed=state.parsed)
     state.passages = [to_citation(n, group) for n, group in enumerate(state.groups, start=1)]
-    # Rendered once (relative dates resolved by dateparser): the prompt and the quote guesses both read it.
+    # Rendered once (relative dates resolved): the prompt and the quote guesses both read it.
     state.shown = render_passages(assistant.templates.evidence, state.passages)
     state.timings.evidence_ms = state.elapsed_ms()
     yield Retrieved(state.passages)

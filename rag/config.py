@@ -49,6 +49,9 @@ class Config:
     max_sentences: int = _sweep(8, "ask")  # evidence sentences at most
     fetch_k: int = _sweep(30, "ask")  # candidates taken from each retriever before fusion
     rrf_k: int = _sweep(60, "ask")  # reciprocal-rank-fusion constant
+    # A question about the present ("this week", "latest", "now") searches the days before it is asked first, and
+    # those chunks lead the candidates; the whole index fills the rest. 0: one search of everything.
+    recent_days: int = _sweep(14, "ask")
     dense_weight: float = _sweep(1.0, "ask")
     bm25_weight: float = _sweep(1.0, "ask")
     max_answer_tokens: int = _sweep(200, "ask")  # quotes and answer together
@@ -89,7 +92,8 @@ class Config:
 
 # The lowest and highest value of the numeric settings that have limits (None: no limit that way).
 _LIMITS: dict[str, tuple[float | None, float | None]] = {
-    "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "chunk_tokens": (16, 2048), "overlap": (0, None),
+    "k": (1, MAX_K), "fetch_k": (1, None), "rrf_k": (0, None), "recent_days": (0, None), "chunk_tokens": (16, 2048),
+    "overlap": (0, None),
     "candidates": (1, 200), "evidence_tokens": (16, None), "max_sentences": (1, 50), "max_answer_tokens": (1, None),
     "temperature": (0, None), "draft_tokens": (0, 64), "n_ctx": (256, None),
     "threads": (0, None), "max_file_mb": (0.001, None), "max_chunks": (1, None),

@@ -143,6 +143,26 @@ def test_filters(location, filters, expected):
     store.close()
 
 
+def test_a_question_about_the_present_finds_the_days_before_it_first(location):
+    """"latest": the chunks of the `recent_days` before the asked-on day lead, the whole index fills the rest, and
+    the confidence's scores are the whole index's; a question not about the present is searched once."""
+    embedder = FakeEmbedder()
+    _write(location, _dated_docs(), embedder)
+    store = open_store(location, embedder.name)
+    retriever = Retriever(store, embedder, recent_days=7)
+    asked = Filters(asked_on="2021-03-06")
+    assert retriever.search("What flooded the northern valley after storms?", 4, asked)[0].doc.doc_id == "a"
+    latest, latest_scores = retriever.search_scored("What is the latest on the northern valley after storms?", 4,
+                                                    asked)
+    assert [h.doc.doc_id for h in latest][0] == "c" and {h.doc.doc_id for h in latest} == {"a", "b", "c", "d"}
+    assert latest_scores == Retriever(store, embedder).search_scored(
+        "What is the latest on the northern valley after storms?", 4, asked)[1]
+    assert Retriever(store, embedder).search("What is the latest on the northern valley after storms?", 4,
+                                             asked)[0].doc.doc_id != "c"
+    assert retriever.search("What is the latest on the northern valley after storms?", 4)[0].doc.doc_id != "c"
+    store.close()
+
+
 def test_index_from_another_embedder_or_chunking_is_refused(store_config, seeds):
     ingest([seeds], store_config, FakeEmbedder())
     with pytest.raises(IndexMismatchError, match="fake-embedder"):

@@ -77,7 +77,7 @@ class Assistant:
 
     def retriever(self, config: Config) -> Retriever:
         return Retriever(self.index, self.embedder, config.fetch_k, config.rrf_k, config.dense_weight,
-                         config.bm25_weight)
+                         config.bm25_weight, config.recent_days)
 
     @property
     def calibration(self) -> Calibration:

@@ -23,7 +23,7 @@ SHARED = (  # every benchmark's, after its own options
     click.option("-k", "k", type=K_RANGE, help="Articles the evidence may come from (default 4)."),
     click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
                  help="Run every value (several --sweep: every combination). Keys: k, candidates, "
-                      "evidence_tokens, max_sentences, fetch_k, rrf_k, dense_weight, bm25_weight, "
+                      "evidence_tokens, max_sentences, fetch_k, rrf_k, recent_days, dense_weight, bm25_weight, "
                       "max_answer_tokens, temperature, calibration, model, chunk_tokens, overlap (the last two "
                       "need a corpus)."),
     click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions."),

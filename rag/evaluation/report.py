@@ -206,8 +206,8 @@ def _header_lines(results: dict) -> list[str]:
                          else f"- {label}: {value}")
     base = configs[0].get("config") if configs else None
     if base:
-        keys = ("k", "candidates", "evidence_tokens", "max_sentences", "fetch_k", "rrf_k", "dense_weight", "bm25_weight", "max_answer_tokens",
-                "temperature", "chunk_tokens", "overlap", "n_ctx")
+        keys = ("k", "candidates", "evidence_tokens", "max_sentences", "fetch_k", "rrf_k", "recent_days",
+                "dense_weight", "bm25_weight", "max_answer_tokens", "temperature", "chunk_tokens", "overlap", "n_ctx")
         swept = {k for c in configs for k in c.get("settings", {})}
         lines.append("- Settings: " + ", ".join(f"{k}={base[k]}" for k in keys if k in base and k not in swept)
                      + (f"; swept: {', '.join(sorted(swept))}" if swept else ""))

@@ -49,7 +49,7 @@ class Retriever:
 
     def search_scored(self, question: str, k: int, filters: Filters | None = None
                       ) -> tuple[list[Hit], RetrievalScores]:
-        """The k best chunks, best first, and how well anything matched (from the same searches).
+        """The k best chunks (up to 2k, see below), best first, and how well anything matched (same searches).
 
         A question about the present ("this week", "latest") is searched twice, over the `recent_days` before the
         day it is asked on and over the whole index: the k best of each, the recent ones first, each chunk once
@@ -64,8 +64,8 @@ class Retriever:
         ranked = found.ranked
         if window := self._recent_window(question, query.filters):
             recent = self.index.hybrid_search(replace(query, filters=window)).ranked
-            rows = {r.row for r in recent}
-            ranked = [*recent, *(r for r in ranked if r.row not in rows)]
+            recent_rows = {r.row for r in recent}
+            ranked = [*recent, *(r for r in ranked if r.row not in recent_rows)]
         rows = self.index.chunks_by_row([r.row for r in ranked])
         hits = [Hit(chunk=rows[r.row][0], doc=rows[r.row][1], score=r.score, dense_rank=r.dense_rank,
                     bm25_rank=r.keyword_rank) for r in ranked if r.row in rows]

@@ -49,8 +49,8 @@ class Config:
     max_sentences: int = _sweep(8, "ask")  # evidence sentences at most
     fetch_k: int = _sweep(30, "ask")  # candidates taken from each retriever before fusion
     rrf_k: int = _sweep(60, "ask")  # reciprocal-rank-fusion constant
-    # A question about the present ("this week", "latest", "now") is also searched over the days before it is asked:
-    # `candidates` chunks from those days, then `candidates` from the whole index. 0: one search of everything.
+    # A question about the present ("this week", "latest", "now") searches the days before it is asked first; the
+    # whole index fills what they leave of `candidates`. 0: one search of everything.
     recent_days: int = _sweep(14, "ask")
     dense_weight: float = _sweep(1.0, "ask")
     bm25_weight: float = _sweep(1.0, "ask")

@@ -197,9 +197,7 @@ def score_sentences(question: str, hits: list[Hit], asked_on: str | None = None,
         prior = max((p for s, e, p in priors.get(sentence.doc_id, []) if s <= sentence.start < e), default=0.0)
         same_doc = [j for j in (i - 1, i + 1) if 0 <= j < len(sentences) and sentences[j].doc_id == sentence.doc_id]
         context = max((match[j] for j in same_doc), default=0.0)
-        # Recency weighs as much as a sentence's rank prior: a "this week" question's candidates hold the recent
-        # days' chunks and the whole index's, and an old story sharing the question's words must not win on them.
-        score = match[i] + 0.35 * prior + 0.15 * context + 0.5 * recency.get(sentence.doc_id, 0.0)
+        score = match[i] + 0.35 * prior + 0.15 * context + 0.2 * recency.get(sentence.doc_id, 0.0)
         scored.append(Sentence(sentence.doc_id, sentence.start, sentence.end, sentence.text, score))
     return scored, {d.doc_id: d for d in docs}, primary, parts
 

@@ -156,3 +156,14 @@ def test_a_file_hashed_sound_is_not_hashed_again_until_it_changes(tmp_path, seed
     path.write_bytes(bytes(data))
     with pytest.raises(IndexDamagedError, match="meta.sqlite does not match its checksum"):
         gens.verify_files(root, gen, files, full=False)
+
+
+def test_generation_names_sort_in_the_order_they_were_made(monkeypatch):
+    """One clock reading per name: made at hh:mm:42.974 and then at hh:mm:42.999, the later sorts last even when
+    the clock turns to :43 while a name is being written."""
+    readings = iter([1_795_000_000_974_000_000, 1_795_000_000_999_999_999, 1_795_000_001_000_000_500])
+    monkeypatch.setattr(gens.time, "time_ns", lambda: next(readings))
+    first, second = gens.new_generation_name(), gens.new_generation_name()
+    assert sorted([second, first]) == [first, second]
+    assert first.endswith("-974000000") and second.endswith("-999999999")
+    assert first[:19] == second[:19] == "gen-" + time.strftime("%Y%m%d-%H%M%S", time.localtime(1_795_000_000))

@@ -212,7 +212,11 @@ def write_current(root: Path, gen: Path) -> None:
 
 
 def new_generation_name() -> str:
-    return f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    """gen-YYYYmmdd-HHMMSS-<nanoseconds>, from one reading of the clock: the names sort in the order the
+    generations were made, which the fallback to the one before relies on. (Two readings once named a
+    generation made at hh:mm:42.999 "…42-001…", sorting it before one made at hh:mm:42.974.)"""
+    now = time.time_ns()
+    return f"gen-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now // 10**9))}-{now % 10**9:09d}"
 
 
 def fsync_file(path: Path) -> None:

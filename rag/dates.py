@@ -69,8 +69,8 @@ def _resolve(phrase: str, published: date) -> date | None:
     """The day a relative expression means in an article published on `published` (None if it is no such day).
 
     Computed here rather than by dateparser: `_RELATIVE` admits only these few fixed forms, and dateparser's
-    import and first search (its time-zone patterns) cost ~0.5 s of every cold answer. Tests pin the same days
-    dateparser gives.
+    import and first search (its time-zone patterns) cost ~0.4 s of a cold answer whose evidence says
+    "yesterday". Tests pin the same days dateparser gives.
     """
     found = _RELATIVE.search(phrase)
     if not found:

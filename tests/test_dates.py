@@ -31,7 +31,7 @@ def test_relative_dates_resolve_against_publication(published, text, expected):
 
 
 def test_relative_days_are_the_ones_dateparser_gives():
-    """rag.dates computes the few forms it rewrites itself (dateparser costs ~0.5 s a cold answer); same days."""
+    """rag.dates computes the few forms it rewrites itself (dateparser costs ~0.4 s a cold answer); same days."""
     from dateparser.search import search_dates
 
     forms = ["yesterday", "today", "tomorrow", "last week", "last month", "last year", "a day ago", "six days ago",

@@ -7,6 +7,7 @@ import pytest
 from rag.answer.confidence import Calibration
 from rag.evaluation import truthfulness
 from rag.evaluation.report import render_report, render_results_md
+from rag.evaluation.risk_coverage import at_coverage, newest_and_oldest, risk_coverage_table, write_risk_coverage_plot
 from rag.evaluation.runner import run_eval
 from rag.evaluation.truthfulness import Tally, candidates, curve, outcome, run_threshold, summary, tally
 from tests.shared import ScriptedAssistant, q
@@ -137,3 +138,33 @@ def test_aggregate_and_the_reports_put_truthfulness_first():
         in summary_md
     assert "| run | gold | default | scripted | 3 | 0.333 | 0.667 | 0.500 | 0.500 |" in summary_md
     assert summary_md.index("### Truthfulness") < summary_md.index("### Targets")
+
+
+def test_the_curve_read_at_a_coverage_raises_the_threshold_until_at_most_that_share_is_answered():
+    points = curve(RECORDS)  # coverages 6/8, 6/8, 5/8, 4/8, 3/8, 2/8, 1/8, 0 as the threshold rises
+    assert at_coverage(points, 0.7)["threshold"] == 0.2  # 5/8 answered
+    assert at_coverage(points, 0.75)["threshold"] == 0.0  # every answer shown already answers 6/8
+    assert at_coverage(points, 0.5)["threshold"] == 0.4
+    assert at_coverage([{"threshold": 0.0, "coverage": 0.9}], 0.5) is None
+
+
+def test_results_md_shows_each_runs_curve_and_links_its_plot(tmp_path):
+    results = {"meta": {"benchmark": "gold"}, "configurations": [
+        {"name": "default", "records": RECORDS, "threshold": 0.3, "metrics": {}}]}
+    table = risk_coverage_table([("run", results)])
+    # all shown: 6/8 answered, 3 right; as run: 4/8 answered, truthfulness 2/8; at most 60%: threshold 0.4 (4/8).
+    assert "| run | gold | default | 0.75: 0.50 / +0.12 | 0.50: 0.50 / +0.25 |" in table
+    assert "| ≤ 90% | ≤ 80% | ≤ 70% | ≤ 60% | ≤ 50% |" in table
+    assert table.rstrip().endswith("| 0.62: 0.40 / +0.00 | 0.50: 0.50 / +0.25 | 0.50: 0.50 / +0.25 |")
+    no_confidence = {"meta": {}, "configurations": [{"name": "default", "records": [rec(False, False, True)]}]}
+    assert risk_coverage_table([("scripted", no_confidence)]) == ""
+    plot = tmp_path / "curves.png"
+    assert write_risk_coverage_plot([("run", results), ("scripted", no_confidence)], plot)
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert not write_risk_coverage_plot([("scripted", no_confidence)], tmp_path / "none.png")
+
+
+def test_the_plot_draws_each_benchmarks_newest_and_oldest_run():
+    runs = [(name, {"meta": {"benchmark": bench}}) for name, bench in
+            [("rtqa-new", "realtimeqa"), ("seeds-new", "gold"), ("rtqa-mid", "realtimeqa"), ("rtqa-old", "realtimeqa")]]
+    assert [name for name, _ in newest_and_oldest(runs)] == ["rtqa-new", "rtqa-old", "seeds-new"]

@@ -146,6 +146,7 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_ri
 def results_command(run_dirs, out_path, notes) -> None:
     """Assemble RESULTS.md from the results.json of finished runs (RUN_DIR... in the order given)."""
     from rag.evaluation.report import render_results_md
+    from rag.evaluation.risk_coverage import write_risk_coverage_plot
     from rag.evaluation.runs import load_results
 
     runs = [(Path(d).name if Path(d).is_dir() else Path(d).parent.name, load_results(d)) for d in run_dirs]
@@ -153,8 +154,10 @@ def results_command(run_dirs, out_path, notes) -> None:
         (f" --notes {notes}" if notes else "")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     text = notes.read_text(encoding="utf-8").strip() if notes else ""
-    out_path.write_text(render_results_md(runs, command, text), encoding="utf-8")
-    click.echo(f"Wrote {out_path} from {len(runs)} run(s).")
+    plot = out_path.with_name(out_path.stem.lower() + "_risk_coverage.png")
+    drawn = write_risk_coverage_plot(runs, plot)
+    out_path.write_text(render_results_md(runs, command, text, plot.name if drawn else None), encoding="utf-8")
+    click.echo(f"Wrote {out_path}" + (f" and {plot}" if drawn else "") + f" from {len(runs)} run(s).")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ from typing import Any
 
 from rag.evaluation import benchmarks, truthfulness
 from rag.evaluation.benchmarks import Benchmark
+from rag.evaluation.risk_coverage import NOTE as RISK_NOTE
+from rag.evaluation.risk_coverage import risk_coverage_table
 from rag.evaluation.tables import number as _num
 from rag.evaluation.tables import rate as _rate
 from rag.evaluation.tables import seconds as _sec
@@ -268,8 +270,10 @@ def _summary_row(name: str, results: dict, config: dict) -> list[Any]:
             (meta.get("date") or "–")[:10], _machine(meta.get("machine", {}))]
 
 
-def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, notes: str = "") -> str:
-    """eval/RESULTS.md: a summary row per configuration of every run, the notes, then each run's tables."""
+def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, notes: str = "",
+                      plot: str | None = None) -> str:
+    """eval/RESULTS.md: a summary row per configuration of every run, their risk–coverage curves (`plot`: the
+    image drawn of them, rag.evaluation.risk_coverage), the notes, then each run's tables."""
     lines = ["# Results", ""]
     lines.append("Generated from the runs' results.json by `" + (command or "rag eval results RUN_DIR... --out "
                  "eval/RESULTS.md") + "`; do not edit by hand. How to produce the runs and what each metric means: "
@@ -280,6 +284,10 @@ def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, 
               _table(["run", "benchmark", "configuration", "model", "n", "truthfulness", "coverage",
                       "acc. answered", "accuracy", "abst. P", "abst. R", "citation P", "dangling", "total p50 s",
                       "total p95 s", "date", "machine"], rows)]
+    if curves := risk_coverage_table(runs):
+        lines += ["", "## Risk–coverage", "", RISK_NOTE, "", curves]
+        if plot:
+            lines += ["", f"![risk–coverage]({plot})"]
     if notes:
         lines += ["", notes]
     for name, results in runs:

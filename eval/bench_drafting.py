@@ -8,6 +8,7 @@
     .venv/bin/python eval/bench_drafting.py --quotes --draft 0 --library   # ... vs llama-cpp-python's
     .venv/bin/python eval/bench_drafting.py --quotes --reply --draft 0    # the whole reply guessed vs the quotes' rest
     .venv/bin/python eval/bench_drafting.py --reply-both --draft 4   # n-gram drafts besides the whole reply's guesses
+    .venv/bin/python eval/bench_drafting.py --batch-costs          # what checking a draft of n tokens costs here
 
 `--quotes` gives the drafted runs the guesses `rag ask` makes with `draft_quotes = true` (the rest of the sentence a
 quote has begun, rag.answer.quote_drafts); the plain runs have none. `--library` makes the baseline
@@ -174,6 +175,33 @@ def run(generator: LlamaCppGenerator, messages: list[dict], grammar: str, draft:
                ended_cpu - (first_cpu or ended_cpu), generator.draft_stats)
 
 
+BATCH_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+
+
+def batch_costs(generator: LlamaCppGenerator, messages: list[dict], repeat: int = 5) -> list[tuple[int, float]]:
+    """(n, median seconds) of one decode of n tokens with logits for every one, as a drafted batch is checked,
+    after a real prompt: what a draft of n tokens costs on this CPU, against a step (n = 1)."""
+    llm = generator._llm
+    cut_to_prefix(generator, messages)
+    formatted = generator._format(messages=messages)
+    tokens = llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+    llm.eval(tokens[llm.n_tokens:])
+    base, text = llm.n_tokens, tokens[-max(BATCH_SIZES):]  # the prompt's own last tokens: real text, as drafts are
+    costs = []
+    for n in BATCH_SIZES:
+        times = []
+        for _ in range(repeat):
+            llm._ctx.kv_cache_seq_rm(-1, base, -1)
+            llm._batch.set_batch(batch=text[:n], n_past=base, logits_all=True)
+            started = time.perf_counter()
+            llm._ctx.decode(llm._batch)
+            times.append(time.perf_counter() - started)
+        costs.append((n, statistics.median(times)))
+    llm._ctx.kv_cache_seq_rm(-1, base, -1)
+    llm._requires_eval = True
+    return costs
+
+
 def same_text(a: Run, b: Run) -> bool:
     """The same pieces and completion token count."""
     return a.pieces == b.pieces and a.completion_tokens == b.completion_tokens
@@ -211,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-ngram", type=int, default=None, help="shortest n-gram that proposes a draft")
     parser.add_argument("--threads", type=int, default=Config().threads, help="llama.cpp threads (0: one per core)")
     parser.add_argument("--show", action="store_true", help="print each question's answer and figures")
+    parser.add_argument("--batch-costs", action="store_true",
+                        help="only time one decode of 1-32 tokens (logits for each) after the first question's prompt")
     args = parser.parse_args(argv)
     if args.reply_both:
         args.quotes = args.reply = True
@@ -236,6 +266,13 @@ def main(argv: list[str] | None = None) -> int:
 
             llama_cpp.llama_set_n_threads(generator._llm.ctx, args.threads, args.threads)
         cases = prompts(config, args.questions, generator)
+        if args.batch_costs:
+            costs = batch_costs(generator, cases[0][1], args.repeat)
+            step = costs[0][1]
+            for n, seconds in costs:
+                print(f"a batch of {n:2d} tokens: {seconds * 1000:6.1f} ms ({seconds * 1000 / n:5.1f} ms a token, "
+                      f"{seconds / step:4.1f} steps' time)")
+            return 0
         print(f"model: {args.model} ({path.name}); {len(cases)} questions x {args.repeat} runs each way; "
               f"draft_tokens {args.draft}{' + quote guesses' if args.quotes else ''} vs "
               f"{'llama-cpp-python' if args.library else 0} "

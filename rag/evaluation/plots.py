@@ -33,14 +33,14 @@ def write_plots(results: dict, out_dir: str | Path) -> list[Path]:
     _accuracy_by_kind(configs, paths[0])
     _latency(configs, paths[1])
     _accuracy_vs_prompt(configs, paths[2])
-    risk_coverage_plot([_run_curve(c) for c in configs], paths[3])
+    risk_coverage_plot([run_curve(c) for c in configs], paths[3])
     return paths
 
 
 Mark = tuple[str, dict, str]  # (label, a point with coverage and accuracy, matplotlib marker)
 
 
-def _run_curve(config: dict) -> tuple[str, list[dict], list[Mark]]:
+def run_curve(config: dict) -> tuple[str, list[dict], list[Mark]]:
     """A configuration's curve, its operating point as run (with the threshold it ran with) and its best point."""
     from rag.evaluation.truthfulness import summary
 

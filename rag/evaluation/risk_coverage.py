@@ -62,7 +62,7 @@ def newest_and_oldest(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 def write_risk_coverage_plot(runs: list[tuple[str, dict]], path: Path) -> bool:
     """One curve per benchmark's newest and oldest run (first configuration), its points as run and most truthful;
     False when no run has a curve worth drawing."""
-    from rag.evaluation.plots import risk_coverage_plot
+    from rag.evaluation.plots import risk_coverage_plot, run_curve
 
     curves = []
     for name, results in newest_and_oldest(runs):
@@ -70,11 +70,8 @@ def write_risk_coverage_plot(runs: list[tuple[str, dict]], path: Path) -> bool:
         scored = truthfulness.summary(config)
         if not scored["scored"] or not any(point["accuracy"] for point in scored["points"]):
             continue  # no recorded confidence, or nothing answered right at any threshold: a flat line at 0
-        t, top = scored["tally"], scored["best"]
-        marks = [] if t.accuracy is None else [("as run", {"coverage": t.coverage, "accuracy": t.accuracy}, "o")]
-        if top and top["accuracy"] is not None:
-            marks.append(("most truthful", top, "*"))
-        curves.append((f"{name} ({results.get('meta', {}).get('benchmark', 'gold')})", scored["points"], marks))
+        _, points, marks = run_curve(config)
+        curves.append((f"{name} ({results.get('meta', {}).get('benchmark', 'gold')})", points, marks))
     if not curves:
         return False
     risk_coverage_plot(curves, path, "Accuracy of the answered as the threshold moves, newest and oldest run")

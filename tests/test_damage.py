@@ -158,6 +158,23 @@ def test_a_file_hashed_sound_is_not_hashed_again_until_it_changes(tmp_path, seed
         gens.verify_files(root, gen, files, full=False)
 
 
+def test_a_pruned_generation_takes_its_hash_stamps_with_it(tmp_path, seeds, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(gens, "STABLE_SECONDS", 0.0)
+    monkeypatch.setattr(gens, "FULL_HASH_BYTES", 64 << 20)
+    first, second = _build(tmp_path, seeds)  # the second ingest checked the first before building on it
+    root = tmp_path / "index"
+    stamps = gens.VerifiedFiles.path_for(root / first)
+    assert stamps.is_file()
+    for n in (3, 4):  # a build prunes before it writes, keeping the live generation and the one before
+        article = f"Harbour report {n}\n\n" + " ".join(f"The harbour master counted {n * 10 + i} boats on day {i}."
+                                                      for i in range(30))
+        (tmp_path / "corpus" / f"extra{n}.txt").write_text(article + "\n")
+        ingest([tmp_path / "corpus"], Config(index_dir=str(root)), FakeEmbedder())
+    assert not (root / first).exists() and not stamps.exists()
+    assert (root / second).exists() is gens.VerifiedFiles.path_for(root / second).exists()
+
+
 def test_generation_names_sort_in_the_order_they_were_made(monkeypatch):
     """One clock reading per name: made at hh:mm:42.974 and then at hh:mm:42.999, the later sorts last even when
     the clock turns to :43 while a name is being written."""

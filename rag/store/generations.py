@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -127,16 +128,21 @@ class VerifiedFiles:
     read-only index still benefits; a cache that cannot be written only costs the hashing)."""
 
     def __init__(self, gen: Path):
-        from rag.config import Config
-
-        cache = Path(os.environ.get("RAG_CACHE_DIR") or Config().cache_dir).expanduser()
-        key = hashlib.sha256(str(gen.resolve()).encode()).hexdigest()[:24]
-        self.path = cache / "verified-index-files" / f"{key}.json"
+        self.path = self.path_for(gen)
         try:
             self.stamps = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.stamps = {}
         self.changed = False
+
+    @staticmethod
+    def path_for(gen: Path) -> Path:
+        """Where the stamps of the generation `gen` are kept (removed with it by prune_generations)."""
+        from rag.config import Config
+
+        cache = Path(os.environ.get("RAG_CACHE_DIR") or Config().cache_dir).expanduser()
+        key = hashlib.sha256(str(gen.resolve()).encode()).hexdigest()[:24]
+        return cache / "verified-index-files" / f"{key}.json"
 
     @staticmethod
     def _stamp(stat: os.stat_result, sha256: str) -> list:
@@ -242,6 +248,8 @@ def prune_generations(root: Path, keep: set[str]) -> None:
     keep = keep | {p.name for p in gens[-2:]}
     for path in gens:
         if path.name not in keep:
+            with contextlib.suppress(OSError):  # a stamp file left behind only takes a few bytes of the cache
+                VerifiedFiles.path_for(path).unlink(missing_ok=True)
             shutil.rmtree(path, ignore_errors=True)
     for leftover in root.glob(".staging-*"):
         shutil.rmtree(leftover, ignore_errors=True)

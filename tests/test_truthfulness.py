@@ -138,6 +138,13 @@ def test_aggregate_and_the_reports_put_truthfulness_first():
         in summary_md
     assert "| run | gold | default | scripted | 3 | 0.333 | 0.667 | 0.500 | 0.500 |" in summary_md
     assert summary_md.index("### Truthfulness") < summary_md.index("### Targets")
+    assert "## Risk–coverage" not in summary_md  # no confidence recorded: no curve to read
+    for record, confidence in zip(results["configurations"][0]["records"], (0.9, 0.6, 0.3)):
+        record["confidence"] = confidence
+    curves_md = render_results_md([("run", results)], plot="results_risk_coverage.png")
+    assert curves_md.index("## Summary") < curves_md.index("## Risk–coverage") < curves_md.index("## run")
+    assert "| run | gold | default | 0.67: 0.50 / +0.33 |" in curves_md
+    assert "![risk–coverage](results_risk_coverage.png)" in curves_md
 
 
 def test_the_curve_read_at_a_coverage_raises_the_threshold_until_at_most_that_share_is_answered():

@@ -31,11 +31,15 @@ def _cell(point: dict[str, Any] | None) -> str:
     return f"{point['coverage']:.2f}: {accuracy} / {point['truthfulness']:+.2f}"
 
 
+def _benchmark(results: dict) -> str:
+    return results.get("meta", {}).get("benchmark", "gold")  # a run without one asked gold questions
+
+
 def risk_coverage_table(runs: list[tuple[str, dict]]) -> str:
     """One row per configuration of every run: the curve read at a few coverages."""
     rows = []
     for name, results in runs:
-        benchmark = results.get("meta", {}).get("benchmark", "–")
+        benchmark = _benchmark(results)
         for config in results["configurations"]:
             scored = truthfulness.summary(config)
             if not scored["scored"]:
@@ -52,7 +56,7 @@ def newest_and_oldest(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     """Of each benchmark, the first run given and the last (RESULTS.md lists the newest first): after and before."""
     by_benchmark: dict[str, list[tuple[str, dict]]] = {}
     for name, results in runs:
-        by_benchmark.setdefault(results.get("meta", {}).get("benchmark", "gold"), []).append((name, results))
+        by_benchmark.setdefault(_benchmark(results), []).append((name, results))
     chosen = []
     for group in by_benchmark.values():
         chosen += [group[0]] + ([group[-1]] if len(group) > 1 else [])
@@ -71,7 +75,7 @@ def write_risk_coverage_plot(runs: list[tuple[str, dict]], path: Path) -> bool:
         if not scored["scored"] or not any(point["accuracy"] for point in scored["points"]):
             continue  # no recorded confidence, or nothing answered right at any threshold: a flat line at 0
         _, points, marks = run_curve(config)
-        curves.append((f"{name} ({results.get('meta', {}).get('benchmark', 'gold')})", points, marks))
+        curves.append((f"{name} ({_benchmark(results)})", points, marks))
     if not curves:
         return False
     risk_coverage_plot(curves, path, "Accuracy of the answered as the threshold moves, newest and oldest run")

@@ -231,7 +231,7 @@ class ChatService:
             uploads = self.save_uploads(paths)
             config = self.config
             if self.has_index():
-                store = open_store(self.config.index_dir)
+                store = open_store(self.config.index_dir, cache_dir=self.config.cache_dir)
                 manifest = store.manifest  # the index's own chunking, whatever the flags say
                 store.close()
                 config = replace(config, chunk_tokens=manifest.chunk_tokens, overlap=manifest.overlap)

@@ -169,7 +169,7 @@ def info(index_dir, as_json, check) -> None:
     from rag.store import open_store
 
     config = _config(index_dir=index_dir)
-    index = open_store(config.index_dir, verify="full" if check else "open")
+    index = open_store(config.index_dir, verify="full" if check else "open", cache_dir=config.cache_dir)
     stats = index.stats()
     checked = index.check(full=True) if check else []
     if as_json:

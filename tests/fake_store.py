@@ -66,7 +66,7 @@ class FakeStore:
         self._docs, self._chunks, self._vectors = dict(data.documents), dict(data.chunks), dict(data.vectors)
 
     @classmethod
-    def open(cls, location: str, verify: str = "open") -> FakeStore:
+    def open(cls, location: str, verify: str = "open", cache_dir: str | None = None) -> FakeStore:
         data = INDEXES.get(location)
         if data is None or data.manifest is None:
             raise IndexMissingError(f"No index at {location}. Build one first: rag ingest PATH... --index {location}")
@@ -120,7 +120,8 @@ class FakeStore:
 class FakeWriter:
     """Collects changes and applies them on commit, holding the index's lock like the embedded writer."""
 
-    def __init__(self, location: str, embedder: str, dim: int, chunk_tokens: int, overlap: int, on_wait=None):
+    def __init__(self, location: str, embedder: str, dim: int, chunk_tokens: int, overlap: int, on_wait=None,
+                 cache_dir=None):
         self.location, self._data = location, _data(location)
         if not self._data.lock.acquire(blocking=False):
             if on_wait is None:

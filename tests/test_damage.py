@@ -45,7 +45,7 @@ def _build(root: Path, seeds: Path) -> tuple[str, str]:
     corpus.mkdir(parents=True)
     for path in sorted(seeds.glob("*.txt"))[:3]:
         shutil.copy(path, corpus / path.name)
-    config = Config(index_dir=str(root / "index"))
+    config = Config(index_dir=str(root / "index"), cache_dir=str(root / "cache"))
     ingest([corpus], config, FakeEmbedder())
     first = (root / "index" / gens.CURRENT).read_text().strip()
     for path in sorted(seeds.glob("*.txt"))[3:]:
@@ -158,21 +158,24 @@ def test_a_file_hashed_sound_is_not_hashed_again_until_it_changes(tmp_path, seed
         gens.verify_files(root, gen, files, full=False)
 
 
-def test_a_pruned_generation_takes_its_hash_stamps_with_it(tmp_path, seeds, monkeypatch):
-    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+def test_hash_stamps_live_in_the_configured_cache_and_go_with_their_generation(tmp_path, seeds, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "elsewhere"))  # the Config's cache_dir wins (rag.toml)
     monkeypatch.setattr(gens, "STABLE_SECONDS", 0.0)
     monkeypatch.setattr(gens, "FULL_HASH_BYTES", 64 << 20)
     first, second = _build(tmp_path, seeds)  # the second ingest checked the first before building on it
-    root = tmp_path / "index"
-    stamps = gens.VerifiedFiles.path_for(root / first)
-    assert stamps.is_file()
+    root, cache = tmp_path / "index", str(tmp_path / "cache")
+    stamps = gens.VerifiedFiles.path_for(root / first, cache)
+    assert stamps.is_file() and not (tmp_path / "elsewhere").exists()
+    open_store(str(root), cache_dir=cache).close()  # a reader opening the live generation stamps it there too
+    assert gens.VerifiedFiles.path_for(root / second, cache).is_file()
     for n in (3, 4):  # a build prunes before it writes, keeping the live generation and the one before
         article = f"Harbour report {n}\n\n" + " ".join(f"The harbour master counted {n * 10 + i} boats on day {i}."
                                                       for i in range(30))
         (tmp_path / "corpus" / f"extra{n}.txt").write_text(article + "\n")
-        ingest([tmp_path / "corpus"], Config(index_dir=str(root)), FakeEmbedder())
+        ingest([tmp_path / "corpus"], Config(index_dir=str(root), cache_dir=cache), FakeEmbedder())
     assert not (root / first).exists() and not stamps.exists()
-    assert (root / second).exists() is gens.VerifiedFiles.path_for(root / second).exists()
+    assert not (root / second).exists() and not gens.VerifiedFiles.path_for(root / second, cache).exists()
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_generation_names_sort_in_the_order_they_were_made(monkeypatch):

@@ -55,7 +55,7 @@ class Assistant:
     @property
     def index(self) -> Store:
         if self._index is None:
-            self._index = open_store(self.config.index_dir, self.embedder.name)
+            self._index = open_store(self.config.index_dir, self.embedder.name, cache_dir=self.config.cache_dir)
         return self._index
 
     def start_loading_generator(self) -> None:

@@ -140,7 +140,7 @@ class AssistantFactory:
         self.ensure_index(config)
         generator = self._generator_for(config)
         if config.index_dir not in self._indexes:
-            index = open_store(config.index_dir, self.embedder.name)
+            index = open_store(config.index_dir, self.embedder.name, cache_dir=config.cache_dir)
             index.warm_up()  # load it now, not in the first question
             self._indexes[config.index_dir] = index
         assistant = Assistant(config, index=self._indexes[config.index_dir], embedder=self.embedder,

@@ -245,7 +245,7 @@ def ingest(paths: list[str | Path], config: Config, embedder: Embedder, prune: b
     if total:
         total(sum(map(len, files.values())))
     writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
-                         on_wait=on_wait)
+                         on_wait=on_wait, cache_dir=config.cache_dir)
     fetcher = None
     try:
         run = Run(writer, _Batches(writer, embedder, config, report), report)

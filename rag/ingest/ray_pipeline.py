@@ -226,7 +226,7 @@ def ray_ingest(paths: list[str | Path], config: Config, make_embedder: Callable[
     embedder = make_embedder()  # its name and dimension; the model itself loads in the workers
     # The writer first: another ingest at work is found (or waited for) before a cluster is started.
     writer = open_writer(config.index_dir, embedder.name, embedder.dim, config.chunk_tokens, config.overlap,
-                         on_wait=on_wait)
+                         on_wait=on_wait, cache_dir=config.cache_dir)
     try:
         with ray_session(config.ray_address):
             _on_ray(files, list(dict.fromkeys(str(p) for p in paths)), writer, report, config, make_embedder, prune,

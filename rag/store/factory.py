@@ -13,8 +13,9 @@ from rag.store.locations import display_location, is_url, scheme_of  # noqa: F40
 class Backend:
     """How to open a reader and a writer for locations of one kind; backends import their libraries lazily."""
 
-    open_store: Callable[..., Store]  # (location, verify) -> Store
-    open_writer: Callable[..., StoreWriter]  # (location, embedder, dim, chunk_tokens, overlap, on_wait) -> writer
+    open_store: Callable[..., Store]  # (location, verify, cache_dir) -> Store
+    # (location, embedder, dim, chunk_tokens, overlap, on_wait, cache_dir) -> writer
+    open_writer: Callable[..., StoreWriter]
     exists: Callable[[str], bool]  # is there an index there (without loading it)?
 
 
@@ -52,10 +53,12 @@ def backend_for(location: str) -> Backend:
     return _BACKENDS[scheme]()
 
 
-def open_store(location: str, embedder_name: str | None = None, verify: str = "open") -> Store:
+def open_store(location: str, embedder_name: str | None = None, verify: str = "open",
+               cache_dir: str | None = None) -> Store:
     """The index at `location`, checked (verify: "open" = cheap checks, "full" = every byte) and, when an
-    embedder name is given, refused if it was built with another one."""
-    store = backend_for(str(location)).open_store(str(location), verify=verify)
+    embedder name is given, refused if it was built with another one. `cache_dir` (Config.cache_dir): where a
+    backend may keep what it learnt about the index (the folder index: which files were hashed sound)."""
+    store = backend_for(str(location)).open_store(str(location), verify=verify, cache_dir=cache_dir)
     if embedder_name is not None:
         try:
             check_embedder(store.manifest, store.location, embedder_name)
@@ -66,11 +69,11 @@ def open_store(location: str, embedder_name: str | None = None, verify: str = "o
 
 
 def open_writer(location: str, embedder: str, dim: int, chunk_tokens: int, overlap: int,
-                on_wait: Callable[[], None] | None = None) -> StoreWriter:
+                on_wait: Callable[[], None] | None = None, cache_dir: str | None = None) -> StoreWriter:
     """A writer for the index at `location` (created when missing). Another writer at work makes this fail,
-    or, with `on_wait`, call on_wait() once and wait for it to finish."""
+    or, with `on_wait`, call on_wait() once and wait for it to finish. `cache_dir` as for open_store."""
     return backend_for(str(location)).open_writer(str(location), embedder, dim, chunk_tokens, overlap,
-                                                  on_wait=on_wait)
+                                                  on_wait=on_wait, cache_dir=cache_dir)
 
 
 def index_exists(location: str) -> bool:

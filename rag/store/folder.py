@@ -46,14 +46,15 @@ _translated = translating(lambda: LIBRARY_ERRORS, _unreadable)  # library errors
 class FolderStore:
     """A read-only view of the live generation of an index folder."""
 
-    def __init__(self, root: Path, gen: Path, manifest: Manifest, files: dict):
+    def __init__(self, root: Path, gen: Path, manifest: Manifest, files: dict, cache_dir: str | None = None):
         self.root, self.gen, self.manifest, self.files = root, gen, manifest, files
+        self.cache_dir = cache_dir
         self.location = str(root)
         # check_same_thread off: the UI answers from worker threads; the connection is only read.
         self._db = sqlite3.connect(f"file:{gen / 'meta.sqlite'}?mode=ro", uri=True, check_same_thread=False)
 
     @classmethod
-    def open(cls, location: str, verify: str = "open") -> FolderStore:
+    def open(cls, location: str, verify: str = "open", cache_dir: str | None = None) -> FolderStore:
         root = Path(location)
         if root.exists() and not root.is_dir():
             raise ConfigError(f"--index {root} is a file; give an index folder or a postgresql:// URL.")
@@ -61,8 +62,8 @@ class FolderStore:
         if gen is None:
             raise IndexMissingError(f"No index at {root}. Build one first: rag ingest PATH... --index {root}")
         manifest, files = gens.read_manifest(root, gen)
-        gens.verify_files(root, gen, files, full=verify == "full")
-        return cls(root, gen, manifest, files)
+        gens.verify_files(root, gen, files, full=verify == "full", cache_dir=cache_dir)
+        return cls(root, gen, manifest, files, cache_dir)
 
     # -- the generation's files, loaded on first use -------------------------------------------------------
 
@@ -173,7 +174,7 @@ class FolderStore:
 
     def check(self, full: bool = True) -> list[str]:
         """Verify every byte against the manifest, then that vectors, keyword index and metadata agree."""
-        checked = gens.verify_files(self.root, self.gen, self.files, full=full)
+        checked = gens.verify_files(self.root, self.gen, self.files, full=full, cache_dir=self.cache_dir)
         self._check_counts()
         return checked + [f"{len(self.vectors)} vectors ({self.vectors.kind}), {len(self.chunk_array)} keyword "
                           "entries and the metadata agree"]

@@ -39,8 +39,8 @@ class FolderWriter:
     """Copies the live generation into a staging folder, changes it there, and commits it as the next one."""
 
     def __init__(self, location: str, embedder: str, dim: int, chunk_tokens: int, overlap: int,
-                 on_wait: Callable[[], None] | None = None):
-        self.root = Path(location)
+                 on_wait: Callable[[], None] | None = None, cache_dir: str | None = None):
+        self.root, self.cache_dir = Path(location), cache_dir
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"--index {self.root} is a file; give an index folder or a postgresql:// URL.")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -53,14 +53,15 @@ class FolderWriter:
 
     def _start(self, embedder: str, dim: int, chunk_tokens: int, overlap: int) -> None:
         live = gens.read_current(self.root)
-        gens.prune_generations(self.root, keep={live.name} if live else set())
+        gens.prune_generations(self.root, keep={live.name} if live else set(), cache_dir=self.cache_dir)
         self.manifest = Manifest(gens.FORMAT_VERSION, embedder, dim, chunk_tokens, overlap,
                                  time.strftime("%Y-%m-%dT%H:%M:%S"))
         if live is not None:
             old, files = gens.read_manifest(self.root, live)
             check_embedder(old, str(self.root), embedder)
             check_chunking(old, str(self.root), chunk_tokens, overlap)
-            gens.verify_files(self.root, live, files, full=False)  # never build on a damaged generation
+            # Never build on a damaged generation.
+            gens.verify_files(self.root, live, files, full=False, cache_dir=self.cache_dir)
         self._staging = self.root / f".staging-{os.getpid()}-{time.time_ns()}"
         self._staging.mkdir()
         if live is not None:
@@ -129,7 +130,7 @@ class FolderWriter:
         gen = self.root / gens.new_generation_name()
         os.replace(self._staging, gen)
         gens.write_current(self.root, gen)
-        gens.prune_generations(self.root, keep={gen.name})
+        gens.prune_generations(self.root, keep={gen.name}, cache_dir=self.cache_dir)
         return gen
 
     def abort(self) -> None:

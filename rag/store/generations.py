@@ -95,11 +95,12 @@ def read_manifest(root: Path, gen: Path) -> tuple[Manifest, dict]:
         raise _damaged(root, gen, f"{MANIFEST} lacks {exc}") from exc
 
 
-def verify_files(root: Path, gen: Path, files: dict, full: bool) -> list[str]:
+def verify_files(root: Path, gen: Path, files: dict, full: bool, cache_dir: str | None = None) -> list[str]:
     """Check every file of a generation against the manifest: size always; the full hash of small files, or of
     all when `full`; sampled hashes of large ones otherwise. A small file already hashed and unchanged since
-    (VerifiedFiles) is not hashed again unless `full`. Returns what was checked; raises on damage."""
-    checked, verified = [], VerifiedFiles(gen)
+    (VerifiedFiles, kept under `cache_dir`) is not hashed again unless `full`. Returns what was checked; raises
+    on damage."""
+    checked, verified = [], VerifiedFiles(gen, cache_dir)
     for name, record in files.items():
         path = gen / name
         try:
@@ -127,8 +128,8 @@ class VerifiedFiles:
     """The files of one generation hashed whole and found sound, by their stat, kept in the user's cache (a
     read-only index still benefits; a cache that cannot be written only costs the hashing)."""
 
-    def __init__(self, gen: Path):
-        self.path = self.path_for(gen)
+    def __init__(self, gen: Path, cache_dir: str | None = None):
+        self.path = self.path_for(gen, cache_dir)
         try:
             self.stamps = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -136,11 +137,13 @@ class VerifiedFiles:
         self.changed = False
 
     @staticmethod
-    def path_for(gen: Path) -> Path:
-        """Where the stamps of the generation `gen` are kept (removed with it by prune_generations)."""
+    def path_for(gen: Path, cache_dir: str | None = None) -> Path:
+        """Where the stamps of the generation `gen` are kept (removed with it by prune_generations): under the
+        configured `cache_dir`; without one (a caller with no Config), where the environment or the default
+        puts the cache."""
         from rag.config import Config
 
-        cache = Path(os.environ.get("RAG_CACHE_DIR") or Config().cache_dir).expanduser()
+        cache = Path(cache_dir or os.environ.get("RAG_CACHE_DIR") or Config().cache_dir).expanduser()
         key = hashlib.sha256(str(gen.resolve()).encode()).hexdigest()[:24]
         return cache / "verified-index-files" / f"{key}.json"
 
@@ -240,7 +243,7 @@ def fsync_tree(path: Path) -> None:
     fsync_file(path)
 
 
-def prune_generations(root: Path, keep: set[str]) -> None:
+def prune_generations(root: Path, keep: set[str], cache_dir: str | None = None) -> None:
     """Drop old generations and leftovers of killed ingests; the one before the live one stays for open readers
     and as the fallback of a damaged one. Only a writer holding the lock calls this, so no other ingest can own
     a staging folder."""
@@ -249,7 +252,7 @@ def prune_generations(root: Path, keep: set[str]) -> None:
     for path in gens:
         if path.name not in keep:
             with contextlib.suppress(OSError):  # a stamp file left behind only takes a few bytes of the cache
-                VerifiedFiles.path_for(path).unlink(missing_ok=True)
+                VerifiedFiles.path_for(path, cache_dir).unlink(missing_ok=True)
             shutil.rmtree(path, ignore_errors=True)
     for leftover in root.glob(".staging-*"):
         shutil.rmtree(leftover, ignore_errors=True)

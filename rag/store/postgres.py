@@ -145,7 +145,8 @@ class PostgresStore:
         self.location = display_location(url)
 
     @classmethod
-    def open(cls, location: str, verify: str = "open") -> PostgresStore:
+    def open(cls, location: str, verify: str = "open", cache_dir: str | None = None) -> PostgresStore:
+        # cache_dir: nothing of a database index is kept beside it (the server checks its own pages).
         from pgvector.psycopg import register_vector
 
         conn = connect(location)

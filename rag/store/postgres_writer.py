@@ -73,7 +73,7 @@ class PostgresWriter:
     """Writes documents into the database as they come; each is visible, whole, once its transaction commits."""
 
     def __init__(self, location: str, embedder: str, dim: int, chunk_tokens: int, overlap: int,
-                 on_wait: Callable[[], None] | None = None):
+                 on_wait: Callable[[], None] | None = None, cache_dir: str | None = None):
         self.location = display_location(location)
         self._conn = connect(location)
         try:

@@ -149,7 +149,7 @@ def timeline(config: Config, query: str, filters: Filters | None = None, max_art
     if not query.strip():
         raise RagError("The query is empty: name the story, e.g. rag timeline \"US strikes on Iran-backed militias\"")
     embedder = embedder or make_embedder(config)
-    store = open_store(config.index_dir, embedder.name)
+    store = open_store(config.index_dir, embedder.name, cache_dir=config.cache_dir)
     try:
         return build_timeline(store, embedder, query, filters, max_articles)
     finally:

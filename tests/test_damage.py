@@ -176,6 +176,8 @@ def test_hash_stamps_live_in_the_configured_cache_and_go_with_their_generation(t
     assert not (root / first).exists() and not stamps.exists()
     assert not (root / second).exists() and not gens.VerifiedFiles.path_for(root / second, cache).exists()
     assert not (tmp_path / "elsewhere").exists()
+    assert "fall back to it" in gens.fallback_advice(root)  # a damage message hashes a generation in full...
+    assert not (tmp_path / "elsewhere").exists()  # ...and leaves no stamps where no prune would find them
 
 
 def test_generation_names_sort_in_the_order_they_were_made(monkeypatch):

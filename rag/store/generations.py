@@ -95,11 +95,12 @@ def read_manifest(root: Path, gen: Path) -> tuple[Manifest, dict]:
         raise _damaged(root, gen, f"{MANIFEST} lacks {exc}") from exc
 
 
-def verify_files(root: Path, gen: Path, files: dict, full: bool, cache_dir: str | None = None) -> list[str]:
+def verify_files(root: Path, gen: Path, files: dict, full: bool, cache_dir: str | None = None,
+                 remember: bool = True) -> list[str]:
     """Check every file of a generation against the manifest: size always; the full hash of small files, or of
     all when `full`; sampled hashes of large ones otherwise. A small file already hashed and unchanged since
-    (VerifiedFiles, kept under `cache_dir`) is not hashed again unless `full`. Returns what was checked; raises
-    on damage."""
+    (VerifiedFiles, kept under `cache_dir`) is not hashed again unless `full`; `remember=False` writes no new
+    stamps. Returns what was checked; raises on damage."""
     checked, verified = [], VerifiedFiles(gen, cache_dir)
     for name, record in files.items():
         path = gen / name
@@ -120,7 +121,8 @@ def verify_files(root: Path, gen: Path, files: dict, full: bool, cache_dir: str 
         if not ok:
             raise _damaged(root, gen, f"{name} does not match its checksum")
         checked.append(f"{name}: {stat.st_size} bytes, {how}")
-    verified.save()
+    if remember:
+        verified.save()
     return checked
 
 
@@ -197,7 +199,9 @@ def generations(root: Path) -> list[Path]:
 def _is_good(root: Path, gen: Path) -> bool:
     try:
         _, files = read_manifest(root, gen)
-        verify_files(root, gen, files, full=True)
+        # Hashed in full and remembered nowhere: a damage message has no Config, so its stamps could only go to
+        # the environment's cache, where prune_generations (which follows the configured one) never removes them.
+        verify_files(root, gen, files, full=True, remember=False)
     except (IndexDamagedError, IndexMismatchError):
         return False
     return True

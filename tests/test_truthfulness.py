@@ -171,7 +171,8 @@ def test_results_md_shows_each_runs_curve_and_links_its_plot(tmp_path):
     assert not write_risk_coverage_plot([("scripted", no_confidence)], tmp_path / "none.png")
 
 
-def test_the_plot_draws_each_benchmarks_newest_and_oldest_run():
-    runs = [(name, {"meta": {"benchmark": bench}}) for name, bench in
-            [("rtqa-new", "realtimeqa"), ("seeds-new", "gold"), ("rtqa-mid", "realtimeqa"), ("rtqa-old", "realtimeqa")]]
-    assert [name for name, _ in newest_and_oldest(runs)] == ["rtqa-new", "rtqa-old", "seeds-new"]
+def test_the_plot_draws_each_benchmarks_newest_and_oldest_run_of_each_model():
+    runs = [(name, {"meta": {"benchmark": bench}, "configurations": [{"model": model}]}) for name, bench, model in
+            [("rtqa-new", "realtimeqa", "big"), ("rtqa-small", "realtimeqa", "small"), ("seeds-new", "gold", "big"),
+             ("rtqa-mid", "realtimeqa", "big"), ("rtqa-old", "realtimeqa", "big")]]
+    assert [name for name, _ in newest_and_oldest(runs)] == ["rtqa-new", "rtqa-old", "rtqa-small", "seeds-new"]

@@ -52,11 +52,17 @@ def risk_coverage_table(runs: list[tuple[str, dict]]) -> str:
     return table(header, rows) if rows else ""
 
 
+def _model(results: dict) -> str:
+    configurations = results.get("configurations") or [{}]
+    return configurations[0].get("model") or ""
+
+
 def newest_and_oldest(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
-    """Of each benchmark, the first run given and the last (RESULTS.md lists the newest first): after and before."""
-    by_benchmark: dict[str, list[tuple[str, dict]]] = {}
+    """Of each benchmark and model, the first run given and the last (RESULTS.md lists the newest first): after
+    and before. Another model's run is a comparison of models, never the "after" of the default's curve."""
+    by_benchmark: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     for name, results in runs:
-        by_benchmark.setdefault(_benchmark(results), []).append((name, results))
+        by_benchmark.setdefault((_benchmark(results), _model(results)), []).append((name, results))
     chosen = []
     for group in by_benchmark.values():
         chosen += [group[0]] + ([group[-1]] if len(group) > 1 else [])
@@ -64,8 +70,8 @@ def newest_and_oldest(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 
 
 def write_risk_coverage_plot(runs: list[tuple[str, dict]], path: Path) -> bool:
-    """One curve per benchmark's newest and oldest run (first configuration), its points as run and most truthful;
-    False when no run has a curve worth drawing."""
+    """One curve per benchmark's (and model's) newest and oldest run (first configuration), its points as run and
+    most truthful; False when no run has a curve worth drawing."""
     from rag.evaluation.plots import risk_coverage_plot, run_curve
 
     curves = []
@@ -75,7 +81,7 @@ def write_risk_coverage_plot(runs: list[tuple[str, dict]], path: Path) -> bool:
         if not scored["scored"] or not any(point["accuracy"] for point in scored["points"]):
             continue  # no recorded confidence, or nothing answered right at any threshold: a flat line at 0
         _, points, marks = run_curve(config)
-        curves.append((f"{name} ({_benchmark(results)})", points, marks))
+        curves.append((f"{name} ({_benchmark(results)}, {_model(results) or 'model unknown'})", points, marks))
     if not curves:
         return False
     risk_coverage_plot(curves, path, "Accuracy of the answered as the threshold moves, newest and oldest run")

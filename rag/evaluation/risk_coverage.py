@@ -60,11 +60,11 @@ def _model(results: dict) -> str:
 def newest_and_oldest(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     """Of each benchmark and model, the first run given and the last (RESULTS.md lists the newest first): after
     and before. Another model's run is a comparison of models, never the "after" of the default's curve."""
-    by_benchmark: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    by_benchmark_and_model: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     for name, results in runs:
-        by_benchmark.setdefault((_benchmark(results), _model(results)), []).append((name, results))
+        by_benchmark_and_model.setdefault((_benchmark(results), _model(results)), []).append((name, results))
     chosen = []
-    for group in by_benchmark.values():
+    for group in by_benchmark_and_model.values():
         chosen += [group[0]] + ([group[-1]] if len(group) > 1 else [])
     return chosen
 

@@ -29,7 +29,7 @@ from statistics import fmean
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.evaluation.signal_effects import render_trial, trial_records  # noqa: E402
+from rag.evaluation.signal_effects import answer_again, render_trial, trial_records  # noqa: E402
 from rag.text import STOPWORDS, content_terms, stem  # noqa: E402
 
 SIGNALS = ("detail_first_min", "detail_first_mean", "quote_choice")
@@ -104,17 +104,9 @@ class DetailProbe:
         generator._TokenLogprobs.__call__ = recording
 
     def __call__(self, record: dict) -> dict[str, float] | None:
-        from rag.store.base import Filters
-
         self.picked.clear()
-        filters = Filters(until=record["until"]) if record.get("until") else None
-        state = self.assistant.start(record["question"], filters, asked_on=record.get("asked_on"))
-        for stage in self.assistant.stages:
-            for _event in stage(self.assistant, state):
-                pass
-        now = state.composed.refused or (None if state.composed.abstained else state.composed.text)
-        before = record.get("refused") or (None if record.get("abstained") else record.get("answer"))
-        if now != before or not state.usage.logprobs:
+        state = answer_again(self.assistant, record)
+        if state is None or not state.usage.logprobs:
             print(f"  {record['id']}: answer differs from the record's; no values", flush=True)
             return None
         llm = self.assistant.generator._llm

@@ -100,6 +100,22 @@ def trial_records(run_dirs: list[str], make_probe: Callable[[dict], Callable[[di
     return records, runs
 
 
+def answer_again(assistant, record: dict):
+    """A trial's record answered again as its run asked it (its date filter and asking day), through every stage:
+    the question's AskState, or None when the answer now reads differently from the record's (values read off it
+    would describe another answer than the one the record's outcome judged)."""
+    from rag.store.base import Filters
+
+    filters = Filters(until=record["until"]) if record.get("until") else None
+    state = assistant.start(record["question"], filters, asked_on=record.get("asked_on"))
+    for stage in assistant.stages:
+        for _event in stage(assistant, state):
+            pass
+    now = state.composed.refused or (None if state.composed.abstained else state.composed.text)
+    before = record.get("refused") or (None if record.get("abstained") else record.get("answer"))
+    return state if now == before else None
+
+
 def render_trial(records: list[dict], runs: list[str], additions: list[tuple[str, ...]]) -> str:
     """A trial's verdict, a line each: held-out outcomes per run with the shipped signals only, then with each of
     `additions` (the trial's signals, alone or together) beside them."""

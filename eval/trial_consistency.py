@@ -42,7 +42,7 @@ def agreement(greedy: str, question: str, samples: list[str]) -> dict[str, float
 
 
 class Sampler:
-    """Answer lines sampled at a temperature under a GBNF grammar, one token a step, from a llama.cpp context
+    """Answer lines sampled at a temperature under a compiled GBNF grammar, one token a step, from a llama.cpp context
     that already holds the prompt (the longest shared prefix is reused)."""
 
     def __init__(self, llm, temperature: float, seed: int = 0):
@@ -50,12 +50,9 @@ class Sampler:
 
         self.llm, self.temperature, self.rng = llm, temperature, np.random.default_rng(seed)
 
-    def __call__(self, tokens: list[int], grammar_text: str, max_tokens: int = 80) -> str:
-        import llama_cpp
-
+    def __call__(self, tokens: list[int], grammar, max_tokens: int = 80) -> str:
         from rag.models.decoding import LlamaDraftModel
 
-        grammar = llama_cpp.LlamaGrammar.from_string(grammar_text, verbose=False)
         model = LlamaDraftModel(self.llm, grammar)
         model.pick = lambda row: self._pick(model, row)  # the same context handling, a sampled pick
         try:
@@ -115,13 +112,11 @@ class ConsistencyProbe:
             print(f"  {record['id']}: answer differs from the record's or has no answer line; no values", flush=True)
             return None
         generator = self.assistant.generator
-        llm = generator._llm
         messages, grammar = prompt(self.assistant.templates, state)
-        grammar = re.sub(r"^root\s*::=.*$", ANSWER_ROOT, grammar, count=1, flags=re.M)
-        formatted = generator._format(messages=messages)
-        tokens = llm.tokenize((formatted.prompt + state.raw[:at + len("ANSWER:")]).encode("utf-8"),
-                              add_bos=not formatted.added_special, special=True)
-        self.sampler = self.sampler or Sampler(llm, self.temperature)
+        # The answer line alone, compiled once by the generator's own grammar cache.
+        grammar = generator._grammar(re.sub(r"^root\s*::=.*$", ANSWER_ROOT, grammar, count=1, flags=re.M))
+        _, tokens = generator.prompt_tokens(messages, prefill=state.raw[:at + len("ANSWER:")])
+        self.sampler = self.sampler or Sampler(generator._llm, self.temperature)
         lines = [self.sampler(tokens, grammar) for _ in range(self.samples)]
         greedy = state.raw[at + len("ANSWER:"):].split("\n", 1)[0]
         print(f"  {record['id']}: {greedy.strip()[:70]!r} vs {[line.strip()[:50] for line in lines]}", flush=True)

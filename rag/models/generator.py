@@ -85,9 +85,7 @@ class LlamaCppGenerator:
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float, usage: Usage,
                grammar: str | None = None, prefill: str = "", guess: Guess | None = None) -> Iterator[str]:
-        formatted = self._format(messages=messages)
-        tokens = self._llm.tokenize((formatted.prompt + prefill).encode("utf-8"),
-                                    add_bos=not formatted.added_special, special=True)
+        formatted, tokens = self.prompt_tokens(messages, prefill)
         if len(tokens) + max_tokens > self._n_ctx:
             raise ModelError(f"The prompt ({len(tokens)} tokens) and answer ({max_tokens}) exceed the model's "
                              f"context of {self._n_ctx}; lower evidence_tokens or raise n_ctx.")
@@ -104,6 +102,13 @@ class LlamaCppGenerator:
                     yield text
             scorer.finish()
             self._save(prefix)
+
+    def prompt_tokens(self, messages: list[dict], prefill: str = "") -> tuple:
+        """The chat template's rendering of `messages` (its stop strings too) and the tokens the model reads for
+        it, `prefill` (reply text to continue) included."""
+        formatted = self._format(messages=messages)
+        return formatted, self._llm.tokenize((formatted.prompt + prefill).encode("utf-8"),
+                                             add_bos=not formatted.added_special, special=True)
 
     def _pieces(self, tokens: list[int], max_tokens: int, temperature: float, stops: list[str],
                 grammar: str | None, scorer: _TokenLogprobs, guess: Guess | None = None) -> Iterator[str]:

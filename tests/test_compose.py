@@ -103,3 +103,24 @@ def test_the_answer_opens_as_a_sentence():
     assert capitalised("yes, the ministry denied it [1].") == "Yes, the ministry denied it [1]."
     done = _compose("the ministry denied it [1].", (1, "The ministry denied its involvement"))
     assert done.text == "The ministry denied it [1]."
+
+
+def test_clauses_that_add_up_are_not_attributed_as_a_dispute():
+    from rag.answer.compose import attribute_disagreement
+
+    passages = [Citation(1, "d1", "", "t", "CNN", None, "c1", "text"),
+                Citation(2, "d2", "", "t", "USA Today", None, "c2", "text")]
+    adds_up = "Gas prices hit a record high on Saturday (2022-06-11) [1]; a gallon of regular costs $5 [2]."
+    assert attribute_disagreement(adds_up, [], passages) == adds_up
+    figures = "A gallon costs $5 [1]; a gallon costs $4.98 [2]."
+    assert attribute_disagreement(figures, [], passages) == (
+        "According to CNN, a gallon costs $5 [1]; according to USA Today, a gallon costs $4.98 [2].")
+    denied = "Iraq shared intelligence before the strikes [1]; Iraq's ministry denies sharing intelligence [2]."
+    assert attribute_disagreement(denied, [], passages).startswith("According to CNN, Iraq shared intelligence")
+
+
+def test_a_speaker_is_named_when_nothing_is_disputed_but_not_twice():
+    done = _compose("22 militiamen were killed [1]; Kataib Hezbollah later confirmed it [2].",
+                    (1, "Twenty-two militiamen were killed in the strikes"), (2, "Kataib Hezbollah later confirmed it"))
+    assert done.text == ("The Syrian Observatory for Human Rights (SOHR) said 22 militiamen were killed [1]; "
+                         "Kataib Hezbollah later confirmed it [2].")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.answer.agreement import numbers_in
 from rag.answer.citations import ABSTENTION, cited_numbers, resolve, strip_markers
 from rag.answer.format import Draft
 from rag.answer.grounding import repair_citations
@@ -15,6 +16,8 @@ from rag.types import Citation, Evidence
 _CLAUSE = re.compile(r"\s*;\s*")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n't")
+_DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\(?\b\d{4}-\d{2}-\d{2}\b\)?")  # a relative date resolved for the model: no figure of its own
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -69,17 +72,19 @@ def _lower_start(clause: str) -> str:
     return clause[0].lower() + clause[1:] if first.lower() in STOPWORDS or first.lower() in NUMBER_WORDS else clause
 
 
-def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Citation]) -> str | None:
+def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Citation],
+                 outlets: bool = True) -> str | None:
     """Who a clause's claim comes from, as the words that open it ("the Syrian Observatory said ", "according to
-    Rudaw, "); None when the clause already says who, or cites nothing that names anyone."""
+    Rudaw, "; the outlet only with `outlets`); None when the clause already says who, or cites nothing that names
+    anyone."""
     numbers = cited_numbers(clause)
     if not numbers or _SAYS.search(clause):
         return None  # the model already said who
     quote = next((q for q in quotes if q.n == numbers[0]), None)
     who = speaker(quote.sentence.text) if quote else None
-    if who:
-        return f"{who} said "
-    outlet = passages[numbers[0]].outlet if numbers[0] in passages else None
+    if who:  # unless the clause already names them ("Kataib Hezbollah later confirmed it")
+        return None if set(content_terms(who)) <= set(content_terms(clause)) else f"{who} said "
+    outlet = passages[numbers[0]].outlet if outlets and numbers[0] in passages else None
     return f"according to {outlet}, " if outlet else None
 
 
@@ -114,17 +119,30 @@ def merge_repeated_clauses(text: str) -> str:
     return "; ".join(merged) + "."
 
 
+def disagree(clauses: list[str]) -> bool:
+    """Whether the clauses give different values, as far as code can tell: other figures ("22 killed" against
+    "one fighter killed"), or one denies or negates where another does not. Clauses that each add a detail
+    ("prices hit a record [1]; a gallon costs $5 [2]") do not."""
+    plain = [_ISO_DATE.sub(" ", strip_markers(c)) for c in clauses]
+    stated = {frozenset(found) for c in plain if (found := numbers_in(c))}
+    stances = {(bool(_NEGATION.search(c.lower())), bool(_DENIAL.search(c))) for c in plain}
+    return len(stated) > 1 or len(stances) > 1
+
+
 def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: list[Citation]) -> str:
-    """When the answer's clauses cite different articles, say who made each claim (the sources disagree or add up)
-    unless that names the same speaker every time."""
+    """When the answer's clauses cite different articles, say who made each claim (the speaker its quote names),
+    unless that names the same speaker every time. The outlet ("according to CNN, ") stands in for a speaker only
+    when the clauses disagree: clauses that add up keep their citations, which name the outlets (an "according
+    to" on every clause reads as a dispute where there is none)."""
     clauses = _clauses(text)
     sources = {tuple(cited_numbers(c)) for c in clauses}
     if len(clauses) < 2 or len(sources) < 2:
         return text
     by_number = {p.n: p for p in passages}
-    openings = [_attribution(c, quotes, by_number) for c in clauses]
-    if None not in openings and len(set(openings)) == 1:
-        return text  # "according to USA Today, ...; according to USA Today, ...": one source, nothing to tell apart
+    outlets = disagree(clauses)
+    openings = [_attribution(c, quotes, by_number, outlets) for c in clauses]
+    if not any(openings) or (None not in openings and len(set(openings)) == 1):
+        return text  # nobody to name, or "according to USA Today, ...; according to USA Today, ...": one source
     attributed = [f"{o}{_lower_start(c)}" if o else c for o, c in zip(openings, clauses)]
     joined = "; ".join([attributed[0], *(_lower_start(c) for c in attributed[1:])])
     return joined[0].upper() + joined[1:] + "."

@@ -91,11 +91,16 @@ def numbers_in(text: str) -> set[float]:
     return {value for token in _TOKEN.findall(fold(text)) if (value := _value(token)) is not None}
 
 
+def undated(text: str) -> str:
+    """An answer's words without its citation markers and the dates resolved into it ("(2021-02-25)"), whose digits
+    are a date, which rag.dates checks, not counts."""
+    return _ISO_DATE.sub(" ", strip_markers(text))
+
+
 def unsupported_figures(answer: str, evidence: str) -> list[float]:
     """The counts an answer states that the evidence (with the question) never gives: the model's own numbers,
     however sure they sound ("cost $1.5 billion" where no article names a cost). Dates are rag.dates's."""
-    undated = _ISO_DATE.sub(" ", strip_markers(answer))
-    return sorted({value for value, _ in figures(undated)} - numbers_in(evidence))
+    return sorted({value for value, _ in figures(undated(answer))} - numbers_in(evidence))
 
 
 def rival_figures(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> tuple[float, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answer.agreement import numbers_in
+from rag.answer.agreement import numbers_in, undated
 from rag.answer.citations import ABSTENTION, cited_numbers, resolve, strip_markers
 from rag.answer.format import Draft
 from rag.answer.grounding import repair_citations
@@ -17,7 +17,6 @@ _CLAUSE = re.compile(r"\s*;\s*")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n't")
 _DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
-_ISO_DATE = re.compile(r"\(?\b\d{4}-\d{2}-\d{2}\b\)?")  # a relative date resolved for the model: no figure of its own
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -123,7 +122,7 @@ def disagree(clauses: list[str]) -> bool:
     """Whether the clauses give different values, as far as code can tell: other figures ("22 killed" against
     "one fighter killed"), or one denies or negates where another does not. Clauses that each add a detail
     ("prices hit a record [1]; a gallon costs $5 [2]") do not."""
-    plain = [_ISO_DATE.sub(" ", strip_markers(c)) for c in clauses]
+    plain = [undated(c) for c in clauses]
     stated = {frozenset(found) for c in plain if (found := numbers_in(c))}
     stances = {(bool(_NEGATION.search(c.lower())), bool(_DENIAL.search(c))) for c in plain}
     return len(stated) > 1 or len(stances) > 1

@@ -9,7 +9,6 @@ import pytest
 
 from rag.models.decoding import CompletionText, DraftStats, NgramIndex, speculative_greedy
 
-
 # --- the n-gram lookup ---------------------------------------------------------------------------------------
 
 def test_draft_continues_the_latest_earlier_occurrence_of_the_longest_suffix():

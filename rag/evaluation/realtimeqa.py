@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rag import dates
 from rag.errors import RagError
-from rag.ingest.metadata import outlet_from_url  # noqa: F401 - the benchmark's articles name their outlet by URL
 from rag.files import jsonl_objects
+from rag.ingest.metadata import outlet_from_url  # noqa: F401 - the benchmark's articles name their outlet by URL
 
 FILE_KINDS = ("qa", "gold", "gcs")
 _WEEK_FILE = re.compile(r"^(\d{8})_(qa|gold|gcs)\.jsonl$")

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from rag.errors import UnsupportedFileError
 from rag.ingest.documents import doc_id_for
-from rag.ingest.fetch import Fetched, FetchError, Fetcher, canonical_url
+from rag.ingest.fetch import Fetched, Fetcher, FetchError, canonical_url
 from rag.ingest.readers import RawArticle, Skipped, html_article
 
 FEED_OR_PAGE = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from rag.models.decoding import DraftStats, Guess, stream_completion
 from rag.errors import ModelError
+from rag.models.decoding import DraftStats, Guess, stream_completion
 from rag.models.llama_layout import weights_layout
 from rag.models.llama_state import LlamaState
 

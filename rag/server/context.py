@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from rag.answer.assistant import Assistant
 from rag.chat import ChatService
 from rag.config import Config
+from rag.index_watch import IndexWatch
 from rag.models.factories import make_embedder
 from rag.server.errors import unavailable
 from rag.server.exclusive import ExclusiveChatService
 from rag.server.model_queue import ModelQueue
 from rag.server.stopping import StoppableGenerator
-from rag.index_watch import IndexWatch
 from rag.store.factory import display_location
 
 

@@ -122,9 +122,8 @@ def disagree(clauses: list[str]) -> bool:
     """Whether the clauses give different values, as far as code can tell: other figures ("22 killed" against
     "one fighter killed"), or one denies or negates where another does not. Clauses that each add a detail
     ("prices hit a record [1]; a gallon costs $5 [2]") do not."""
-    plain = [undated(c) for c in clauses]
-    stated = {frozenset(found) for c in plain if (found := numbers_in(c))}
-    stances = {(bool(_NEGATION.search(c.lower())), bool(_DENIAL.search(c))) for c in plain}
+    stated = {frozenset(found) for c in clauses if (found := numbers_in(undated(c)))}
+    stances = {(bool(claim(c)[1]), bool(_DENIAL.search(c))) for c in clauses}  # negations as merging reads them
     return len(stated) > 1 or len(stances) > 1
 
 

@@ -60,6 +60,16 @@ def test_the_key_changes_with_anything_that_changes_the_binary():
     assert base.key == BuildPlan(*vars(base).values()).key
 
 
+def test_built_wheels_are_kept_under_the_configured_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for variable in ("RAG_CACHE_DIR", "RAG_CONFIG"):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "rag.toml").write_text(f'[rag]\ncache_dir = "{tmp_path / "from-toml"}"\n', encoding="utf-8")
+    assert llama_build.cache_root() == tmp_path / "from-toml" / "llama-builds"
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "from-env"))
+    assert llama_build.cache_root() == tmp_path / "from-env" / "llama-builds"
+
+
 def test_cpu_description_reads_model_and_vector_flags():
     cpuinfo = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8488C\n"
                "flags\t\t: fpu sse4_2 avx avx2 avx512f avx512_vnni amx_tile amx_int8 amx_bf16 hypervisor\n")

@@ -64,9 +64,11 @@ class BuildPlan:
 
 
 def cache_root() -> Path:
-    """Where built wheels are kept: beside the models, under rag-news's cache folder."""
-    base = os.environ.get("RAG_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-news"
-    return Path(base).expanduser() / "llama-builds"
+    """Where built wheels are kept: beside the models, under the configured cache folder (`cache_dir`, from
+    rag.toml or RAG_CACHE_DIR as everywhere else; the config module needs only the standard library)."""
+    from rag.config import load_config
+
+    return Path(load_config().cache_dir).expanduser() / "llama-builds"
 
 
 def cpu_description(cpuinfo: str | None = None) -> tuple[str, tuple[str, ...]]:

@@ -124,3 +124,24 @@ def test_a_speaker_is_named_when_nothing_is_disputed_but_not_twice():
                     (1, "Twenty-two militiamen were killed in the strikes"), (2, "Kataib Hezbollah later confirmed it"))
     assert done.text == ("The Syrian Observatory for Human Rights (SOHR) said 22 militiamen were killed [1]; "
                          "Kataib Hezbollah later confirmed it [2].")
+
+
+def test_one_article_that_quotes_two_speakers_names_each_clause_its_own():
+    from rag.answer.compose import attribute_disagreement
+    from rag.answer.evidence import Sentence
+    from rag.answer.quotes import VerifiedQuote
+
+    def quoted(text: str) -> VerifiedQuote:
+        return VerifiedQuote(1, text, Sentence("d1", 0, len(text), text), 1.0)
+
+    passages = [Citation(1, "d1", "", "t", "ESTA", None, "c1", "text")]
+    quotes = [quoted("Twenty-two militiamen were killed in the strikes, the Syrian Observatory reported."),
+              quoted("One fighter was killed, an Iraqi militia official said.")]
+    text = "22 militiamen were killed [1]; one fighter was killed [1]."
+    assert attribute_disagreement(text, quotes, passages) == (
+        "The Syrian Observatory said 22 militiamen were killed [1]; an Iraqi militia official said one fighter was "
+        "killed [1].")
+    # One speaker, or none, for one article's clauses: nothing to tell apart, the text stays as written.
+    assert attribute_disagreement(text, quotes[:1], passages) == text
+    assert attribute_disagreement("22 militiamen were killed [1]; the border was closed [1].", quotes, passages) == \
+        "22 militiamen were killed [1]; the border was closed [1]."

@@ -79,12 +79,20 @@ def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, C
     numbers = cited_numbers(clause)
     if not numbers or _SAYS.search(clause):
         return None  # the model already said who
-    quote = next((q for q in quotes if q.n == numbers[0]), None)
+    quote = _clause_quote(clause, [q for q in quotes if q.n == numbers[0]])
     who = speaker(quote.sentence.text) if quote else None
     if who:  # unless the clause already names them ("Kataib Hezbollah later confirmed it")
         return None if set(content_terms(who)) <= set(content_terms(clause)) else f"{who} said "
     outlet = passages[numbers[0]].outlet if outlets and numbers[0] in passages else None
     return f"according to {outlet}, " if outlet else None
+
+
+def _clause_quote(clause: str, quotes: list[VerifiedQuote]) -> VerifiedQuote | None:
+    """Of the quotes from the article a clause cites, the one the clause rests on: the sentence sharing most of
+    its words (the first on a tie). An article that quotes both sides ("Although Kataib Hezbollah denied
+    involvement, Austin said ...") gives each clause its own speaker, not its first quote's."""
+    terms = set(content_terms(strip_markers(clause)))
+    return max(quotes, key=lambda q: len(terms & set(content_terms(q.sentence.text))), default=None)
 
 
 def _clauses(text: str) -> list[str]:
@@ -128,19 +136,21 @@ def disagree(clauses: list[str]) -> bool:
 
 
 def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: list[Citation]) -> str:
-    """When the answer's clauses cite different articles, say who made each claim (the speaker its quote names),
-    unless that names the same speaker every time. The outlet ("according to CNN, ") stands in for a speaker only
-    when the clauses disagree: clauses that add up keep their citations, which name the outlets (an "according
-    to" on every clause reads as a dispute where there is none)."""
+    """When the answer's clauses cite different articles, or one article's different speakers, say who made each
+    claim (the speaker its quote names), unless that names the same speaker every time. The outlet ("according to
+    CNN, ") stands in for a speaker only when the clauses disagree: clauses that add up keep their citations,
+    which name the outlets (an "according to" on every clause reads as a dispute where there is none)."""
     clauses = _clauses(text)
-    sources = {tuple(cited_numbers(c)) for c in clauses}
-    if len(clauses) < 2 or len(sources) < 2:
+    if len(clauses) < 2:
         return text
+    one_article = len({tuple(cited_numbers(c)) for c in clauses}) < 2
     by_number = {p.n: p for p in passages}
-    outlets = disagree(clauses)
+    outlets = not one_article and disagree(clauses)
     openings = [_attribution(c, quotes, by_number, outlets) for c in clauses]
     if not any(openings) or (None not in openings and len(set(openings)) == 1):
         return text  # nobody to name, or "according to USA Today, ...; according to USA Today, ...": one source
+    if one_article and len(set(filter(None, openings))) < 2:
+        return text  # one article's clauses are attributed only where it quotes two speakers
     attributed = [f"{o}{_lower_start(c)}" if o else c for o, c in zip(openings, clauses)]
     joined = "; ".join([attributed[0], *(_lower_start(c) for c in attributed[1:])])
     return joined[0].upper() + joined[1:] + "."

@@ -202,7 +202,16 @@ def test_cli_realtimeqa_run_filters_by_question_date_and_reuses_its_index(tmp_pa
     assert saved["meta"]["benchmark"] == "realtimeqa" and saved["meta"]["weeks"] == ["20220617"]
     report = (out / "report.md").read_text()
     assert "0.582 of these 110 questions (exact match 0.445)" in report and "This run asked 2 questions" in report
-    assert "containment accuracy >= 0.65 | 0.500 **missed**" in report
+    assert "accuracy >= 0.65 | 0.500 **missed**" in report
+
+    # A run judged by an older judge is judged again from its records, without the model.
+    saved["configurations"][0]["records"][0]["verdicts"]["correct"] = False
+    (out / "results.json").write_text(json.dumps(saved), encoding="utf-8")
+    rejudged = run("rejudge", out)
+    assert rejudged.exit_code == 0 and "1 record(s) judged differently" in rejudged.output, rejudged.output
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["configurations"][0]["records"][0]["verdicts"]["correct"] is True
+    assert saved["meta"]["rejudged"]["records_changed"] == 1 and saved["configurations"][0]["metrics"]["correct"] == 1
 
     out2 = tmp_path / "rtqa-choice"
     again = run("realtimeqa", "--data", rtqa_data, "--mode", "choice", "--no-until-question-date", "--index-root",

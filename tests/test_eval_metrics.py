@@ -64,6 +64,17 @@ def test_judge_multiple_choice_flags_an_answer_naming_a_wrong_choice_too():
     assert v["correct"] is True and v["names_wrong_choice"] is True
 
 
+def test_judge_multiple_choice_counts_the_right_choice_named_in_other_words():
+    choices = ["3", "4", "5", "6"]
+    v = judge("Her detention was extended by six months [1].", False, [["6"]], "realtimeqa", [], [], [], 4, 0,
+              choices, 3, "How many months was her detention extended?")
+    assert v["correct"] is True and v["by_choice"] is True
+    v = judge("By 6 months [1].", False, [["6"]], "realtimeqa", [], [], [], 4, 0, choices, 3, "How many months?")
+    assert v["correct"] is True and v["by_choice"] is False  # containment: no need of the choice rule
+    v = judge("By some months [1].", False, [["6"]], "realtimeqa", [], [], [], 4, 0, choices, 3, "How many months?")
+    assert v["correct"] is False and v["by_choice"] is False
+
+
 def test_should_abstain_and_gold_text():
     assert should_abstain("unanswerable", [["x"]]) and should_abstain("single", [])
     assert not should_abstain("single", [["x"]])
@@ -149,8 +160,49 @@ def test_aggregate_multiple_choice_strict_accuracy():
                       choices=choices, answer_index=1)]
     m = aggregate(records)
     assert m["accuracy"] == 1.0 and m["names_wrong_choice"] == 1 and m["strict_accuracy"] == 0.5
+    assert m["right_by_choice"] == 0
+
+
+def test_rejudge_reads_recorded_answers_again_and_recomputes_the_metrics():
+    from rag.evaluation.rejudge import rejudge_results
+
+    choices = ["Game of Thrones", "Squid Game"]
+    answered = record(kind="realtimeqa", answers=(("Squid Game",),), answer="The Squid show was renewed [1].",
+                      choices=choices, answer_index=1)
+    answered |= {"question": "Which show was renewed?", "choices": choices, "answer_index": 1}
+    withheld = record(kind="realtimeqa", answers=(("Squid Game",),), answer="", abstained=True, choices=choices,
+                      answer_index=1)
+    withheld |= {"question": "Which show was renewed?", "choices": choices, "answer_index": 1,
+                 "refused": "Squid was renewed [1]."}
+    declined = record(kind="unanswerable", answers=(), answer="", abstained=True)
+    answered["verdicts"]["correct"] = False  # as an older judge left it
+    results = {"configurations": [{"records": [answered, withheld, declined], "metrics": {}}]}
+    assert rejudge_results(results) == 2
+    config = results["configurations"][0]
+    assert [r["verdicts"]["correct"] for r in config["records"]] == [True, False, True]
+    assert config["records"][0]["verdicts"]["by_choice"] is True
+    assert config["records"][1]["verdicts"]["refused_correct"] is True
+    assert config["metrics"]["right_by_choice"] == 1 and config["metrics"]["correct"] == 1
+    assert rejudge_results(results) == 0
 
 
 def test_aggregate_of_nothing():
     m = aggregate([])
     assert m["n"] == 0 and m["accuracy"] is None and m["latency_s"]["total"]["p50"] is None
+
+
+def test_results_md_marks_a_multiple_choice_run_judged_by_containment_alone():
+    from rag.evaluation.rejudge import rejudge_results
+    from rag.evaluation.report import CONTAINMENT_NOTE, render_results_md
+
+    old = record(kind="realtimeqa", answers=(("Squid Game",),), answer="Squid Game [1].",
+                 choices=["Game of Thrones", "Squid Game"], answer_index=1)
+    old |= {"choices": ["Game of Thrones", "Squid Game"], "answer_index": 1}
+    del old["verdicts"]["by_choice"]  # as the judge before the choice rule left it
+    results = {"meta": {"benchmark": "realtimeqa"},
+               "configurations": [{"name": "default", "records": [old], "metrics": aggregate([old])}]}
+    assert "| run | realtimeqa† | default |" in render_results_md([("run", results)])
+    assert CONTAINMENT_NOTE in render_results_md([("run", results)])
+    rejudge_results(results)
+    assert "| run | realtimeqa | default |" in render_results_md([("run", results)])
+    assert CONTAINMENT_NOTE not in render_results_md([("run", results)])

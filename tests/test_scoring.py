@@ -160,3 +160,38 @@ def test_percentile_edge_cases():
 def test_cited_sentence_share_reads_every_marker_form():
     # "[1, 3]" and "[2;4]" are citations too: both sentences carry one.
     assert scoring.cited_sentence_share("Iraq denied it [1, 3]. Kirby disagreed [2;4].") == 1.0
+
+
+GAS = "Where in the US is it illegal to pump your own gas?"
+STATES = ["New Jersey & Oregon", "California & Washington", "Alabama & Louisiana", "Idaho & South Dakota"]
+LEADERS = ["North Korean leader Kim Jong Un", "UK Prime Minister Boris Johnson", "Russian President Vladimir Putin"]
+
+
+def test_a_choice_named_in_other_words():
+    assert scoring.names_choice("Oregon is one of two states (New Jersey is the other)", GAS, STATES, 0)
+    assert scoring.names_choice("The detention was extended for six months [3].", "How many months?",
+                                ["3", "4", "5", "6"], 3)  # "[3]" is a citation, not choice 3
+    assert scoring.names_choice("Prime Minister Boris Johnson resigned", "Which head of state resigned?", LEADERS, 1)
+    assert scoring.names_choice("The Avalanche won the Cup", "Which team won?", ["Colorado Avalanche", "Boston Bruins"],
+                                0)
+    assert scoring.names_choice("Apple will unveil new iPhones", "Which Apple product?", ["iPad", "iPhone"], 1)
+    assert scoring.names_choice("It costs 10,000 dollars", "How much?", ["1,000", "10,000"], 1)
+
+
+def test_a_choice_is_not_named_by_a_vague_a_shared_or_a_hedged_answer():
+    swings = ["30,000", "350,000", "500,000", "2 million"]
+    assert not scoring.names_choice("Millions of baby swings were recalled", "How many swings?", swings, 3)
+    assert not scoring.names_choice("Oregon is one of two states", GAS, STATES, 0)  # half of "New Jersey Oregon"
+    assert not scoring.names_choice("Boris Johnson or Vladimir Putin resigned", "Who resigned?", LEADERS, 1)
+    # A word of the question tells no choice apart: "leader" is asked, so "the leader" names nobody.
+    assert not scoring.names_choice("The leader resigned", "Which leader resigned?", ["leader Kim", "Putin"], 0)
+    assert not scoring.names_choice("Zika", "Which virus?", ["Monkeypox", "Zika"], 0)
+
+
+def test_a_decimal_or_a_clause_long_choice_is_not_named_by_part_of_its_words():
+    debt = ["$800 billion", "$1 trillion", "$8 trillion", "$16 trillion"]
+    assert not scoring.names_choice("Household debt passed $16.2 trillion", "How much debt?", debt, 3)
+    assert scoring.names_choice("Household debt passed sixteen trillion dollars", "How much debt?", debt, 3)
+    irs = ["Finish processing the backlog of 2021 tax returns", "Issue more stimulus checks"]
+    assert not scoring.names_choice("It will begin processing 2021 tax returns in January", "What will the IRS do?",
+                                    irs, 0)

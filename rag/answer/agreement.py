@@ -55,7 +55,7 @@ def supporting_sources(terms: list[str], groups: list[EvidenceGroup], share: flo
     return count
 
 
-def _value(token: str) -> float | None:
+def number_value(token: str) -> float | None:
     """The number a token spells ("22", "1,200", "seventeen", "twenty-two"), else None."""
     if token[0].isdigit():
         try:
@@ -74,7 +74,7 @@ def figures(text: str) -> list[tuple[float, list[str]]]:
     tokens = _TOKEN.findall(fold(text))
     found = []
     for i, token in enumerate(tokens):
-        value = _value(token)
+        value = number_value(token)
         if value is None or token == "one":
             continue
         near = tokens[max(0, i - WINDOW): i] + tokens[i + 1: i + 1 + WINDOW]
@@ -88,7 +88,7 @@ def figures(text: str) -> list[tuple[float, list[str]]]:
 
 def numbers_in(text: str) -> set[float]:
     """Every number `text` spells, in digits or words, years and days of a month included."""
-    return {value for token in _TOKEN.findall(fold(text)) if (value := _value(token)) is not None}
+    return {value for token in _TOKEN.findall(fold(text)) if (value := number_value(token)) is not None}
 
 
 def undated(text: str) -> str:

@@ -82,20 +82,28 @@ def anchor_text(results: dict) -> str:
     n = results["configurations"][0]["metrics"]["n"] if results["configurations"] else 0
     text = (f"Anchor: the benchmark's published GPT-3 (davinci) + Google Custom Search open-ended predictions hold "
             f"the right choice in {a['containment']:.3f} of these {a['questions']} questions (exact match "
-            f"{a['exact_match']:.3f}).")
+            f"{a['exact_match']:.3f}); compare it with the containment alone below.")
     if n != a["questions"]:
         text += f" This run asked {n} questions, so compare with care."
     return text
 
 
+def _containment(metrics: dict) -> float | None:
+    """Accuracy had only answers holding the right choice's text as written counted right."""
+    if metrics.get("accuracy") is None or "right_by_choice" not in metrics:
+        return None
+    return metrics["accuracy"] - metrics["right_by_choice"] / metrics["answerable"]
+
+
 def choice_table(configs: list[dict]) -> str | None:
-    """Answers that contain the right choice but also a wrong one."""
+    """Answers right by the choice they name in other words, and answers that name a wrong choice too."""
     if not any("strict_accuracy" in c["metrics"] for c in configs):
         return None
-    rows = [[c["name"], rate(c["metrics"]["accuracy"]), c["metrics"].get("names_wrong_choice", "–"),
+    rows = [[c["name"], rate(c["metrics"]["accuracy"]), rate(_containment(c["metrics"])),
+             c["metrics"].get("right_by_choice", "–"), c["metrics"].get("names_wrong_choice", "–"),
              rate(c["metrics"].get("strict_accuracy"))] for c in configs]
-    return table(["configuration", "containment", "answers naming a wrong choice too",
-                  "strict (right choice, no wrong one)"], rows)
+    return table(["configuration", "accuracy", "containment alone", "right by the choice named in other words",
+                  "answers naming a wrong choice too", "strict (right, no wrong choice's text)"], rows)
 
 
 def section(results: dict[str, Any]) -> str:
@@ -109,11 +117,12 @@ BENCHMARK = Benchmark(
     help="Ask the RealTimeQA questions that have gold articles over an index of the weeks' articles.\n\n"
          "The corpus (every gold and search-result article of the weeks) is written to corpus.jsonl and indexed "
          "under index-ct<N>-ov<M>-<corpus hash>, both in --index-root (default OUT), which later runs reuse. An "
-         "answer is right when it contains the right choice's text.",
+         "answer is right when it contains the right choice's text, or names that choice and no other in other "
+         "words (\"six months\" for \"6\").",
     options=OPTIONS,
     load=_load,
     targets=(
-        Target("containment accuracy", lambda m: m["accuracy"], ">=", 0.65),
+        Target("accuracy", lambda m: m["accuracy"], ">=", 0.65),
         Target("median seconds per answer", lambda m: m["latency_s"]["total"]["p50"], "<", 6.0, "seconds"),
     ),
     heading="RealTimeQA",

@@ -137,6 +137,31 @@ def calibrate_command(run_dirs, out_path, report_dir, objective, target, keep_ri
     click.echo(f"Wrote {out_path}, " + ", ".join(str(p) for p in written))
 
 
+@eval_group.command("rejudge")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def rejudge_command(run_dirs) -> None:
+    """Judge finished runs' answers again with the current judge (RUN_DIR...: results.json and report.md rewritten).
+
+    No question is asked again: each recorded answer (and each withheld one) is read as `rag eval` reads answers
+    today, and the metrics are recomputed, so runs made before a change of the judge compare with new ones.
+    """
+    from datetime import datetime
+
+    from rag.evaluation.rejudge import rejudge_results
+    from rag.evaluation.runs import git_commit, load_results, write_results
+
+    for run_dir in run_dirs:
+        results = load_results(run_dir)
+        before = [c["metrics"].get("truthfulness") for c in results["configurations"]]
+        changed = rejudge_results(results)
+        results["meta"]["rejudged"] = {"date": datetime.now().astimezone().isoformat(timespec="seconds"),
+                                       "git_commit": git_commit(), "records_changed": changed}
+        write_results(results, run_dir)
+        after = [c["metrics"].get("truthfulness") for c in results["configurations"]]
+        moves = ", ".join(f"{b:.3f} -> {a:.3f}" for b, a in zip(before, after) if a is not None and b is not None)
+        click.echo(f"{run_dir}: {changed} record(s) judged differently" + (f"; truthfulness {moves}" if moves else ""))
+
+
 @eval_group.command("results")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("eval/RESULTS.md"),

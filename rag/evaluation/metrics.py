@@ -22,6 +22,7 @@ from rag.evaluation.scoring import (
     contains,
     exact_match,
     matches_alias_groups,
+    names_choice,
     percentile,
     recall_at_k,
     reciprocal_rank,
@@ -63,26 +64,45 @@ def gold_text(answers: list[list[str]]) -> str:
     return " ".join(group[0] for group in answers if group)
 
 
+def by_choice(answer: str, answers: list[list[str]], question: str, choices: list[str] | None,
+              answer_index: int | None) -> bool:
+    """Right only by the choice it names: a multiple-choice answer that holds no alias's words as written but
+    names the right choice in other words (scoring.names_choice: "six months" for "6")."""
+    plain = strip_citations(answer)
+    return (bool(choices) and answer_index is not None and not matches_alias_groups(plain, answers)
+            and names_choice(plain, question, list(choices or []), answer_index))
+
+
+def holds_answer(answer: str, answers: list[list[str]], question: str = "", choices: list[str] | None = None,
+                 answer_index: int | None = None) -> bool:
+    """The answer text is right: it holds an alias of every group, or (multiple choice) names the right choice."""
+    return matches_alias_groups(strip_citations(answer), answers) or by_choice(answer, answers, question, choices,
+                                                                               answer_index)
+
+
 def judge(answer: str, abstained: bool, answers: list[list[str]], kind: str, docs: list[str],
           cited_docs: list[str], passage_docs: list[str], k: int, dangling: int = 0,
-          choices: list[str] | None = None, answer_index: int | None = None) -> dict[str, Any]:
+          choices: list[str] | None = None, answer_index: int | None = None, question: str = "") -> dict[str, Any]:
     """The verdicts on one answer.
 
-    `correct`: for an answerable item, the answer (not an abstention) holds an alias of every group; for an
-    item that should be abstained on, that the assistant abstained. `em`/`f1` against `gold_text` (0 for an
-    abstention; None when the item should be abstained on). `recall_at_k`/`rr`/`retrieval_hit`: the expected
-    documents among the passages shown (None without expected documents). `cites_expected`: the answer cites
-    an expected document (None for abstentions or without expected documents). With multiple-choice
-    `choices`, `names_wrong_choice` tells whether the answer also holds the text of another choice.
+    `correct`: for an answerable item, the answer (not an abstention) holds an alias of every group, or, with
+    multiple-choice `choices`, names the right one in other words (`by_choice` then says so); for an item that
+    should be abstained on, that the assistant abstained. `em`/`f1` against `gold_text` (0 for an abstention;
+    None when the item should be abstained on). `recall_at_k`/`rr`/`retrieval_hit`: the expected documents among
+    the passages shown (None without expected documents). `cites_expected`: the answer cites an expected
+    document (None for abstentions or without expected documents). With `choices`, `names_wrong_choice` tells
+    whether the answer also holds the text of another choice.
     """
     abstain_expected = should_abstain(kind, answers)
     plain = strip_citations(answer)
+    chosen = False
     if abstain_expected:
         correct, em, f1 = bool(abstained), None, None
     elif abstained:
         correct, em, f1 = False, 0.0, 0.0
     else:
-        correct = matches_alias_groups(plain, answers)
+        chosen = by_choice(plain, answers, question, choices, answer_index)
+        correct = matches_alias_groups(plain, answers) or chosen
         em, f1 = exact_match(plain, gold_text(answers)), token_f1(plain, gold_text(answers))
     expected = [doc for doc in docs if doc]
     verdicts: dict[str, Any] = {
@@ -100,6 +120,7 @@ def judge(answer: str, abstained: bool, answers: list[list[str]], kind: str, doc
     if choices:
         others = [c for i, c in enumerate(choices) if i != answer_index and c.strip()]
         verdicts["names_wrong_choice"] = (not abstained) and any(contains(plain, c) for c in others)
+        verdicts["by_choice"] = chosen
     return verdicts
 
 
@@ -236,4 +257,6 @@ def _benchmark_extras(records: list[dict[str, Any]], answerable: list[dict[str, 
         extras["names_wrong_choice"] = sum(1 for r in with_choices if r["verdicts"]["names_wrong_choice"])
         extras["strict_accuracy"] = _share([bool(r["verdicts"]["correct"]) and not r["verdicts"]["names_wrong_choice"]
                                             for r in with_choices])
+        # Right only by the choice named in other words: what containment alone would have counted wrong.
+        extras["right_by_choice"] = sum(1 for r in with_choices if r["verdicts"].get("by_choice"))
     return extras

@@ -200,10 +200,12 @@ def _header_lines(results: dict) -> list[str]:
     for key, label in (("gold", "Gold"), ("data", "Data"), ("weeks", "Weeks"), ("mode", "Mode"),
                        ("until_question_date", "Articles after the question date excluded"), ("corpus", "Corpus"),
                        ("index", "Index"), ("questions", "Questions"), ("prompts", "Prompts"),
-                       ("command", "Command"), ("git_commit", "Commit")):
+                       ("command", "Command"), ("git_commit", "Commit"), ("rejudged", "Judged again")):
         if meta.get(key) not in (None, "", []):
             value = meta[key]
             value = ", ".join(map(str, value)) if isinstance(value, list) else value
+            if isinstance(value, dict):  # rejudged: when, by which code, how many records moved
+                value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
             lines.append(f"- {label}: `{value}`" if key in ("command", "gold", "data", "corpus", "index")
                          else f"- {label}: {value}")
     base = configs[0].get("config") if configs else None
@@ -260,10 +262,22 @@ def render_report(results: dict, plots: list[str] | None = None) -> str:
 # ------------------------------------------------------------------------------------------ RESULTS.md
 
 
+CONTAINMENT_MARK = "†"
+CONTAINMENT_NOTE = (f"{CONTAINMENT_MARK} Judged by containment alone, before answers naming the right choice in other "
+                    "words counted right (2026-11-28): `rag eval rejudge RUN_DIR` judges such a run again.")
+
+
+def judged_by_containment(config: dict) -> bool:
+    """A multiple-choice run whose records predate the choice rule (no `by_choice` verdict on any of them)."""
+    with_choices = [r for r in config["records"] if r.get("choices")]
+    return bool(with_choices) and not any("by_choice" in r["verdicts"] for r in with_choices)
+
+
 def _summary_row(name: str, results: dict, config: dict) -> list[Any]:
     meta, m = results.get("meta", {}), config["metrics"]
     t = truthfulness.tally(config["records"])
-    return [name, meta.get("benchmark", "–"), config["name"], config.get("model") or "–", m["n"],
+    benchmark = meta.get("benchmark", "–") + (CONTAINMENT_MARK if judged_by_containment(config) else "")
+    return [name, benchmark, config["name"], config.get("model") or "–", m["n"],
             _rate(t.truthfulness), _rate(t.coverage), _rate(t.accuracy), _rate(m["accuracy"]),
             _rate(m["abstention_precision"]), _rate(m["abstention_recall"]), _rate(m["citation_precision"]),
             m["dangling_total"], _sec(m["latency_s"]["total"]["p50"]), _sec(m["latency_s"]["total"]["p95"]),
@@ -284,6 +298,8 @@ def render_results_md(runs: list[tuple[str, dict]], command: str | None = None, 
               _table(["run", "benchmark", "configuration", "model", "n", "truthfulness", "coverage",
                       "acc. answered", "accuracy", "abst. P", "abst. R", "citation P", "dangling", "total p50 s",
                       "total p95 s", "date", "machine"], rows)]
+    if any(judged_by_containment(c) for _, results in runs for c in results["configurations"]):
+        lines += ["", CONTAINMENT_NOTE]
     if curves := risk_coverage_table(runs):
         lines += ["", "## Risk–coverage", "", RISK_NOTE, "", curves]
         if plot:

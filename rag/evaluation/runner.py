@@ -10,7 +10,7 @@ from typing import Any, Callable
 from rag.config import Config
 from rag.errors import RagError
 from rag.evaluation.gold import EvalQuestion
-from rag.evaluation.metrics import aggregate, doc_key, judge, strip_citations
+from rag.evaluation.metrics import aggregate, doc_key, holds_answer, judge, strip_citations
 from rag.evaluation.scoring import contains, matches_alias_groups
 from rag.evaluation.sweeps import SweepError, config_name, split_settings
 
@@ -36,15 +36,16 @@ def _answer_fields(answer: Any) -> dict[str, Any]:
 
 def _verdicts(question: EvalQuestion, fields: dict[str, Any], k: int) -> dict[str, Any]:
     text, abstained, refused = fields["answer"], fields["abstained"], fields["refused"]
+    choices = list(question.choices) or None
     verdicts = judge(text, abstained, question.answers, question.kind, question.docs,
                      [c["doc"] for c in fields["citations"]], [p["doc"] for p in fields["passages"]], k,
-                     len(fields["dangling"]), question.choices or None, question.answer_index)
+                     len(fields["dangling"]), choices, question.answer_index, question.question)
     verdicts["evidence_hit"] = (matches_alias_groups(fields["evidence_text"], question.answers)
                                 if question.answers else None)
     if refused:
         # Withheld for low confidence: would it have been right? (What `rag eval calibrate` learns from.)
-        verdicts["refused_correct"] = (not verdicts["should_abstain"]) and matches_alias_groups(
-            strip_citations(refused), question.answers)
+        verdicts["refused_correct"] = (not verdicts["should_abstain"]) and holds_answer(
+            refused, question.answers, question.question, choices, question.answer_index)
     if question.withheld:
         # The answer was removed from the corpus: saying it anyway means the model answered from memory.
         verdicts["from_memory"] = (not abstained) and contains(strip_citations(text), question.withheld)

@@ -30,7 +30,7 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     try:
         done = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, timeout=5, check=False)
@@ -59,7 +59,7 @@ def make_meta(benchmark: str, **extra: Any) -> dict[str, Any]:
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine_info(),
         "command": " ".join(["rag", *sys.argv[1:]]) if Path(sys.argv[0]).name == "rag" else " ".join(sys.argv),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         **extra,
     }
 

@@ -6,11 +6,16 @@ import math
 import re
 from collections import Counter
 
+from rag.answer.agreement import number_value
 from rag.answer.citations import MARKER_RE, answer_sentences
+from rag.text import STOPWORDS
 
 _FOLDED_CHARACTERS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")  # "10,000" is one number, not "10" and "000"
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")  # "16.2" stays one word: it is not "16"
+_MAX_TELLING_WORDS = 5  # a longer choice is a clause, half of whose words can describe another claim
 
 
 def normalize(text: str) -> str:
@@ -36,6 +41,41 @@ def matches_alias_groups(answer: str, groups: list[list[str]]) -> bool:
     if not groups:
         return False
     return all(any(contains(answer, alias) for alias in group) for group in groups)
+
+
+def _choice_word(word: str) -> str:
+    """A word as choices and answers are compared: numbers as digits ("six" -> "6"), plurals folded
+    ("iPhones" -> "iphone", "risks" -> "risk")."""
+    if (value := number_value(word)) is not None:
+        return str(int(value)) if value.is_integer() else str(value)
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _choice_words(text: str) -> set[str]:
+    text = _DECIMAL_POINT.sub("point", _THOUSANDS.sub("", text))
+    return {_choice_word(w) for w in normalize(text).split() if w not in STOPWORDS}
+
+
+def names_choice(answer: str, question: str, choices: list[str], index: int) -> bool:
+    """True when a multiple-choice answer written in other words names choice `index` and no other: it holds at
+    least half of the words that tell that choice apart (those in no other choice and not in the question; at most
+    five: a longer choice is a clause, judged by its text alone), more of them than of any other choice's, and
+    every number of the choice. "Oregon ... (New Jersey is the other)" names "New Jersey & Oregon", "six months"
+    names "6", "the Avalanche" names "Colorado Avalanche"; "millions" does not name "2 million", nor "$16.2
+    trillion" "$16 trillion", nor "Boris Johnson" (two of five telling words) "UK Prime Minister Boris Johnson"."""
+    said, asked = _choice_words(MARKER_RE.sub(" ", answer)), _choice_words(question)  # "[3]" is no choice 3
+    own = [_choice_words(choice) for choice in choices]
+
+    def share(i: int) -> float:
+        telling = own[i] - asked - set().union(*(words for j, words in enumerate(own) if j != i))
+        return len(telling & said) / len(telling) if 0 < len(telling) <= _MAX_TELLING_WORDS else 0.0
+
+    shares = [share(i) for i in range(len(choices))]
+    numbers = {w for w in own[index] if number_value(w) is not None}
+    rivals = [s for i, s in enumerate(shares) if i != index]
+    return shares[index] >= 0.5 and all(s < shares[index] for s in rivals) and numbers <= said
 
 
 def exact_match(answer: str, gold: str) -> float:

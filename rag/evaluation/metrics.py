@@ -64,20 +64,16 @@ def gold_text(answers: list[list[str]]) -> str:
     return " ".join(group[0] for group in answers if group)
 
 
-def by_choice(answer: str, answers: list[list[str]], question: str, choices: list[str] | None,
-              answer_index: int | None) -> bool:
-    """Right only by the choice it names: a multiple-choice answer that holds no alias's words as written but
-    names the right choice in other words (scoring.names_choice: "six months" for "6")."""
+def answer_verdict(answer: str, answers: list[list[str]], question: str = "", choices: list[str] | None = None,
+                   answer_index: int | None = None) -> tuple[bool, bool]:
+    """(right, right only by the choice it names): the answer text holds an alias of every group, or, for a
+    multiple-choice item, names the right choice in other words (scoring.names_choice: "six months" for "6")."""
     plain = strip_citations(answer)
-    return (bool(choices) and answer_index is not None and not matches_alias_groups(plain, answers)
-            and names_choice(plain, question, list(choices or []), answer_index))
-
-
-def holds_answer(answer: str, answers: list[list[str]], question: str = "", choices: list[str] | None = None,
-                 answer_index: int | None = None) -> bool:
-    """The answer text is right: it holds an alias of every group, or (multiple choice) names the right choice."""
-    return matches_alias_groups(strip_citations(answer), answers) or by_choice(answer, answers, question, choices,
-                                                                               answer_index)
+    if matches_alias_groups(plain, answers):
+        return True, False
+    chosen = bool(choices) and answer_index is not None and names_choice(plain, question, list(choices or []),
+                                                                         answer_index)
+    return chosen, chosen
 
 
 def judge(answer: str, abstained: bool, answers: list[list[str]], kind: str, docs: list[str],
@@ -101,8 +97,7 @@ def judge(answer: str, abstained: bool, answers: list[list[str]], kind: str, doc
     elif abstained:
         correct, em, f1 = False, 0.0, 0.0
     else:
-        chosen = by_choice(plain, answers, question, choices, answer_index)
-        correct = matches_alias_groups(plain, answers) or chosen
+        correct, chosen = answer_verdict(plain, answers, question, choices, answer_index)
         em, f1 = exact_match(plain, gold_text(answers)), token_f1(plain, gold_text(answers))
     expected = [doc for doc in docs if doc]
     verdicts: dict[str, Any] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.evaluation.metrics import aggregate, by_choice, holds_answer
+from rag.evaluation.metrics import aggregate, answer_verdict
 
 _ANSWER_VERDICTS = ("correct", "refused_correct")  # what a change of the judge can turn
 
@@ -17,11 +17,11 @@ def rejudge_record(record: dict[str, Any]) -> dict[str, Any]:
         return record
     gold = (record["answers"], record["question"], record.get("choices") or None, record.get("answer_index"))
     if not record["abstained"]:
-        verdicts["correct"] = holds_answer(record["answer"], *gold)
+        verdicts["correct"], chosen = answer_verdict(record["answer"], *gold)
         if record.get("choices"):
-            verdicts["by_choice"] = by_choice(record["answer"], *gold)
+            verdicts["by_choice"] = chosen
     if record.get("refused"):
-        verdicts["refused_correct"] = holds_answer(record["refused"], *gold)
+        verdicts["refused_correct"] = answer_verdict(record["refused"], *gold)[0]
     return {**record, "verdicts": verdicts}
 
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from rag.config import Config
 from rag.errors import RagError
 from rag.evaluation.gold import EvalQuestion
-from rag.evaluation.metrics import aggregate, doc_key, holds_answer, judge, strip_citations
+from rag.evaluation.metrics import aggregate, answer_verdict, doc_key, judge, strip_citations
 from rag.evaluation.scoring import contains, matches_alias_groups
 from rag.evaluation.sweeps import SweepError, config_name, split_settings
 
@@ -44,8 +44,8 @@ def _verdicts(question: EvalQuestion, fields: dict[str, Any], k: int) -> dict[st
                                 if question.answers else None)
     if refused:
         # Withheld for low confidence: would it have been right? (What `rag eval calibrate` learns from.)
-        verdicts["refused_correct"] = (not verdicts["should_abstain"]) and holds_answer(
-            refused, question.answers, question.question, choices, question.answer_index)
+        verdicts["refused_correct"] = (not verdicts["should_abstain"]) and answer_verdict(
+            refused, question.answers, question.question, choices, question.answer_index)[0]
     if question.withheld:
         # The answer was removed from the corpus: saying it anyway means the model answered from memory.
         verdicts["from_memory"] = (not abstained) and contains(strip_citations(text), question.withheld)

@@ -97,7 +97,7 @@ def judge(answer: str, abstained: bool, answers: list[list[str]], kind: str, doc
     elif abstained:
         correct, em, f1 = False, 0.0, 0.0
     else:
-        correct, chosen = answer_verdict(plain, answers, question, choices, answer_index)
+        correct, chosen = answer_verdict(answer, answers, question, choices, answer_index)
         em, f1 = exact_match(plain, gold_text(answers)), token_f1(plain, gold_text(answers))
     expected = [doc for doc in docs if doc]
     verdicts: dict[str, Any] = {

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from rag.answer.agreement import number_value
-from rag.answer.citations import MARKER_RE, answer_sentences
+from rag.answer.citations import MARKER_RE, answer_sentences, strip_markers
 from rag.text import STOPWORDS
 
 _FOLDED_CHARACTERS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -65,7 +65,7 @@ def names_choice(answer: str, question: str, choices: list[str], index: int) -> 
     every number of the choice. "Oregon ... (New Jersey is the other)" names "New Jersey & Oregon", "six months"
     names "6", "the Avalanche" names "Colorado Avalanche"; "millions" does not name "2 million", nor "$16.2
     trillion" "$16 trillion", nor "Boris Johnson" (two of five telling words) "UK Prime Minister Boris Johnson"."""
-    said, asked = _choice_words(MARKER_RE.sub(" ", answer)), _choice_words(question)  # "[3]" is no choice 3
+    said, asked = _choice_words(strip_markers(answer)), _choice_words(question)  # "[3]" is no choice 3
     own = [_choice_words(choice) for choice in choices]
 
     def share(i: int) -> float:

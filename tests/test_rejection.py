@@ -6,7 +6,7 @@ import numpy as np
 
 from rag.evaluation.embed_cache import CachedEmbedder
 from rag.evaluation.realtimeqa import Article, Question
-from rag.evaluation.rejection import as_eval_questions, build, holds, screenable
+from rag.evaluation.rejection import as_eval_questions, build, holds, name_forms, prepared, screenable
 from tests.fakes import FakeEmbedder
 
 
@@ -40,6 +40,29 @@ def test_build_drops_every_article_holding_a_kept_answer_and_the_gold_ones():
     assert {a.url for a in result.articles} == {"c", "x0", "x1", "x2"} and result.removed == 3
     (item,) = as_eval_questions(result)
     assert item.answers == [] and item.withheld == "Squid Game" and item.asked_on == "2022-06-16"
+
+
+def test_a_name_is_screened_by_its_shorter_form_when_that_names_no_one_else():
+    texts = [prepared(t) for t in [
+        "Cosby was released from prison.", "Bill Cosby spoke.", "President Biden and First Lady Jill Biden met.",
+        "Biden said so.", "Biden again.", "Biden signed a bill.",
+        "The Eiffel Tower glittered.", "A water tower fell.",
+        "Qatar Airways won.", "British Airways lost bags.", "British Airways again.", "JetBlue Airways grew.",
+        "Sun and rain."]]
+    assert name_forms("Bill Cosby", texts, share=0.5) == [" cosby "]
+    # "Biden" is in too many articles to name her alone; "Jill Biden" names her.
+    assert name_forms("First lady Dr. Jill Biden", texts, share=0.3) == [" jill biden "]
+    assert name_forms("Eiffel Tower", texts, share=0.5) == []  # "tower" is a common word
+    assert name_forms("Qatar Airways", texts, share=0.5) == []  # "Airways" ends other names
+    assert name_forms("Ban on assault weapons", texts, share=0.5) == []  # no name to shorten
+
+
+def test_build_drops_articles_that_name_the_answer_by_its_surname():
+    articles = [_article("a", "Bill Cosby was released"), _article("b", "Cosby spoke to reporters"),
+                *[_article(f"x{i}", f"Weather story {i}") for i in range(80)]]
+    result = build(articles, [_question("q1", "Bill Cosby")], max_share=0.3)
+    assert [q.id for q in result.questions] == ["q1"] and result.removed == 2
+    assert "b" not in {a.url for a in result.articles}
 
 
 def test_embedding_cache_embeds_each_text_once(tmp_path):

@@ -188,4 +188,20 @@ def test_generation_names_sort_in_the_order_they_were_made(monkeypatch):
     first, second = gens.new_generation_name(), gens.new_generation_name()
     assert sorted([second, first]) == [first, second]
     assert first.endswith("-974000000") and second.endswith("-999999999")
-    assert first[:19] == second[:19] == "gen-" + time.strftime("%Y%m%d-%H%M%S", time.localtime(1_795_000_000))
+    assert first[:20] == second[:20] == "gen-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime(1_795_000_000)) + "Z"
+
+
+def test_generations_sort_by_when_they_were_made_across_time_zones_and_name_shapes(tmp_path, monkeypatch):
+    """Names in UTC ("…Z-") sort with the older local-time names by the moment they name, not as strings: in
+    Berlin (UTC+1 in November) a local 12:30 is 11:30 UTC: after a UTC 11:15, before a UTC 12:00."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        names = ["gen-20261128-120000Z-000000000", "gen-20261128-123000-000000000", "gen-20261128-111500Z-000000005",
+                 "gen-old"]
+        for name in names:
+            (tmp_path / name).mkdir()
+        assert [p.name for p in gens.generations(tmp_path)] == [names[3], names[2], names[1], names[0]]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict
@@ -23,6 +25,8 @@ MANIFEST = "manifest.json"
 # `rag info --check`.
 FULL_HASH_BYTES = 64 << 20
 _SAMPLE = 1 << 20
+# gen-YYYYmmdd-HHMMSS[Z]-<nanoseconds>: "Z" marks UTC; names without it (before 2026-11-28) are in local time.
+_GENERATION_NAME = re.compile(r"gen-(\d{8}-\d{6})(Z?)-(\d{9})")
 # A file hashed whole and found sound is not hashed again while its size, times and inode stay the same (a stat
 # cache as git's): a RealTimeQA-sized index (~130 MB under the limit) then opens ~0.12 s sooner (Intel Xeon).
 # Anything that rewrites a file moves its ctime, which no one can set back. A file changed in the last few
@@ -193,7 +197,19 @@ def read_current(root: Path) -> Path | None:
 
 
 def generations(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("gen-*") if p.is_dir())
+    """The generations under `root`, oldest first (by when their names say they were made)."""
+    return sorted((p for p in root.glob("gen-*") if p.is_dir()), key=_made_at)
+
+
+def _made_at(gen: Path) -> tuple[float, int, str]:
+    """When a generation was made, read from its name: seconds since the epoch, nanoseconds, and the name
+    (a name of another shape sorts first, by name)."""
+    match = _GENERATION_NAME.fullmatch(gen.name)
+    if not match:
+        return (float("-inf"), 0, gen.name)
+    stamp = time.strptime(match.group(1), "%Y%m%d-%H%M%S")
+    seconds = calendar.timegm(stamp) if match.group(2) else time.mktime(stamp)
+    return (seconds, int(match.group(3)), gen.name)
 
 
 def _is_good(root: Path, gen: Path) -> bool:
@@ -225,11 +241,12 @@ def write_current(root: Path, gen: Path) -> None:
 
 
 def new_generation_name() -> str:
-    """gen-YYYYmmdd-HHMMSS-<nanoseconds>, from one reading of the clock: the names sort in the order the
-    generations were made, which the fallback to the one before relies on. (Two readings once named a
-    generation made at hh:mm:42.999 "…42-001…", sorting it before one made at hh:mm:42.974.)"""
+    """gen-YYYYmmdd-HHMMSSZ-<nanoseconds>, in UTC from one reading of the clock: `generations` sorts them in the
+    order they were made, which the fallback to the one before relies on. (Two readings once named a generation
+    made at hh:mm:42.999 "…42-001…", sorting it before one made at hh:mm:42.974; and local time repeats an hour
+    when daylight saving ends.)"""
     now = time.time_ns()
-    return f"gen-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now // 10**9))}-{now % 10**9:09d}"
+    return f"gen-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now // 10**9))}Z-{now % 10**9:09d}"
 
 
 def fsync_file(path: Path) -> None:

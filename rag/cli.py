@@ -196,7 +196,8 @@ def _stats_lines(stats: StoreStats, model: str, checked: list[str]) -> list[str]
 
 @main.command()
 @click.option("--probe", "probe_model", is_flag=False, flag_value="", default=None, metavar="[MODEL]",
-              help="Read a prompt with MODEL (default: the configured one) in a child process now; exit 1 if it crashes.")
+              help="Read a prompt with MODEL (default: the configured one) in a child process now; "
+                   "exit 1 if it crashes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def doctor(probe_model, as_json) -> None:
     """Show the CPU, the llama.cpp build (its flags and features) and whether it runs here."""
@@ -216,7 +217,8 @@ def doctor(probe_model, as_json) -> None:
     if probed:
         path, result = probed
         if not result.ok:
-            raise RagError(crash_message(result.signal, path) if result.signal else f"The probe failed: {result.detail}")
+            raise RagError(crash_message(result.signal, path) if result.signal
+                           else f"The probe failed: {result.detail}")
         click.echo(f"Probe of {printable(path.name)} just now: a prompt was read without crashing ({result.detail}).",
                    err=as_json)
 

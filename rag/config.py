@@ -44,7 +44,8 @@ class Config:
     chunk_tokens: int = _sweep(128, "index")
     overlap: int = _sweep(24, "index")
     k: int = _sweep(4, "ask")  # articles the evidence may come from
-    candidates: int = _sweep(24, "ask")  # chunks retrieved (hybrid) whose articles' sentences are scored for the evidence
+    # chunks retrieved (hybrid) whose articles' sentences are scored for the evidence
+    candidates: int = _sweep(24, "ask")
     evidence_tokens: int = _sweep(200, "ask")  # budget for the evidence sentences, in the LLM's own tokens
     max_sentences: int = _sweep(8, "ask")  # evidence sentences at most
     fetch_k: int = _sweep(30, "ask")  # candidates taken from each retriever before fusion

@@ -8,8 +8,15 @@ import pytest
 
 from rag.answer.assistant import Assistant
 from rag.config import Config
-from rag.errors import (ModelServerAuthError, ModelServerBusy, ModelServerDisconnected, ModelServerError,
-                        ModelServerFailed, ModelServerTimeout, ModelServerUnreachable)
+from rag.errors import (
+    ModelServerAuthError,
+    ModelServerBusy,
+    ModelServerDisconnected,
+    ModelServerError,
+    ModelServerFailed,
+    ModelServerTimeout,
+    ModelServerUnreachable,
+)
 from rag.models.factories import make_generator
 from rag.models.generator import Usage
 from rag.models.remote import RemoteGenerator

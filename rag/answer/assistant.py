@@ -134,7 +134,8 @@ class Assistant:
               **overrides) -> AskState:
         """The state a question enters the stages with: its settings, filters, calibration and parsed form."""
         if not question.strip():
-            raise RagError("The question is empty: ask something, e.g. rag ask \"Who denied the intelligence sharing?\"")
+            raise RagError("The question is empty: ask something, "
+                           "e.g. rag ask \"Who denied the intelligence sharing?\"")
         config = replace(self.config, **overrides) if overrides else self.config
         asked_on = asked_on or (filters.asked_on if filters and filters.asked_on else date.today().isoformat())
         return AskState(question=question, config=config, filters=replace(filters or Filters(), asked_on=asked_on),

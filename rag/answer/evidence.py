@@ -152,8 +152,8 @@ def _recency(docs: list[Document], question: str, asked_on: str | None) -> dict[
     return {doc_id: math.exp(-max(age, 0) / 7) for doc_id, age in ages.items()}
 
 
-_PART_BREAK = re.compile(r",?\s+and\s+(?=(?:who|whom|what|which|when|where|why|how|to what|in what|did|does|do|was|were|is|"
-                         r"are)\b)|;\s+|\?\s+(?=\S)", re.IGNORECASE)
+_PART_BREAK = re.compile(r",?\s+and\s+(?=(?:who|whom|what|which|when|where|why|how|to what|in what|did|does|do|"
+                         r"was|were|is|are)\b)|;\s+|\?\s+(?=\S)", re.IGNORECASE)
 
 
 def question_parts(question: str) -> list[str]:

@@ -57,7 +57,8 @@ def grammar_for(grammar: str, passages: int, evidence: str = "") -> str:
 
 
 def parse_draft(text: str) -> Draft:
-    """QUOTE [n]: "..." lines then ANSWER: ...; tolerant of truncation (a cut-off last line is kept as far as it got)."""
+    """QUOTE [n]: "..." lines then ANSWER: ...; tolerant of truncation (a cut-off last line is kept as far as it
+    got)."""
     quotes: list[Quote] = []
     answer_lines: list[str] = []
     none = False

@@ -55,7 +55,8 @@ def _machine(machine: dict) -> str:
 
 def overall_table(configs: list[dict]) -> str:
     header = ["configuration", "model", "n", "accuracy", "EM", "F1", "abst. P", "abst. R", "recall@k",
-              "evidence recall", "MRR", "citation P", "dangling (answers)", "cited sentences", "total p50 s", "total p95 s"]
+              "evidence recall", "MRR", "citation P", "dangling (answers)", "cited sentences", "total p50 s",
+              "total p95 s"]
     rows = []
     for c in configs:
         m = c["metrics"]

@@ -53,8 +53,10 @@ _OUTLET_SIGNS = [
 ]
 
 
-_SOURCE_LINE = re.compile(r"^\s*(?:source|sources|via|credit)\s*:\s*(?P<o>[^\n]{2,60}?)\s*$", re.IGNORECASE | re.MULTILINE)
-_URL_LINE = re.compile(r"^\s*(?:url|link|source|canonical)?\s*:?\s*(?P<u>https?://\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+_SOURCE_LINE = re.compile(r"^\s*(?:source|sources|via|credit)\s*:\s*(?P<o>[^\n]{2,60}?)\s*$",
+                          re.IGNORECASE | re.MULTILINE)
+_URL_LINE = re.compile(r"^\s*(?:url|link|source|canonical)?\s*:?\s*(?P<u>https?://\S+)\s*$",
+                       re.IGNORECASE | re.MULTILINE)
 _HOST_PREFIXES = ("www.", "edition.", "amp.", "mobile.", "m.", "news.", "english.")
 _OUTLETS = {
     "cnn.com": "CNN", "nytimes.com": "The New York Times", "bbc.com": "BBC", "bbc.co.uk": "BBC",

@@ -91,7 +91,8 @@ def report_lines(report) -> list[str]:
                   f"  verified   {build['with_amx_off_flags']}/{build['native_compile_commands']} native compile "
                   f"commands carry {' '.join(build['amx_off_flags']) or 'no AMX-off flags'}"]
     else:
-        lines += [f"llama.cpp    llama-cpp-python {report.version}, not built by rag-news ({report.wheel or 'a wheel from an index or cache'}): "
+        origin = report.wheel or "a wheel from an index or cache"
+        lines += [f"llama.cpp    llama-cpp-python {report.version}, not built by rag-news ({origin}): "
                   "`make rebuild-llama` builds it for this CPU without AMX"]
     amx_found = ("not checked (objdump missing)" if report.amx_instructions is None else
                  f"{report.amx_instructions} AMX instructions in its {report.libraries} libraries")

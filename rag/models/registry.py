@@ -51,7 +51,8 @@ class PackagedGGUF:
 
 def _split(name: str, package: str, version: str, parts: int, sha256: str, size: int) -> SplitGGUF:
     """A model whose parts are the packages `package`-part1 … -part<parts>, all of one version."""
-    return SplitGGUF(name=name, module_prefix=f"{package.replace('-', '_')}_part", parts=parts, sha256=sha256, size=size,
+    return SplitGGUF(name=name, module_prefix=f"{package.replace('-', '_')}_part", parts=parts, sha256=sha256,
+                     size=size,
                      install_hint=f"pip install '{package}-part1=={version}' … '{package}-part{parts}=={version}' "
                                   "(or: pip install -e '.[models]')")
 

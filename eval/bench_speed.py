@@ -53,16 +53,17 @@ def questions(n: int) -> list[str]:
     return [r["question"] for r in ordered[:n]]
 
 
-def raw_speed(model: str, repack: bool = True) -> dict:
-    """Raw llama-cpp-python on the model's GGUF: prompt and written tokens per second; `repack`: the weights laid
-    out for llama.cpp's AVX2 kernels (its default) or as stored (rag.models.llama_layout)."""
+def raw_speed(model: str, repack: bool = True, path: Path | None = None) -> dict:
+    """Raw llama-cpp-python on the model's GGUF as shipped (or `path`): prompt and written tokens per second;
+    `repack`: the weights laid out for llama.cpp's extra kernels (its default) or as stored
+    (rag.models.llama_layout)."""
     import llama_cpp
 
     from rag.config import load_config
     from rag.models.llama_layout import weights_layout
     from rag.models.registry import llm_path
 
-    path = llm_path(model, load_config({}).cache_dir)
+    path = path or llm_path(model, load_config({}).cache_dir)
     with weights_layout(repack):
         llm = llama_cpp.Llama(str(path), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
     text = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8", errors="replace")
@@ -198,12 +199,17 @@ def main() -> None:
     from rag.config import load_config
     from rag.models.factories import checked_layout
     from rag.models.registry import llm_path
+    from rag.models.weights import weights_for
 
     config = load_config({"model": args.model})
-    if not checked_layout(config, llm_path(args.model, config.cache_dir)):  # rag loads them otherwise: raw so too
-        as_rag = raw_speed(args.model, repack=False)
+    shipped = llm_path(args.model, config.cache_dir)
+    loaded = weights_for(config.llama_weights, shipped, Path(config.cache_dir))  # a Q8_0 copy where AMX pays
+    repack = checked_layout(config, loaded)
+    if loaded != shipped or not repack:  # rag loads them otherwise: raw so too
+        as_rag = raw_speed(args.model, repack=repack, path=loaded)
         raw["as_rag"] = as_rag
-        print(f"\nraw llama.cpp with the weights as rag loads them on this CPU (not repacked, `llama_repack`): "
+        print(f"\nraw llama.cpp with the weights as rag loads them on this CPU ({loaded.name}, "
+              f"{'repacked' if repack else 'not repacked'}: `llama_weights`, `llama_repack`): "
               f"{as_rag['prompt_tps']:.1f} prompt tokens/s, {as_rag['written_tps']:.1f} written tokens/s")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"cpu": cpu_model(), "raw": raw, **runs}, indent=1) + "\n")

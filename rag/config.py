@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from rag.errors import ConfigError
 from rag.models.llama_layout import CHOICES as REPACK_CHOICES
+from rag.models.weights import CHOICES as WEIGHTS_CHOICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_K = 50  # more passages than this do not fit any model's context; a larger k is a typo
@@ -68,6 +69,12 @@ class Config:
     # probe timed faster for a cold answer (rag.models.llama_layout; untimed: off on AVX-512 CPUs, where it reads
     # prompts ~30% slower here); "on" / "off" force it.
     llama_repack: str = "auto"
+    # llama.cpp's AMX kernels (Intel Xeons since Sapphire Rapids), read when it is built (`make rebuild-llama`):
+    # "auto" builds them, mended, where the CPU has AMX (rag.models.llama_build); "on" / "off" force it.
+    llama_amx: str = "auto"
+    # The weights llama.cpp reads: "auto" a Q8_0 copy of the model where llama.cpp has AMX kernels (their tiles read
+    # prompts ~1.6x faster from it on the project's Xeon; rag.models.weights), else as shipped; "shipped" or "q8_0".
+    llama_weights: str = "auto"
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
     calibration: str = _sweep("", "ask")  # a calibration JSON ("": the model's own, rag.answer.calibrations)
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag-news")
@@ -103,6 +110,7 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "serve_max_question_chars": (1, None), "model_timeout": (1, None), "ray_workers": (0, None),
     "ray_batch_size": (1, None), "ray_gpus_per_worker": (0, None),
 }
+AMX_CHOICES = ("auto", "on", "off")
 MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
 
 
@@ -116,6 +124,10 @@ def check(config: Config) -> Config:
     if config.llama_repack not in REPACK_CHOICES:
         raise ConfigError(f"llama_repack must be one of {', '.join(REPACK_CHOICES)}, got {config.llama_repack!r}.",
                           settings=("llama_repack",))
+    for name, choices in (("llama_amx", AMX_CHOICES), ("llama_weights", WEIGHTS_CHOICES)):
+        if getattr(config, name) not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {getattr(config, name)!r}.",
+                              settings=(name,))
     if config.model_server not in MODEL_SERVERS:
         raise ConfigError(f"model_server must be one of {', '.join(MODEL_SERVERS)}, got {config.model_server!r}.",
                           settings=("model_server",))

@@ -1,4 +1,5 @@
-"""The llama.cpp build: native without AMX in every compile command, pinned, cached by its settings, verified."""
+"""The llama.cpp build: native, AMX mended or switched off in every compile command, pinned, cached by its settings,
+verified."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from rag.models.llama_build import (
     check_compile_commands,
     count_amx_in_libraries,
     cpu_description,
+    libraries_listing,
     plan,
+    unmended_tile_configs,
+    wants_amx,
 )
 from rag.models.llama_probe import library_files
 
@@ -33,12 +37,55 @@ def test_pyproject_pins_the_version_the_build_makes():
 
 @pytest.mark.skipif(not X86 or shutil.which("cc") is None, reason="AMX exists on x86-64 only")
 def test_plan_is_native_with_amx_switched_off_for_c_and_cxx():
-    p = plan()
+    p = plan(amx=False)
+    assert not llama_build.amx_built(p)
     assert "-DGGML_NATIVE=ON" in p.cmake_args
     assert {"-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"} <= set(p.cmake_args)
     for language in ("C", "CXX"):
         flags = next(a for a in p.cmake_args if a.startswith(f"-DCMAKE_{language}_FLAGS=")).split("=", 1)[1].split()
         assert {"-mno-amx-tile", "-mno-amx-int8", "-mno-amx-bf16"} <= set(flags)
+
+
+def test_plan_with_amx_pre_includes_the_mend_in_c_and_cxx(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    p = plan(amx=True)
+    assert llama_build.amx_built(p) and "-DGGML_AMX_INT8=OFF" not in p.cmake_args
+    include = f"-include {llama_build.mend_path()}"
+    assert {f"-DCMAKE_C_FLAGS={include}", f"-DCMAKE_CXX_FLAGS={include}"} <= set(p.cmake_args)
+    assert str(tmp_path) in include and p.key != plan(amx=False).key
+
+
+def test_amx_is_built_where_the_cpu_has_tiles_and_int8_unless_the_setting_says_otherwise():
+    xeon = ("amx_bf16", "amx_int8", "amx_tile", "avx512f")
+    assert wants_amx(xeon) and not wants_amx(("avx2", "avx512f"))
+    assert not wants_amx(xeon, "off") and wants_amx(("avx2",), "on")
+
+
+@pytest.mark.skipif(not X86 or shutil.which("g++") is None or shutil.which("objdump") is None,
+                    reason="needs g++ and objdump for x86-64")
+def test_the_mend_keeps_the_tile_shapes_that_gcc_12_drops(tmp_path):
+    """A tile configuration filled then loaded, as ggml does: compiled with the mend, the shapes are stored before
+    `ldtilecfg` (GCC 12 without it drops them; a newer compiler keeps them either way)."""
+    (tmp_path / "mend.h").write_text(llama_build.AMX_MEND)
+    (tmp_path / "config.cpp").write_text(
+        "#include <immintrin.h>\n#include <cstdint>\n"
+        "struct config_t { uint8_t palette = 0; uint8_t start = 0; uint8_t reserved[14] = {0}; "
+        "uint16_t colsb[16] = {0}; uint8_t rows[16] = {0}; };\n"
+        "void init(int n) { config_t c; c.palette = 1; c.colsb[0] = 64; c.rows[0] = 16; c.colsb[1] = n; "
+        "c.rows[1] = 16; _tile_loadconfig(&c); }\n")
+    mended = tmp_path / "libmended.so"
+    subprocess.run(["g++", "-O2", "-march=sapphirerapids", "-include", str(tmp_path / "mend.h"), "-shared", "-fPIC",
+                    str(tmp_path / "config.cpp"), "-o", str(mended)], check=True)
+    listing = libraries_listing([mended])
+    assert "ldtilecfg" in listing and unmended_tile_configs(listing) == 0
+
+
+def test_an_unmended_tile_configuration_is_found_in_objdump_output():
+    unmended = ("   8:\tmovb   $0x1,-0x40(%rsp)\n   d:\tvmovdqu8 %ymm0,-0x3f(%rsp)\n  18:\tldtilecfg -0x40(%rsp)\n")
+    mended = ("  18:\tmov    %ax,-0x30(%rsp)\n  2c:\tmovb   $0x1,-0x40(%rsp)\n  31:\tmov    %di,-0x2e(%rsp)\n"
+              "  3b:\tldtilecfg -0x40(%rsp)\n"
+              "85c61:\tvmovdqa %xmm0,0xd0(%rsp)\n85c6a:\tldtilecfg 0xc0(%rsp)\n")
+    assert unmended_tile_configs(unmended) == 1 and unmended_tile_configs(mended) == 0
 
 
 @pytest.mark.skipif(not X86 or shutil.which("cc") is None, reason="needs a C compiler for x86-64")
@@ -118,14 +165,19 @@ def test_the_verifier_finds_amx_in_a_library_that_has_it(tmp_path):
 
 
 @pytest.mark.skipif(not library_files() or shutil.which("objdump") is None, reason="llama-cpp-python not installed")
-def test_the_installed_llama_cpp_came_from_this_build_and_holds_no_amx():
-    """What `make install` put in place: rag-news's own verified wheel, not one from a cache or an index."""
+def test_the_installed_llama_cpp_came_from_this_build_with_amx_mended_or_absent():
+    """What `make install` put in place: rag-news's own verified wheel, not one from a cache or an index; AMX
+    kernels only where the CPU has AMX, and then every tile configuration stored whole."""
     installed = llama_build.installed_build()
     assert installed["version"] == llama_build.LLAMA_CPP_VERSION
     assert installed["build"] is not None, f"llama-cpp-python was not installed by rag.models.llama_build: {installed}"
     record = installed["build"]
-    assert record["amx_instructions"] == 0
+    listing = libraries_listing(library_files())
+    assert unmended_tile_configs(listing) == 0
+    if record.get("amx"):
+        assert record["amx_instructions"] > 0 and record["unmended_tile_configs"] == 0
+    else:
+        assert record["amx_instructions"] == 0 and count_amx_in_libraries(library_files()) == 0
     if X86:
         assert record["native_compile_commands"] > 0
         assert record["with_amx_off_flags"] == record["native_compile_commands"]
-    assert count_amx_in_libraries(library_files()) == 0

@@ -124,4 +124,4 @@ def test_the_real_probe_reads_a_prompt_with_the_tiny_model(tmp_path):
     assert speeds is not None and all(s.load_s > 0 and s.prompt_tokens_per_s > 0 and s.step_ms > 0
                                       for s in speeds.values())
     assert report["version"] and "AVX" in report["system_info"]
-    assert report["amx_instructions"] == 0
+    assert report["amx_instructions"] == 0 or report["unmended"] == 0  # AMX only mended

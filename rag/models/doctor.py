@@ -7,9 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Config
-from rag.models.llama_build import count_amx_in_libraries, cpu_description, installed_build
+from rag.models.llama_build import (
+    AMX_MNEMONICS,
+    cpu_description,
+    installed_build,
+    libraries_listing,
+    unmended_tile_configs,
+)
 from rag.models.llama_layout import choose_layout, measured_speeds
-from rag.models.llama_probe import ProbeResult, library_files, probe_records, record_path, run_probe, write_record
+from rag.models.llama_probe import (
+    ProbeResult,
+    library_files,
+    probe_records,
+    record_path,
+    run_probe,
+    system_info,
+    write_record,
+)
 
 
 @dataclass(frozen=True)
@@ -27,19 +41,11 @@ class LlamaReport:
     libraries: int = 0
     probes: list[tuple[str, ProbeResult]] = field(default_factory=list)
     llama_repack: str = "auto"  # the setting; whether the weights are repacked follows from it and the CPU
+    unmended: int | None = None  # AMX tile configurations loaded without their shapes (GCC 12 unmended; they die)
 
     @property
     def amx_cpu(self) -> bool:
         return any(flag.startswith("amx") for flag in self.cpu_flags)
-
-
-def _system_info() -> str:
-    try:
-        import llama_cpp
-    except ImportError:
-        return ""
-    info = llama_cpp.llama_print_system_info()
-    return (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()
 
 
 def llama_report(cache_dir: str | Path, llama_repack: str = "auto") -> LlamaReport:
@@ -47,10 +53,12 @@ def llama_report(cache_dir: str | Path, llama_repack: str = "auto") -> LlamaRepo
     model, flags = cpu_description()
     installed = installed_build() or {}
     libraries = library_files()
+    listing = libraries_listing(libraries) if libraries else None
     return LlamaReport(model, os.cpu_count() or 1, flags, installed.get("version"), installed.get("wheel"),
-                       installed.get("build"), _system_info(),
-                       count_amx_in_libraries(libraries) if libraries else None, len(libraries),
-                       probe_records(Path(cache_dir)), llama_repack)
+                       installed.get("build"), system_info(),
+                       None if listing is None else len(AMX_MNEMONICS.findall(listing)), len(libraries),
+                       probe_records(Path(cache_dir)), llama_repack,
+                       None if listing is None else unmended_tile_configs(listing))
 
 
 def probe_now(config: Config) -> tuple[Path, ProbeResult]:
@@ -89,16 +97,20 @@ def report_lines(report) -> list[str]:
                   f"(build {build['key']}, {build['compiler']})",
                   f"  flags      {' '.join(build['cmake_args'])}",
                   f"  verified   {build['with_amx_off_flags']}/{build['native_compile_commands']} native compile "
-                  f"commands carry {' '.join(build['amx_off_flags']) or 'no AMX-off flags'}"]
+                  f"commands carry {' '.join(build['amx_off_flags']) or 'no extra flags'}"]
     else:
         origin = report.wheel or "a wheel from an index or cache"
         lines += [f"llama.cpp    llama-cpp-python {report.version}, not built by rag-news ({origin}): "
-                  "`make rebuild-llama` builds it for this CPU without AMX"]
+                  "`make rebuild-llama` builds it for this CPU"]
     amx_found = ("not checked (objdump missing)" if report.amx_instructions is None else
                  f"{report.amx_instructions} AMX instructions in its {report.libraries} libraries")
-    if report.amx_instructions:
-        amx_found += (" — built by GCC 12 they die on the first prompt: make rebuild-llama" if report.amx_cpu else
-                      " (this CPU has no AMX; another CPU would run them)")
+    if report.amx_instructions and not report.amx_cpu:
+        amx_found += " (this CPU has no AMX; another CPU would run them)"
+    elif report.amx_instructions and report.unmended:
+        amx_found += (f"; {report.unmended} tile configurations lack their shapes (GCC 12 unmended): they die on "
+                      "the first prompt: make rebuild-llama")
+    elif report.amx_instructions:
+        amx_found += ", each tile configuration stored whole (mended)"
     lines += [f"  features   {report.system_info}", f"  checked    {amx_found}",
               f"  weights    {_layout(report.llama_repack, report.cpu_flags)}"
               + (" where a model's probe has not timed both layouts" if report.llama_repack == "auto" else "")]

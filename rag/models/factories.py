@@ -56,12 +56,15 @@ def make_generator(config: Config) -> Generator:
     from rag.models.generator import LlamaCppGenerator
     from rag.models.identity import gguf_identity
     from rag.models.registry import LLMS, llm_path
+    from rag.models.weights import weights_for
 
-    path = llm_path(config.model, config.cache_dir)
+    shipped = llm_path(config.model, config.cache_dir)
+    path = weights_for(config.llama_weights, shipped, Path(config.cache_dir))
     generator = LlamaCppGenerator(config.model, path, config.n_ctx, config.threads, Path(config.cache_dir),
                                   draft_tokens=config.draft_tokens, repack=checked_layout(config, path))
-    generator.identity = gguf_identity(config.model if config.model in LLMS else path.name, path, config.cache_dir,
-                                       getattr(LLMS.get(config.model), "sha256", ""))
+    # The model as shipped names it, a Q8_0 copy included (the same weights re-encoded): calibrations follow it.
+    generator.identity = gguf_identity(config.model if config.model in LLMS else shipped.name, shipped,
+                                       config.cache_dir, getattr(LLMS.get(config.model), "sha256", ""))
     return generator
 
 

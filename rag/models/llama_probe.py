@@ -188,3 +188,13 @@ def _time_layout(model: str, repack: bool) -> dict:
 
 if __name__ == "__main__":
     sys.exit(_child(sys.argv[1]))
+
+
+def system_info() -> str:
+    """llama.cpp's own list of the features it was compiled with ("" without llama-cpp-python)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return ""
+    info = llama_cpp.llama_print_system_info()
+    return (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.models.llama_build import (
-    AMX_MNEMONICS,
+    amx_count,
     cpu_description,
     installed_build,
     libraries_listing,
@@ -56,7 +56,7 @@ def llama_report(cache_dir: str | Path, llama_repack: str = "auto") -> LlamaRepo
     listing = libraries_listing(libraries) if libraries else None
     return LlamaReport(model, os.cpu_count() or 1, flags, installed.get("version"), installed.get("wheel"),
                        installed.get("build"), system_info(),
-                       None if listing is None else len(AMX_MNEMONICS.findall(listing)), len(libraries),
+                       amx_count(listing), len(libraries),
                        probe_records(Path(cache_dir)), llama_repack,
                        None if listing is None else unmended_tile_configs(listing))
 

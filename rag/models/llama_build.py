@@ -189,7 +189,7 @@ def build(p: BuildPlan, root: Path, say=print) -> Path:
     record = {**asdict(p), "key": p.key, "built": time.strftime("%Y-%m-%d %H:%M"),
               "seconds": round(time.monotonic() - started), "wheel": wheel.name, "amx": amx_built(p),
               **check_compile_commands(log_path.read_text(errors="replace"), p),
-              "amx_instructions": None if listing is None else len(AMX_MNEMONICS.findall(listing)),
+              "amx_instructions": amx_count(listing),
               "unmended_tile_configs": None if listing is None else unmended_tile_configs(listing)}
     if record["amx_instructions"] and not record["amx"]:
         raise BuildError(f"The built llama.cpp still contains {record['amx_instructions']} AMX instructions "
@@ -254,10 +254,14 @@ def libraries_listing(paths: list[Path]) -> str | None:
     return "\n".join(listings)
 
 
+def amx_count(listing: str | None) -> int | None:
+    """AMX instructions in an objdump listing (None for no listing: objdump missing)."""
+    return None if listing is None else len(AMX_MNEMONICS.findall(listing))
+
+
 def count_amx_in_libraries(paths: list[Path]) -> int | None:
     """AMX instructions in these shared libraries by objdump; None where objdump is missing."""
-    listing = libraries_listing(paths)
-    return None if listing is None else len(AMX_MNEMONICS.findall(listing))
+    return amx_count(libraries_listing(paths))
 
 
 def wheel_listing(wheel: Path) -> str | None:

@@ -21,10 +21,12 @@ _Q8_0 = 7  # llama.cpp's LLAMA_FTYPE_MOSTLY_Q8_0
 
 
 def has_amx_kernels() -> bool:
-    """Whether the installed llama.cpp was built with AMX kernels (its own feature list says AMX_INT8 = 1)."""
+    """Whether llama.cpp runs AMX kernels here: built with them (its own feature list says AMX_INT8 = 1), on a CPU
+    that has AMX."""
+    from rag.models.llama_build import cpu_description, wants_amx
     from rag.models.llama_probe import system_info
 
-    return "AMX_INT8 = 1" in system_info()
+    return "AMX_INT8 = 1" in system_info() and wants_amx(cpu_description()[1])
 
 
 def weights_for(setting: str, source: Path, cache_dir: Path) -> Path:

@@ -340,6 +340,12 @@ def test_greedy_loop_equals_llama_cpp_python_create_completion(seed_prompts):
     default build: the same pieces, token count and log-probabilities, bit for bit, also cut short."""
     import re
 
+    from rag.models.weights import has_amx_kernels
+
+    if has_amx_kernels():
+        # ggml's AMX tiles serve a batch of rows and its VNNI kernels a single row, so two loops that batch the
+        # prompt differently round differently and close picks can go either way: bit for bit holds without AMX.
+        pytest.skip("llama.cpp runs AMX kernels here: the loops' results depend on how the prompt is batched")
     prompts, grammar = seed_prompts
     generator = tiny_generator()
     for number, messages in enumerate(prompts):

@@ -295,8 +295,9 @@ QUESTIONS = ["Who denied the intelligence sharing?",
              "Which little-known group claimed the February 15 rocket attack?"]
 
 
-def tiny_generator(cache_dir=None, **llama_options):
-    """The tiny model as rag loads it; `llama_options` replace its llama.cpp context (e.g. n_ubatch=1)."""
+def tiny_generator(cache_dir=None, repack=True, **llama_options):
+    """The tiny model as rag loads it (`repack`: its weights laid out for llama.cpp's extra kernels, AMX's among
+    them); `llama_options` replace its llama.cpp context (e.g. n_ubatch=1)."""
     import llama_cpp
 
     from rag.config import Config
@@ -306,7 +307,7 @@ def tiny_generator(cache_dir=None, **llama_options):
 
     path = llm_path("smollm2-135m", Config().cache_dir)
     # One thread: the tiny model needs no more, and a busy machine cannot stall it at thread barriers.
-    generator = LlamaCppGenerator("smollm2-135m", path, n_ctx=4096, threads=1, cache_dir=cache_dir)
+    generator = LlamaCppGenerator("smollm2-135m", path, n_ctx=4096, threads=1, cache_dir=cache_dir, repack=repack)
     if llama_options:
         generator._llm = llama_cpp.Llama(str(path), n_ctx=4096, n_threads=1, n_threads_batch=1, verbose=False,
                                          **llama_options)
@@ -342,12 +343,10 @@ def test_greedy_loop_equals_llama_cpp_python_create_completion(seed_prompts):
 
     from rag.models.weights import has_amx_kernels
 
-    if has_amx_kernels():
-        # ggml's AMX tiles serve a batch of rows and its VNNI kernels a single row, so two loops that batch the
-        # prompt differently round differently and close picks can go either way: bit for bit holds without AMX.
-        pytest.skip("llama.cpp runs AMX kernels here: the loops' results depend on how the prompt is batched")
     prompts, grammar = seed_prompts
-    generator = tiny_generator()
+    # ggml's AMX tiles serve a batch of rows and its VNNI kernels a single row, so where they run two loops that
+    # batch the prompt differently round differently: the weights as stored keep them out, and the loops comparable.
+    generator = tiny_generator(repack=not has_amx_kernels())
     for number, messages in enumerate(prompts):
         for max_tokens in (1, 9, 200) if number == 0 else (200,):
             ours, our_usage = generate(generator, messages, grammar, draft=0, max_tokens=max_tokens)

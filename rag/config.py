@@ -121,16 +121,11 @@ def check(config: Config) -> Config:
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{name} must be {bounds}, got {value}.", settings=(name,))
-    if config.llama_repack not in REPACK_CHOICES:
-        raise ConfigError(f"llama_repack must be one of {', '.join(REPACK_CHOICES)}, got {config.llama_repack!r}.",
-                          settings=("llama_repack",))
-    for name, choices in (("llama_amx", AMX_CHOICES), ("llama_weights", WEIGHTS_CHOICES)):
+    for name, choices in (("llama_repack", REPACK_CHOICES), ("llama_amx", AMX_CHOICES),
+                          ("llama_weights", WEIGHTS_CHOICES), ("model_server", MODEL_SERVERS)):
         if getattr(config, name) not in choices:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {getattr(config, name)!r}.",
                               settings=(name,))
-    if config.model_server not in MODEL_SERVERS:
-        raise ConfigError(f"model_server must be one of {', '.join(MODEL_SERVERS)}, got {config.model_server!r}.",
-                          settings=("model_server",))
     if config.sync_every:
         every_seconds(config.sync_every)  # ConfigError naming the setting when it is not a duration
     if config.overlap >= config.chunk_tokens:

@@ -186,10 +186,6 @@ def _time_layout(model: str, repack: bool) -> dict:
             "step_ms": round((written - read) * 1000 / STEPS, 1)}
 
 
-if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1]))
-
-
 def system_info() -> str:
     """llama.cpp's own list of the features it was compiled with ("" without llama-cpp-python)."""
     try:
@@ -198,3 +194,7 @@ def system_info() -> str:
         return ""
     info = llama_cpp.llama_print_system_info()
     return (info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)).strip()
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1]))

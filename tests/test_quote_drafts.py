@@ -11,11 +11,21 @@ SHOWN = {
 drafter = QuoteDrafter(SHOWN)
 
 
-def test_no_guess_outside_an_open_quote_or_before_two_words():
+def test_no_guess_outside_an_open_quote_or_before_its_first_word():
     assert drafter("") == ""
+    assert drafter('QUOTE [1]: "') == ""
     assert drafter('QUOTE [1]: "The mayor said 12 homes were destroyed"\n') == ""  # closed
     assert drafter('QUOTE [1]: "The mayor said 12 homes were destroyed"\nANSWER: The mayor') == ""
-    assert drafter('QUOTE [1]: "The') == ""  # one word starts too many sentences
+    assert drafter('QUOTE [1]: "The') == ""  # starts several sentences, with different continuations
+
+
+def test_one_word_shown_in_one_place_is_enough():
+    assert drafter('QUOTE [1]: "Storm') == ' hits harbour town (Coast Herald, 2020-03-02)"\n'
+
+
+def test_a_quote_begun_mid_sentence_may_be_capitalised():
+    assert drafter('QUOTE [2]: "Officials') == ' said."\n'
+    assert drafter('QUOTE [1]: "Rebuilding starts') == ' now'  # up to the quote mark, not closed
 
 
 def test_a_unique_start_is_guessed_to_the_end_of_its_sentence_and_closed():

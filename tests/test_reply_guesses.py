@@ -49,21 +49,34 @@ def test_the_answer_copies_a_quote_to_the_end_of_its_phrase():
 
 
 def test_the_question_is_a_source_too():
-    assert answer_words(Q1 + "ANSWER: The monitor did say", QUESTION) == ""
+    assert answer_words(Q1 + "ANSWER: The monitor did say", QUESTION) == " were killed"  # "say" alone, below
     assert answer_words(Q1 + "ANSWER: Many militiamen did the", QUESTION) == " monitor say were killed"
 
 
-def test_no_answer_guess_when_the_words_are_few_ambiguous_unknown_or_just_ended():
-    assert answer_words(Q1 + Q2 + "ANSWER: killed") == ""  # one word
+def test_no_answer_guess_when_the_words_are_ambiguous_unknown_short_or_just_ended():
     assert answer_words(Q1 + Q2 + "ANSWER: they said") == " were killed"
     assert answer_words(Q1 + Q2 + "ANSWER: were killed") == ""  # in both quotes, different continuations
-    assert answer_words(Q1 + Q2 + "ANSWER: the monitors said") == ""  # nowhere
+    assert answer_words(Q1 + Q2 + "ANSWER: killed") == ""  # alone: in both quotes, different continuations
+    assert answer_words(Q1 + Q2 + "ANSWER: the monitors wrote") == ""  # nowhere
+    assert answer_words(Q1 + Q2 + "ANSWER: the ministry sa") == ""  # "sa" alone is too short to look up
     assert answer_words(Q1 + Q2 + "ANSWER: the groups ") == ""  # a space: the next word is the model's
     assert answer_words(Q1 + 'QUOTE [2]: "The groups named four') == ""  # not the answer line
-    assert answer_words(Q1 + Q2 + "ANSWER: 22 militiamen") == ""  # "militiamen" alone is not "22 militiamen"
+
+
+def test_the_word_being_written_alone_when_the_last_two_are_found_nowhere():
+    assert answer_words(Q1 + Q2 + "ANSWER: 22 milit") == "iamen were killed in the strikes"
+    assert answer_words(Q1 + Q2 + "ANSWER: the monitors said") == " were killed"  # only Q2 has "said"
+    # Two words found go first: "22 militiamen" is nowhere, "militiamen" alone is in Q1 only.
+    assert answer_words(Q1 + Q2 + "ANSWER: 22 militiamen") == " were killed in the strikes"
+
+
+def test_a_first_letter_of_either_case_matches():
+    assert answer_words(Q1 + Q2 + "ANSWER: the monitor said twenty-two") == " militiamen were killed in the strikes"
+    assert answer_words(Q1 + Q2 + "ANSWER: The Groups named") == " four members of the Kataib Sayyed al-Shuhada faction"
 
 
 def test_a_word_is_matched_whole_at_its_start():
-    # "said were" would match inside "unsaid were" if starts inside words counted.
+    # "said were" and "sai" would match inside "unsaid were" if starts inside words counted.
     quotes = 'QUOTE [1]: "It was unsaid were they there."\n'
-    assert answer_words(quotes + "ANSWER: he said were") == ""
+    assert answer_words(quotes + "ANSWER: he sai") == ""
+    assert answer_words(quotes + "ANSWER: he said were") == " they there"  # "were" alone

@@ -14,7 +14,10 @@ import re
 from dataclasses import dataclass
 
 QUOTE_CHARS = 120  # the longest quote prompts/answer.gbnf allows
-MIN_WORDS = 2  # words of the quote written before guessing: one word ("The") starts too many sentences
+# Words of the quote written before guessing. One is enough: a start shown in several places with different
+# continuations ("The") gives no guess anyway, and on CPUs where a batch of 16 costs ~2 steps (AMX kernels) a
+# wrong guess costs little next to the ~15 steps a right one saves (eval/NOTES.md, issue 20).
+MIN_WORDS = 1
 _OPEN_QUOTE = re.compile(r'QUOTE \[(\d+)\]: "([^"\n]*)')
 _SENTENCE_END = re.compile(r'[.!?…][”’)]?(?=\s+[A-Z“"‘(]|\s*$)')
 
@@ -37,11 +40,14 @@ class QuoteDrafter:
         return rests.pop() if len(rests) == 1 else ""
 
     def _continuations(self, n: int, written: str) -> list[str]:
-        """What follows `written` wherever it is shown: in the passage the quote names, else in any passage."""
+        """What follows `written` wherever it is shown: in the passage the quote names, else in any passage; as
+        written, else with its first letter's case turned (a quote begun mid-sentence is often capitalised:
+        "Four members of" for "...named four members of")."""
         for texts in ([self.shown.get(n, "")], list(self.shown.values())):
-            found = [text[at + len(written):] for text in texts for at in _occurrences(text, written)]
-            if found:
-                return found
+            for start in (written, swap_first_case(written)):
+                found = [text[at + len(start):] for text in texts for at in _occurrences(text, start)]
+                if found:
+                    return found
         return []
 
     def _fit(self, rest: str, used: int) -> str:
@@ -53,6 +59,11 @@ class QuoteDrafter:
         if len(sentence) <= room and (end or not rest[len(line):].startswith('"')):
             return sentence + '"\n'  # the sentence, or the line (a title), ends inside the quote
         return sentence[:room].rstrip()
+
+
+def swap_first_case(text: str) -> str:
+    """`text` with its first character's case turned ("Four" <-> "four")."""
+    return text[:1].swapcase() + text[1:]
 
 
 def _occurrences(text: str, part: str) -> list[int]:

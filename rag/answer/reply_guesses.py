@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.format import ANSWER_MARK, QUOTE_MARK, parse_draft
-from rag.answer.quote_drafts import QuoteDrafter
+from rag.answer.quote_drafts import QuoteDrafter, swap_first_case
 
 ANSWER_OPEN = ANSWER_MARK + " "
-ANSWER_MIN_WORDS = 2  # the answer's last words that must be found in a quote (one word recurs everywhere)
+ANSWER_MIN_WORDS = 2  # the answer's last words looked up in the quotes first (one whole word recurs everywhere)
+ANSWER_MIN_CHARS = 3  # a word being written that is looked up alone when those are found nowhere
 ANSWER_MAX_WORDS = 8  # the longest answer guess, in words: a long guess that is refused early costs its batch
 _NUMBERED_OPEN = re.compile(re.escape(QUOTE_MARK) + r"\d+")
 # What a clause of the answer cannot hold (prompts/answer.gbnf), and where a copied phrase usually stops.
@@ -44,22 +45,29 @@ def after_closed_quote(reply: str) -> str:
 
 
 def answer_words(reply: str, question: str = "") -> str:
-    """The words the answer line will likely copy next: where its last words (at least two, the one being written
-    included) occur in exactly one of the reply's quotes or the question, the text after them there, to the end of
-    that phrase (a comma, a clause mark or the sentence's end) and at most ANSWER_MAX_WORDS words."""
+    """The words the answer line will likely copy next: where its last words occur in exactly one way in the
+    reply's quotes or the question, the text after them there, to the end of that phrase (a comma, a clause mark or
+    the sentence's end) and at most ANSWER_MAX_WORDS words. The last two words (the one being written included)
+    are looked up first; found nowhere, the word being written alone, once it has ANSWER_MIN_CHARS characters
+    ("milit" of "22 militiamen"). A first letter of either case matches ("four members" copies "Four members")."""
     lines = reply.split("\n")
     if not lines[-1].startswith(ANSWER_OPEN):
         return ""
     clause = re.split(r"[;\]]", lines[-1][len(ANSWER_OPEN):])[-1]
     words = clause.split(" ")
-    if len([w for w in words if w]) < ANSWER_MIN_WORDS or not words[-1]:
-        return ""  # too few words, or a space just written (the next word is the model's to choose)
-    tail = " ".join(words[-ANSWER_MIN_WORDS:])
+    if not words[-1]:
+        return ""  # nothing yet, or a space just written (the next word is the model's to choose)
     sources = [*(quote.text for quote in parse_draft(reply).quotes), question]
-    rests = {source[at + len(tail):] for source in sources for at in _word_starts(source, tail)}
-    if len(rests) != 1:
-        return ""
-    return _phrase(rests.pop())
+    written = len([w for w in words if w])
+    for count in (ANSWER_MIN_WORDS, 1):
+        if written < count or (count == 1 and len(words[-1]) < ANSWER_MIN_CHARS):
+            continue
+        tail = " ".join(words[-count:])
+        rests = {source[at + len(start):] for source in sources for start in {tail, swap_first_case(tail)}
+                 for at in _word_starts(source, start)}
+        if rests:
+            return _phrase(rests.pop()) if len(rests) == 1 else ""
+    return ""
 
 
 def _word_starts(text: str, part: str) -> list[int]:

@@ -137,12 +137,13 @@ def test_rag_doctor_says_how_the_weights_are_laid_out():
 
     assert weights(AVX512, "auto") == ["not repacked at load (llama_repack = auto: AVX-512 CPU) where a model's "
                                        "probe has not timed both layouts"]
-    assert weights(AVX2, "auto") == ["repacked for the AVX2 kernels at load (llama_repack = auto) where a model's "
+    repacked = "repacked for the CPU kernels (AVX2, or AMX tiles where built with them)"
+    assert weights(AVX2, "auto") == [f"{repacked} at load (llama_repack = auto) where a model's "
                                      "probe has not timed both layouts"]
     assert weights(AVX2, "off") == ["not repacked at load (llama_repack = off)"]
     timed = json.dumps({"layouts": {"on": {"load_s": 1.5, "prompt_tokens_per_s": 60.0, "step_ms": 91.0},
                                     "off": {"load_s": 0.8, "prompt_tokens_per_s": 70.0, "step_ms": 125.0}}})
     probes = [("qwen", ProbeResult(True, detail=timed)), ("old", ProbeResult(True, detail='{"prompt_tokens": 320}'))]
-    assert weights(AVX512, "auto", probes)[1] == ("repacked for the AVX2 kernels at load (llama_repack = auto: "
+    assert weights(AVX512, "auto", probes)[1] == (f"{repacked} at load (llama_repack = auto: "
                                                   "measured here, ~12.4 s repacked vs ~13.4 s not)")
     assert len(weights(AVX512, "auto", probes)) == 2  # the untimed probe adds no line

@@ -80,8 +80,8 @@ def probe_now(config: Config) -> tuple[Path, ProbeResult]:
 def _layout(setting: str, cpu_flags, measured=None) -> str:
     """How the weights are laid out at load, and why (rag.models.llama_layout)."""
     repacked, why = choose_layout(setting, cpu_flags, measured)
-    return (f"{'repacked for the AVX2 kernels' if repacked else 'not repacked'} at load "
-            f"(llama_repack = {setting}{': ' + why if why else ''})")
+    layout = "repacked for the CPU kernels (AVX2, or AMX tiles where built with them)" if repacked else "not repacked"
+    return f"{layout} at load (llama_repack = {setting}{': ' + why if why else ''})"
 
 
 def report_lines(report) -> list[str]:

@@ -59,7 +59,7 @@ class Assistant:
         return self._index
 
     def start_loading_generator(self) -> None:
-        """Load the LLM in the background: llama.cpp reads the model file while we retrieve."""
+        """Load the LLM in a background thread (rag.answer.stages.retrieve starts it beside or after the search)."""
         if self._generator is None and self._loading is None:
             self._loading = ThreadPoolExecutor(max_workers=1).submit(make_generator, self.config)
 

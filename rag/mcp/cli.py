@@ -54,12 +54,13 @@ def mcp_command(index_dir, model, model_id, over_http, host, port, api_key) -> N
             raise click.UsageError(str(exc)) from None
     go_offline()
     tools = NewsTools(config)
-    threading.Thread(target=_warm_up, args=(tools,), name="rag-mcp-warm-up", daemon=True).start()
+    warm_up = threading.Thread(target=_warm_up, args=(tools,), name="rag-mcp-warm-up", daemon=True)
     if not over_http:
         from rag.mcp.server import run_stdio
 
-        run_stdio(tools)
+        run_stdio(tools, on_serving=warm_up.start)  # only once stdout is the SDK's (see run_stdio)
         return
+    warm_up.start()
     import uvicorn
 
     from rag.mcp.server import http_app

@@ -84,8 +84,25 @@ def build(tools: NewsTools):
     return server
 
 
-def run_stdio(tools: NewsTools) -> None:
-    build(tools).run("stdio")
+def run_stdio(tools: NewsTools, on_serving: Callable[[], None] | None = None) -> None:
+    """Serve over stdin/stdout; `on_serving` runs once the SDK has claimed them (what MCPServer.run("stdio") does,
+    with that hook). Why the hook: the SDK moves the wire to private descriptors and points fd 1 at stderr, but
+    only if sys.stdout is fd 1 when it starts. llama-cpp-python swaps sys.stdout for the null device while it loads
+    or requantizes a model, so a model loading in another thread at that moment took every reply with it: the
+    client waited forever for its `initialize` (a first `rag mcp` making the Q8_0 copy, rag.models.weights)."""
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    server = build(tools)
+    lowlevel = server._lowlevel_server  # MCPServer.run_stdio_async's own path (mcp 2.x)
+
+    async def serve() -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            if on_serving is not None:
+                on_serving()
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+    anyio.run(serve)
 
 
 def http_app(tools: NewsTools, host: str, api_key: str | None):

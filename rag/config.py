@@ -72,8 +72,9 @@ class Config:
     # llama.cpp's AMX kernels (Intel Xeons since Sapphire Rapids), read when it is built (`make rebuild-llama`):
     # "auto" builds them, mended, where the CPU has AMX (rag.models.llama_build); "on" / "off" force it.
     llama_amx: str = "auto"
-    # The weights llama.cpp reads: "auto" a Q8_0 copy of the model where llama.cpp has AMX kernels (their tiles read
-    # prompts ~1.6x faster from it on the project's Xeon; rag.models.weights), else as shipped; "shipped" or "q8_0".
+    # The weights llama.cpp reads: "auto" a Q8_0 copy of a model of under 8 bits a weight where llama.cpp has AMX
+    # kernels (their tiles read prompts ~1.6x faster from it on the project's Xeon; rag.models.weights), else as
+    # shipped; "shipped" or "q8_0".
     llama_weights: str = "auto"
     prompts_dir: str = ""  # a folder of prompt templates; empty = the bundled prompts/
     calibration: str = _sweep("", "ask")  # a calibration JSON ("": the model's own, rag.answer.calibrations)

@@ -18,6 +18,9 @@ from rag.errors import ModelError
 
 CHOICES = ("auto", "shipped", "q8_0")
 _Q8_0 = 7  # llama.cpp's LLAMA_FTYPE_MOSTLY_Q8_0
+# File types of 8 bits a weight or more (F32, F16, Q8_0, BF16): "auto" reads them as they are, since a Q8_0 copy
+# would gain nothing (Q8_0) or lose precision the user chose to keep.
+_WIDE = frozenset({0, 1, _Q8_0, 32})
 
 
 def has_amx_kernels() -> bool:
@@ -33,30 +36,68 @@ def weights_for(setting: str, source: Path, cache_dir: Path) -> Path:
     """The GGUF llama.cpp should read for `source` under the `llama_weights` setting."""
     if setting == "shipped" or (setting == "auto" and not has_amx_kernels()):
         return source
-    return q8_0_copy(source, cache_dir)
+    return q8_0_copy(source, cache_dir, kept=_WIDE if setting == "auto" else frozenset({_Q8_0}))
 
 
-def q8_0_copy(source: Path, cache_dir: Path) -> Path:
+def q8_0_copy(source: Path, cache_dir: Path, kept: frozenset[int] = frozenset({_Q8_0})) -> Path:
     """A Q8_0 copy of the GGUF at `source` under cache_dir/models, made once and again only when the source file
-    changes (its path, size and modification time are recorded beside the copy)."""
+    changes (its path, size, modification time and file type are recorded beside the copy); `source` itself when
+    its file type is one of `kept`."""
     target = cache_dir / "models" / f"{source.stem}.q8_0.gguf"
     record = target.with_name(target.name + ".source.json")
     stat = source.stat()
     made_from = {"source": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     try:
-        if target.is_file() and json.loads(record.read_text(encoding="utf-8")) == made_from:
-            return target
+        recorded = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    try:
-        _quantize(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    record.write_text(json.dumps(made_from) + "\n", encoding="utf-8")
+        recorded = {}
+    same_source = {key: recorded.get(key) for key in made_from} == made_from
+    if not same_source or "file_type" not in recorded:
+        # A record from before file types were kept was written after its copy: that copy stands.
+        copied = same_source and target.is_file()
+        recorded = {**made_from, "file_type": _file_type(source), **({"copied": True} if copied else {})}
+    if recorded["file_type"] in kept:
+        _write_record(record, recorded)
+        return source
+    if not (target.is_file() and recorded.get("copied")):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        try:
+            _quantize(source, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        recorded["copied"] = True
+    _write_record(record, recorded)
     return target
+
+
+def _write_record(record: Path, content: dict) -> None:
+    record.parent.mkdir(parents=True, exist_ok=True)
+    if not record.is_file() or record.read_text(encoding="utf-8") != json.dumps(content) + "\n":
+        record.write_text(json.dumps(content) + "\n", encoding="utf-8")
+
+
+def _file_type(source: Path) -> int:
+    """The GGUF's `general.file_type` (llama.cpp's LLAMA_FTYPE_*), read by loading its vocabulary only (~0.5 s)."""
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    with suppress_stdout_stderr(disable=False):
+        model = llama_cpp.llama_model_load_from_file(str(source).encode(), params)
+    if not model:
+        raise ModelError(f"llama.cpp could not read {source} as a GGUF model; check the file, or use it as shipped "
+                         "with llama_weights = \"shipped\" in rag.toml (or RAG_LLAMA_WEIGHTS=shipped).")
+    try:
+        value = ctypes.create_string_buffer(32)
+        found = llama_cpp.llama_model_meta_val_str(model, b"general.file_type", value, len(value))
+        return int(value.value) if found > 0 else -1  # unknown: copied, as before file types were read
+    finally:
+        llama_cpp.llama_model_free(model)
 
 
 def _quantize(source: Path, target: Path) -> None:

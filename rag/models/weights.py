@@ -48,18 +48,17 @@ def q8_0_copy(source: Path, cache_dir: Path, kept: frozenset[int] = frozenset({_
     stat = source.stat()
     made_from = {"source": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     try:
-        recorded = json.loads(record.read_text(encoding="utf-8"))
+        found = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        recorded = {}
-    same_source = {key: recorded.get(key) for key in made_from} == made_from
-    if not same_source or "file_type" not in recorded:
+        found = {}
+    recorded = found
+    same_source = {key: found.get(key) for key in made_from} == made_from
+    if not same_source or "file_type" not in found:
         # A record from before file types were kept was written after its copy: that copy stands.
         copied = same_source and target.is_file()
         recorded = {**made_from, "file_type": _file_type(source), **({"copied": True} if copied else {})}
-    if recorded["file_type"] in kept:
-        _write_record(record, recorded)
-        return source
-    if not (target.is_file() and recorded.get("copied")):
+    keep_source = recorded["file_type"] in kept
+    if not keep_source and not (target.is_file() and recorded.get("copied")):
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
         try:
@@ -67,15 +66,11 @@ def q8_0_copy(source: Path, cache_dir: Path, kept: frozenset[int] = frozenset({_
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
-        recorded["copied"] = True
-    _write_record(record, recorded)
-    return target
-
-
-def _write_record(record: Path, content: dict) -> None:
-    record.parent.mkdir(parents=True, exist_ok=True)
-    if not record.is_file() or record.read_text(encoding="utf-8") != json.dumps(content) + "\n":
-        record.write_text(json.dumps(content) + "\n", encoding="utf-8")
+        recorded = {**recorded, "copied": True}
+    if recorded != found:  # written only when it changed: this runs at every model load
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(recorded) + "\n", encoding="utf-8")
+    return source if keep_source else target
 
 
 def _file_type(source: Path) -> int:

@@ -23,6 +23,12 @@ _WORDED = [
     re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<y>\d{4})", re.IGNORECASE),
 ]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Words that give a date in an answer: month and weekday names as names ("May", not the verb "may"), and the words
+# that date from the day of writing. rag.answer.format makes an answer to "when" hold one; rag.answer.confidence
+# withholds an answer that gives none beyond the question's.
+DATE_NAMES = (*(m.capitalize() for m in _MONTH_NAMES), *(d.capitalize() for d in WEEKDAYS))
+DAY_WORDS = ("yesterday", "today", "tonight", "ago")
+_DATE_MARK = re.compile(r"\b(?:" + "|".join(DATE_NAMES) + r")\b|\b(?:" + "|".join(DAY_WORDS) + r")\b", re.IGNORECASE)
 # Only expressions that name a day relative to the article are rewritten; dateparser also "finds" dates in
 # words like "may" or "now", which must stay as they are.
 _RELATIVE = re.compile(r"\b(?:" + "|".join(WEEKDAYS) + r"|yesterday|today|tonight|tomorrow|last (?:week|month|year)|"
@@ -139,6 +145,14 @@ def _calendar_facts(text: str) -> set[str]:
         facts.add(f"{MONTHS[m['mon'].lower().rstrip('.')]:02d}-{int(m['d']):02d}")
     facts.update(_YEAR.findall(text))
     return facts
+
+
+def date_marks(text: str) -> set[str]:
+    """What in `text` gives a date: calendar dates, month-days and years, and month, weekday and day words (lower-
+    cased; a month or weekday only where written as a name)."""
+    named = {m.group().lower() for m in _DATE_MARK.finditer(text)
+             if m.group()[0].isupper() or m.group().lower() in DAY_WORDS}
+    return _calendar_facts(text) | named
 
 
 def unsupported_dates(answer: str, evidence: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources, unsupported_figures
-from rag.answer.confidence import FEATURES, adds_nothing, gated
+from rag.answer.confidence import FEATURES, adds_nothing, gated, lacks_what_is_asked
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.types import Document
 
@@ -74,8 +74,35 @@ def test_an_answer_that_only_restates_the_question_adds_nothing():
 
 def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
     assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0}) and gated({"unsupported_figures": 1.0})
+    assert gated({"lacks_asked": 1.0})
     assert not gated({"adds_nothing": 0.0, "unsupported_dates": 0.0}) and not gated({})  # older records
-    assert "adds_nothing" not in FEATURES and "unsupported_figures" not in FEATURES
+    assert not {"adds_nothing", "unsupported_figures", "lacks_asked"} & set(FEATURES)
+
+
+def _lacks(question: str, answer: str) -> bool:
+    return lacks_what_is_asked(question, Question.parse(question), answer)
+
+
+def test_a_how_many_answer_must_give_a_count_of_its_own_in_its_first_clause():
+    asked = "How many fighters were killed in the June 2021 strikes?"
+    assert not _lacks(asked, "Seven fighters were killed [1].")
+    assert not _lacks(asked, "The strikes killed one fighter [1].")  # "one" counts where it counts something
+    assert not _lacks(asked, "Local sources said 17 were killed [2]; the Observatory said 22 [1].")
+    assert _lacks(asked, "The strikes targeted positions of Kataib Hezbollah along the border (1) [1].")  # filler
+    assert _lacks(asked, "The June 2021 strikes targeted one of the militia's depots [1].")  # the question's year
+    assert _lacks(asked, "The strikes hit a depot on Sunday (2021-06-27) [1]; seven were killed [2].")  # a date
+    assert _lacks(asked, "Positions along the border were hit [1]; the official said seven were killed [1].")
+    assert not _lacks("Who denied the intelligence sharing?", "It was denied [1].")  # wants a name: not this gate
+
+
+def test_a_when_answer_must_give_a_date_of_its_own_in_its_first_clause():
+    asked = "When did the Iraqi government start its strategic dialogue with the United States?"
+    assert not _lacks(asked, "The Iraqi government started it in June 2020 [1].")
+    assert not _lacks(asked, "Kirby tweeted on Saturday (2021-02-27) [1].")
+    assert not _lacks(asked, "It started two years ago [1].")
+    assert _lacks(asked, "The Iraqi government started its strategic dialogue with the United States [1].")
+    assert _lacks(asked, "The government may start it soon [1].")  # "may" the verb is no month
+    assert _lacks("What happened in June 2021 when did the strikes start?", "They started in June 2021 [1].")
 
 
 def test_a_count_no_shown_sentence_gives_is_unsupported():

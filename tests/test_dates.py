@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from rag.dates import _resolve, parse_date, resolve_relative, unsupported_dates, wants_recent
+from rag.dates import _resolve, date_marks, parse_date, resolve_relative, unsupported_dates, wants_recent
 
 
 @pytest.mark.parametrize("published, text, expected", [
@@ -68,3 +68,10 @@ def test_dates_the_answer_invents():
     assert unsupported_dates("The strikes were on February 25, 2021 [1].", evidence) == []
     assert unsupported_dates("The strikes were on Feb 25 [1].", evidence) == []
     assert unsupported_dates("The strikes were in June 2020 [1].", evidence) == ["2020"]
+
+
+def test_date_marks_are_dates_and_the_words_that_name_days_and_months():
+    assert date_marks("Kirby tweeted on Saturday (2021-02-27) [1].") >= {"saturday", "2021-02-27", "2021"}
+    assert date_marks("It began in June 2020, two years ago.") >= {"june", "2020", "ago"}
+    assert date_marks("The minister may resign; markets fell sharply.") == set()  # "may" the verb, no month
+    assert "may" in date_marks("The talks began in May.")

@@ -16,17 +16,19 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
-from rag.answer.agreement import unsupported_figures
+from rag.answer.agreement import figures, numbers_in, undated, unsupported_figures
+from rag.answer.citations import strip_markers
 from rag.answer.compose import claim
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
-from rag.dates import resolve_relative, unsupported_dates
+from rag.dates import date_marks, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
 
-GATES = ("adds_nothing", "unsupported_figures")  # signals that withhold an answer on their own, never weighed
+# Signals that withhold an answer on their own, never weighed.
+GATES = ("adds_nothing", "unsupported_figures", "lacks_asked")
 FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
 
 
@@ -50,10 +52,31 @@ def adds_nothing(question: str, answer: str) -> bool:
     return said <= asked and denied <= asked_denied and _unfolded_words(answer) <= _unfolded_words(question)
 
 
+_FIRST_CLAUSE = re.compile(r"\s*;\s*")
+_BARE_NUMBER = re.compile(r"\(\s*\d+\s*\)")  # "(1)": filler a small model writes to meet the grammar, not a count
+_ONE = re.compile(r"\bone\b(?! of\b)", re.IGNORECASE)  # "one fighter" counts; "one of the" does not
+
+
+def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
+    """Whether an answer to a question that wants a count or a date gives none of its own in its first clause (the
+    answer; a second gives another side): "The strikes targeted positions of Kataib Hezbollah (Iraq 2021 strikes)"
+    to "How many fighters were killed in the June 2021 strikes?" restates the question around a number. The
+    grammar made the clause hold a digit or a counting or dating word (rag.answer.format.typed_answer); this checks
+    it is one the question does not already give."""
+    first = strip_markers(_FIRST_CLAUSE.split(answer, maxsplit=1)[0])
+    if parsed.wants == "number":
+        first = undated(_BARE_NUMBER.sub(" ", first))
+        counts = {value for value, _ in figures(first)} | ({1.0} if _ONE.search(first) else set())
+        return not counts - numbers_in(question)
+    if parsed.wants == "date":
+        return not date_marks(first) - date_marks(question)
+    return False
+
+
 def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
-    however sure it sounds), or an answer that adds nothing to the question (a restated question is a miss, not an
-    answer)."""
+    however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
+    answer), or a "how many" or "when" answer without a count or date of its own."""
     values = values.as_dict() if isinstance(values, Signals) else values
     # unsupported_dates is weighed too (it was a feature before it gated).
     return any(bool(values.get(name)) for name in ("unsupported_dates", *GATES))
@@ -90,6 +113,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         # Outlets count as given: "France 24" names no count.
         unsupported_figures=float(len(unsupported_figures(
             answer, f"{question} {evidence} {' '.join(o for g in groups for o in g.outlets)}"))),
+        lacks_asked=float(lacks_what_is_asked(question, parsed, answer)),
     )
 
 

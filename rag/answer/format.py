@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import CJK_RANGES, has_cjk
+from rag.dates import DATE_NAMES, DAY_WORDS
+from rag.text import CJK_RANGES, NUMBER_WORDS, has_cjk
 
 ANSWER_MARK = "ANSWER:"
 QUOTE_MARK = "QUOTE ["  # how the grammar opens a quote line (its number and `]: "` follow)
@@ -45,11 +46,43 @@ _NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
            r"[^\n\[\];]": rf"[^\n\[\];{CJK_RANGES}]"}  # a clause's characters
 
 
-def grammar_for(grammar: str, passages: int, evidence: str = "") -> str:
-    """The answer grammar fitted to what is shown: a passage-number rule that can name every one of `passages`
-    (two digits past nine), and, when the evidence has no CJK script, quotes and clauses that cannot have any."""
+# An answer to "how many" or "when" that holds no figure or date restates the question ("the Iraqi government
+# started its strategic dialogue with the United States [1]" to "When did ... start ...?"): its first clause
+# must hold a digit or a word that counts or dates (rag.answer.evidence.Question.wants). What is written there
+# is checked like any answer: a count or date the articles do not give withholds it, and so does a first clause
+# that gives none beyond the question's own, only filler such as "(1)" (rag.answer.confidence.lacks_what_is_asked).
+_MARK_WORDS = {"number": sorted(NUMBER_WORDS), "date": [*DATE_NAMES, *DAY_WORDS]}
+_ANSWER_RULE = re.compile(r'^answer\s*::=\s*"ANSWER: " clause \("; " clause\)\? "\.\\n"\s*$', re.MULTILINE)
+_CLAUSE_CHARS = r"[^\n\[\];]"
+
+
+def _typed_rules(wants: str) -> str:
+    """The answer rule whose first clause, the answer itself, must hold a digit or one of the words that give
+    what is wanted (a word only where one begins: "someone" holds no "one"). Not the second: there the model
+    puts a date it has at hand ("…, according to ESTA, … (2021-02-27)") and the answer still lacks its own."""
+    words = sorted({w for word in _MARK_WORDS[wants] for w in (word, word[0].upper() + word[1:])})
+    alternatives = " | ".join(f'"{w}"' for w in words)
+    return (f'answer  ::= "ANSWER: " typed ("; " clause)? ".\\n"\n'
+            f'typed   ::= ({_CLAUSE_CHARS}{{0,150}} [0-9] | ({_CLAUSE_CHARS}{{0,150}} [ ("$])? typemark) '
+            f'{_CLAUSE_CHARS}{{0,150}} " [" passage "]"\n'
+            f"typemark ::= {alternatives}")
+
+
+def typed_answer(grammar: str, wants: str | None) -> str:
+    """The grammar with its answer rule made to hold a number or a date when the question wants one (unchanged
+    for other questions, or a grammar whose answer rule is not the shipped one)."""
+    if wants not in _MARK_WORDS or not _ANSWER_RULE.search(grammar):
+        return grammar
+    return _ANSWER_RULE.sub(lambda _: _typed_rules(wants), grammar, count=1)
+
+
+def grammar_for(grammar: str, passages: int, evidence: str = "", wants: str | None = None) -> str:
+    """The answer grammar fitted to what is shown and asked: a passage-number rule that can name every one of
+    `passages` (two digits past nine); when the evidence has no CJK script, quotes and clauses that cannot have any;
+    and for a question that wants a number or a date (`wants`), an answer that gives one."""
     if passages > 9 and _PASSAGE_RULE.search(grammar):
         grammar = _PASSAGE_RULE.sub(TWO_DIGITS, grammar, count=1)
+    grammar = typed_answer(grammar, wants)
     if evidence and not has_cjk(evidence):
         for chars, without_cjk in _NO_CJK.items():
             grammar = grammar.replace(chars, without_cjk)

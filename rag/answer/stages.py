@@ -98,7 +98,7 @@ def prompt(templates: Templates, state: AskState) -> tuple[list[dict], str | Non
     """The chat messages and grammar the model answers a selected question's evidence with."""
     messages = build_messages(templates, state.question, state.shown, state.asked_on)
     evidence = " ".join(f"{p.title} {p.text}" for p in state.passages)  # as stored, not as rendered (state.shown)
-    return messages, grammar_for(templates.grammar, len(state.passages), evidence)
+    return messages, grammar_for(templates.grammar, len(state.passages), evidence, state.parsed.wants)
 
 
 def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:

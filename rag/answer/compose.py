@@ -95,7 +95,7 @@ def _clause_quote(clause: str, quotes: list[VerifiedQuote]) -> VerifiedQuote | N
     return max(quotes, key=lambda q: len(terms & set(content_terms(q.sentence.text))), default=None)
 
 
-def _clauses(text: str) -> list[str]:
+def split_clauses(text: str) -> list[str]:
     """The answer's clauses: "A [1]; B [2]." -> ["A [1]", "B [2]"]."""
     return [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
 
@@ -110,7 +110,7 @@ def claim(clause: str) -> tuple[frozenset[str], frozenset[str]]:
 def merge_repeated_clauses(text: str) -> str:
     """"X [3]; X [1]." -> "X [3][1].": a clause that says nothing its predecessor did not is the same claim from
     another source, one clause citing both, not a disagreement to attribute."""
-    clauses = _clauses(text)
+    clauses = split_clauses(text)
     kept: list[tuple[str, frozenset[str], frozenset[str], list[int]]] = []
     for clause in clauses:
         terms, negations = claim(clause)
@@ -140,7 +140,7 @@ def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: lis
     claim (the speaker its quote names), unless that names the same speaker every time. The outlet ("according to
     CNN, ") stands in for a speaker only when the clauses disagree: clauses that add up keep their citations,
     which name the outlets (an "according to" on every clause reads as a dispute where there is none)."""
-    clauses = _clauses(text)
+    clauses = split_clauses(text)
     if len(clauses) < 2:
         return text
     one_article = len({tuple(cited_numbers(c)) for c in clauses}) < 2

@@ -18,7 +18,7 @@ from typing import Mapping
 
 from rag.answer.agreement import figures, numbers_in, undated, unsupported_figures
 from rag.answer.citations import strip_markers
-from rag.answer.compose import claim
+from rag.answer.compose import claim, split_clauses
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
@@ -52,7 +52,6 @@ def adds_nothing(question: str, answer: str) -> bool:
     return said <= asked and denied <= asked_denied and _unfolded_words(answer) <= _unfolded_words(question)
 
 
-_FIRST_CLAUSE = re.compile(r"\s*;\s*")
 _BARE_NUMBER = re.compile(r"\(\s*\d+\s*\)")  # "(1)": filler a small model writes to meet the grammar, not a count
 _ONE = re.compile(r"\bone\b(?! of\b)", re.IGNORECASE)  # "one fighter" counts; "one of the" does not
 
@@ -63,7 +62,7 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
     to "How many fighters were killed in the June 2021 strikes?" restates the question around a number. The
     grammar made the clause hold a digit or a counting or dating word (rag.answer.format.typed_answer); this checks
     it is one the question does not already give."""
-    first = strip_markers(_FIRST_CLAUSE.split(answer, maxsplit=1)[0])
+    first = strip_markers(next(iter(split_clauses(answer)), ""))
     if parsed.wants == "number":
         first = undated(_BARE_NUMBER.sub(" ", first))
         counts = {value for value, _ in figures(first)} | ({1.0} if _ONE.search(first) else set())

@@ -42,8 +42,9 @@ class Draft:
 
 # Quotes and the answer's clauses may not hold a CJK character when the evidence holds none (a small model's
 # slip: a quote that strays into "Iraqi合作" is copied from nowhere and takes the answer with it).
+_CLAUSE_CHARS = r"[^\n\[\];]"  # what the grammar lets a clause of the answer hold
 _NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
-           r"[^\n\[\];]": rf"[^\n\[\];{CJK_RANGES}]"}  # a clause's characters
+           _CLAUSE_CHARS: rf"[^\n\[\];{CJK_RANGES}]"}
 
 
 # An answer to "how many" or "when" that holds no figure or date restates the question ("the Iraqi government
@@ -53,7 +54,6 @@ _NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
 # that gives none beyond the question's own, only filler such as "(1)" (rag.answer.confidence.lacks_what_is_asked).
 _MARK_WORDS = {"number": sorted(NUMBER_WORDS), "date": [*DATE_NAMES, *DAY_WORDS]}
 _ANSWER_RULE = re.compile(r'^answer\s*::=\s*"ANSWER: " clause \("; " clause\)\? "\.\\n"\s*$', re.MULTILINE)
-_CLAUSE_CHARS = r"[^\n\[\];]"
 
 
 def _typed_rules(wants: str) -> str:

@@ -16,7 +16,7 @@ from rag.types import Citation, Evidence
 _CLAUSE = re.compile(r"\s*;\s*")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n't")
-_DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
+DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -65,7 +65,7 @@ def speaker(sentence: str) -> str | None:
     return None
 
 
-def _lower_start(clause: str) -> str:
+def lower_start(clause: str) -> str:
     """Lower-case the clause's first word when it is an ordinary word ("The strikes" -> "the strikes")."""
     first = clause.split(" ", 1)[0]
     return clause[0].lower() + clause[1:] if first.lower() in STOPWORDS or first.lower() in NUMBER_WORDS else clause
@@ -131,7 +131,7 @@ def disagree(clauses: list[str]) -> bool:
     "one fighter killed"), or one denies or negates where another does not. Clauses that each add a detail
     ("prices hit a record [1]; a gallon costs $5 [2]") do not."""
     stated = {frozenset(found) for c in clauses if (found := numbers_in(undated(c)))}
-    stances = {(bool(claim(c)[1]), bool(_DENIAL.search(c))) for c in clauses}  # negations as merging reads them
+    stances = {(bool(claim(c)[1]), bool(DENIAL.search(c))) for c in clauses}  # negations as merging reads them
     return len(stated) > 1 or len(stances) > 1
 
 
@@ -151,8 +151,8 @@ def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: lis
         return text  # nobody to name, or "according to USA Today, ...; according to USA Today, ...": one source
     if one_article and len(set(filter(None, openings))) < 2:
         return text  # one article's clauses are attributed only where it quotes two speakers
-    attributed = [f"{o}{_lower_start(c)}" if o else c for o, c in zip(openings, clauses)]
-    joined = "; ".join([attributed[0], *(_lower_start(c) for c in attributed[1:])])
+    attributed = [f"{o}{lower_start(c)}" if o else c for o, c in zip(openings, clauses)]
+    joined = "; ".join([attributed[0], *(lower_start(c) for c in attributed[1:])])
     return joined[0].upper() + joined[1:] + "."
 
 

@@ -13,6 +13,7 @@ from rag.answer.calibrations import Chosen
 from rag.answer.citations import cited_numbers
 from rag.answer.compose import abstention, compose
 from rag.answer.confidence import gated, signals
+from rag.answer.disputes import settle_nothing
 from rag.answer.evidence import select_evidence
 from rag.answer.format import AnswerTail, grammar_for, parse_draft
 from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
@@ -113,7 +114,8 @@ def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:
 
 
 def check(assistant: Parts, state: AskState) -> Iterator[Event]:
-    """Quotes verified against the evidence, the answer cited where its words are, disputes attributed."""
+    """Quotes verified against the evidence, the answer cited where its words are, disputes attributed (a yes/no
+    answer that a shown sentence denies gives the claim and the denial)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -122,7 +124,8 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
         cited = cited_numbers(draft.answer)
         verified = answer_as_quote(draft.answer, state.question, state.groups, cited[0] if cited else 1)
     state.verified = verified
-    state.composed = compose(draft, verified, state.passages)
+    composed = compose(draft, verified, state.passages)
+    state.composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)
     yield from ()
 
 

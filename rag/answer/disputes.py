@@ -1,0 +1,109 @@
+"""A yes/no answer never settles a dispute its evidence reports: the claim and the denial, each with who made it.
+
+"Was Kataib Hezbollah behind the rocket attacks?" answered "Yes, Kataib Hezbollah was behind the rocket attacks
+[1]" from the quote "Although Kataib Hezbollah denied involvement in the attacks, Austin said that the powerful
+pro-Iranian organization was behind them" takes one side of a dispute as fact. Where a shown sentence about the
+question denies what the answer affirms, the answer becomes "Austin said Kataib Hezbollah was behind the rocket
+attacks [1]; Kataib Hezbollah denied involvement in the attacks [1]": who claims it, and who denies it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.citations import cited_numbers, strip_markers
+from rag.answer.compose import DENIAL, Composed, claim, lower_start, split_clauses
+from rag.answer.evidence import EvidenceGroup
+from rag.answer.quotes import VerifiedQuote
+from rag.text import content_terms
+from rag.types import Citation, Evidence
+
+_POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
+_OPENER = re.compile(r"^\s*(?:yes|no)\b\s*[,.;:]?\s*", re.IGNORECASE)  # "Yes, " that settles it
+# Where a sentence's clauses part: "Although X denied it, Y said that ...", "X said ..., but Y denied it".
+_PARTS = re.compile(r"\s*(?:[,;:]\s+|\s+(?=(?:but|while|whereas)\b))")
+_LEAD = re.compile(r"^(?:although|though|even though|even as|while|whereas|but|and|however|yet)\b[\s,]*",
+                   re.IGNORECASE)
+_CLAIMANT = re.compile(r"^[\"“]?(?P<who>[A-Z][^,;\"“”]{0,60}?)\s+(?:said|says|claimed|claims|stated|insisted|"
+                       r"maintained|told\s+\w+)(?:\s+that)?\s+\S")
+MIN_SHARED = 2  # question terms a sentence must hold to be about what was asked
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A shown sentence's denial of the asked claim: the clause that denies, the sentence, its passage number."""
+
+    clause: str
+    sentence: str
+    n: int
+    rest: str  # the sentence's other clauses (where the claim's maker may be named)
+
+
+def is_polar(question: str) -> bool:
+    """Whether the question asks yes or no ("Did ...?", "Was ...?")."""
+    return bool(_POLAR.match(question))
+
+
+def denial_clause(sentence: str) -> tuple[str, str] | None:
+    """The clause of `sentence` that denies, with a subject before its verb ("Kataib Hezbollah denied involvement in
+    the attacks"), and the sentence's other clauses; None when it denies nothing or names no denier."""
+    parts = [p for p in _PARTS.split(sentence.strip().rstrip(".")) if p]
+    for i, part in enumerate(parts):
+        clause = _LEAD.sub("", part).strip(" \"“”'")
+        found = DENIAL.search(clause)
+        if found and clause[:found.start()].strip():
+            rest = " ".join(_LEAD.sub("", p) for j, p in enumerate(parts) if j != i)
+            return clause[0].upper() + clause[1:], rest.strip()
+    return None
+
+
+def find_denial(question: str, quotes: list[VerifiedQuote], groups: list[EvidenceGroup], cited: list[int]
+                ) -> Denial | None:
+    """The first shown sentence about the question that denies something: the answer's own quotes first, then
+    the other shown sentences (another source's denial)."""
+    asked = set(content_terms(question))
+    candidates = [(q.n, q.sentence.text) for q in quotes if q.n in cited]
+    candidates += [(n, s.text) for n, g in enumerate(groups, start=1) for s in g.sentences]
+    for n, sentence in candidates:
+        if len(asked & set(content_terms(sentence))) < min(MIN_SHARED, len(asked)):
+            continue
+        if found := denial_clause(sentence):
+            return Denial(found[0], sentence, n, found[1])
+    return None
+
+
+def claimant(text: str) -> str | None:
+    """Who a clause says made the claim: "Austin" of "Austin said that the organization was behind them"."""
+    match = _CLAIMANT.match(text.strip())
+    return match["who"].strip() if match else None
+
+
+def settle_nothing(question: str, composed: Composed, quotes: list[VerifiedQuote], groups: list[EvidenceGroup],
+                   passages: list[Citation]) -> Composed:
+    """The answer to a yes/no question as claim and denial where a shown sentence denies what it affirms;
+    otherwise (another kind of question, an answer that already denies or negates, no denial shown) as it was."""
+    text = composed.text
+    if composed.abstained or not is_polar(question) or claim(text)[1] or DENIAL.search(text):
+        return composed
+    first = next(iter(split_clauses(text)), "")
+    cited = cited_numbers(first)
+    denial = find_denial(question, quotes, groups, cited)
+    if denial is None or not cited:
+        return composed
+    said = _OPENER.sub("", strip_markers(first)).strip(" .")
+    if not said:
+        return composed  # a bare "Yes [1].": nothing to attribute
+    who = claimant(denial.rest)
+    if who and not set(content_terms(who)) <= set(content_terms(said)):
+        # the sentence that holds the denial names the claim's maker (whom the answer does not): cite it too
+        said, cited = f"{who} said {lower_start(said)}", list(dict.fromkeys([denial.n, *cited]))
+    else:
+        said = said[0].upper() + said[1:]
+    marks = "".join(f"[{n}]" for n in cited)
+    answer = f"{said} {marks}; {lower_start(denial.clause)} [{denial.n}]."
+    evidence = list(composed.evidence)
+    if all(e.quote != denial.sentence for e in evidence):
+        evidence.append(Evidence(denial.n, denial.sentence))
+    numbers = cited_numbers(answer)
+    return Composed(answer, False, [p for p in passages if p.n in numbers], evidence, composed.dangling)

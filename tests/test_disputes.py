@@ -1,0 +1,81 @@
+"""A yes/no answer that a shown sentence denies becomes the claim and the denial, each with who made it."""
+
+from __future__ import annotations
+
+from rag.answer.compose import Composed
+from rag.answer.disputes import claimant, denial_clause, is_polar, settle_nothing
+from rag.answer.evidence import EvidenceGroup, Sentence
+from rag.answer.quotes import VerifiedQuote
+from rag.types import Citation, Document, Evidence
+
+QUESTION = "Was Kataib Hezbollah behind the rocket attacks on US forces?"
+BOTH = ("Although Kataib Hezbollah denied involvement in the attacks, Austin said that the powerful pro-Iranian "
+        "organization was behind them.")
+OTHER = "The Pentagon said the rocket attacks on US forces came from Kataib Hezbollah sites."
+DENIED_ELSEWHERE = "Kataib Hezbollah has rejected any role in the rocket attacks on US forces."
+
+
+def group(doc_id: str, *sentences: str) -> EvidenceGroup:
+    text = " ".join(sentences)
+    doc = Document(doc_id=doc_id, source=f"{doc_id}.txt", title="Strikes", text=text, outlet="Rudaw")
+    spans, start = [], 0
+    for sentence in sentences:
+        spans.append(Sentence(doc_id, start, start + len(sentence), sentence))
+        start += len(sentence) + 1
+    return EvidenceGroup(doc=doc, chunk_id=f"{doc_id}:0", sentences=spans)
+
+
+def passages(groups: list[EvidenceGroup]) -> list[Citation]:
+    return [Citation(n, g.doc.doc_id, g.doc.source, g.doc.title, g.doc.outlet, g.doc.date, g.chunk_id, g.text())
+            for n, g in enumerate(groups, start=1)]
+
+
+def settle(question: str, answer: str, groups: list[EvidenceGroup], quoted: tuple[int, str]) -> Composed:
+    n, text = quoted
+    sentence = next(s for s in groups[n - 1].sentences if s.text == text)
+    composed = Composed(answer, False, passages(groups), [Evidence(n, text)])
+    return settle_nothing(question, composed, [VerifiedQuote(n, text, sentence, 1.0)], groups, passages(groups))
+
+
+def test_polar_questions_are_told_apart():
+    assert is_polar(QUESTION) and is_polar("Did Iraqi intelligence help the US?") and is_polar("“Has it ended?")
+    assert not is_polar("Who denied the intelligence sharing?") and not is_polar("Doing what?")
+
+
+def test_the_denying_clause_is_cut_from_its_sentence_with_its_denier():
+    clause, rest = denial_clause(BOTH)
+    assert clause == "Kataib Hezbollah denied involvement in the attacks"
+    assert claimant(rest) == "Austin"
+    assert denial_clause("Denials came from the ministry.") is None  # no denier before the verb
+    assert denial_clause(OTHER) is None
+
+
+def test_a_yes_that_its_own_quote_disputes_gives_the_claim_and_the_denial():
+    groups = [group("a", BOTH)]
+    done = settle(QUESTION, "Yes, Kataib Hezbollah was behind the rocket attacks on US forces [1].", groups, (1, BOTH))
+    assert done.text == ("Austin said Kataib Hezbollah was behind the rocket attacks on US forces [1]; "
+                         "Kataib Hezbollah denied involvement in the attacks [1].")
+    assert [c.n for c in done.citations] == [1]
+    named = settle(QUESTION, "Austin said Kataib Hezbollah was behind the rocket attacks on US forces [1].", groups,
+                   (1, BOTH))
+    assert named.text.startswith("Austin said Kataib Hezbollah was behind")  # not "Austin said Austin said"
+
+
+def test_another_sources_denial_is_added_and_cited():
+    groups = [group("a", OTHER), group("b", DENIED_ELSEWHERE)]
+    done = settle(QUESTION, "Yes, the attacks came from Kataib Hezbollah sites [1].", groups, (1, OTHER))
+    assert done.text == ("The attacks came from Kataib Hezbollah sites [1]; "
+                         "Kataib Hezbollah has rejected any role in the rocket attacks on US forces [2].")
+    assert [c.n for c in done.citations] == [1, 2]
+    assert Evidence(2, DENIED_ELSEWHERE) in done.evidence  # the denial is shown as a quote like any other
+
+
+def test_answers_left_alone():
+    groups = [group("a", BOTH)]
+    answer = "Kataib Hezbollah was behind the rocket attacks on US forces [1]."
+    for question, text in (("Who was behind the rocket attacks on US forces?", answer),  # not yes/no
+                           (QUESTION, "No, Kataib Hezbollah denied involvement in the attacks [1]."),  # denies already
+                           (QUESTION, "Yes [1].")):  # nothing to attribute
+        assert settle(question, text, groups, (1, BOTH)).text == text
+    unrelated = [group("a", OTHER), group("b", "The ministry denied that its budget had been cut.")]
+    assert settle(QUESTION, answer, unrelated, (1, OTHER)).text == answer  # a denial about something else

@@ -78,9 +78,14 @@ QUOTE = 'QUOTE [1]: "The storm destroyed homes"\n'
     ("number", "The mayor said twelve homes were destroyed [1]; police put it at 9 [1].", True),
     ("number", "Police gave no figure [1]; the mayor said 12 [1].", False),  # a count in the second clause only
     ("number", "Someone destroyed homes [1].", False),  # "one" only where a word begins
+    ("number", "The storm destroyed homes (Eighth) [1].", False),  # ... and ends: an ordinal counts nothing
+    ("number", "Hundreds of homes were destroyed [1].", True),
+    ("number", "The storm destroyed eight [1].", True),
     ("date", "The storm hit the harbour town [1].", False),
     ("date", "The storm hit on Sunday [1].", True),
     ("date", "The storm hit in March 2020 [1].", True),
+    ("date", "The Mayor said the storm hit the town [1].", False),  # "May" only as a word of its own
+    ("date", "The storm hit in June [1].", True),
 ])
 def test_the_grammar_takes_only_answers_that_give_what_is_wanted(tiny_llm, wants, answer, taken):
     grammar = grammar_for(_template(), 1, "The storm destroyed homes.", wants)

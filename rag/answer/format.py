@@ -43,8 +43,10 @@ class Draft:
 # Quotes and the answer's clauses may not hold a CJK character when the evidence holds none (a small model's
 # slip: a quote that strays into "Iraqi合作" is copied from nowhere and takes the answer with it).
 _CLAUSE_CHARS = r"[^\n\[\];]"  # what the grammar lets a clause of the answer hold
+_AFTER_MARK = r"[^\n\[\];a-zA-Z]"  # what may follow a counting or dating word: it ends there ("Eight", not "Eighth")
 _NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
-           _CLAUSE_CHARS: rf"[^\n\[\];{CJK_RANGES}]"}
+           _CLAUSE_CHARS: rf"[^\n\[\];{CJK_RANGES}]",
+           _AFTER_MARK: rf"[^\n\[\];a-zA-Z{CJK_RANGES}]"}
 
 
 # An answer to "how many" or "when" that holds no figure or date restates the question ("the Iraqi government
@@ -58,13 +60,15 @@ _ANSWER_RULE = re.compile(r'^answer\s*::=\s*"ANSWER: " clause \("; " clause\)\? 
 
 def _typed_rules(wants: str) -> str:
     """The answer rule whose first clause, the answer itself, must hold a digit or one of the words that give
-    what is wanted (a word only where one begins: "someone" holds no "one"). Not the second: there the model
-    puts a date it has at hand ("…, according to ESTA, … (2021-02-27)") and the answer still lacks its own."""
+    what is wanted, as a whole word: "someone" holds no "one", nor "Eighth" an "eight" or "Mayor" a "May" (a
+    small model reached for such words to get past the rule). Not the second clause: there the model puts a
+    date it has at hand ("…, according to ESTA, … (2021-02-27)") and the answer still lacks its own."""
     words = sorted({w for word in _MARK_WORDS[wants] for w in (word, word[0].upper() + word[1:])})
     alternatives = " | ".join(f'"{w}"' for w in words)
     return (f'answer  ::= "ANSWER: " typed ("; " clause)? ".\\n"\n'
-            f'typed   ::= ({_CLAUSE_CHARS}{{0,150}} [0-9] | ({_CLAUSE_CHARS}{{0,150}} [ ("$])? typemark) '
-            f'{_CLAUSE_CHARS}{{0,150}} " [" passage "]"\n'
+            f'typed   ::= ({_CLAUSE_CHARS}{{0,150}} [0-9] {_CLAUSE_CHARS}{{0,150}} | '
+            f'({_CLAUSE_CHARS}{{0,150}} [ ("$])? typemark ({_AFTER_MARK} {_CLAUSE_CHARS}{{0,149}})?) '
+            f'" [" passage "]"\n'
             f"typemark ::= {alternatives}")
 
 

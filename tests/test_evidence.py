@@ -80,6 +80,9 @@ def test_no_hits_no_evidence():
     ("Which organisation reported the toll?", "number"),  # a figure asked for comes first
     ("Where did the strikes hit?", None),
     ("Why were the SUVs recalled?", None),
+    # What is asked, not the context before it: a place, though the first sentence speaks of a "number of people".
+    ("A growing number of people are fleeing US cities. Where are many Americans moving?", None),
+    ("Prices rose again. How many people now rent? Experts disagree.", "number"),
 ])
 def test_the_kind_of_answer_a_question_wants(question, wants):
     assert Question.parse(question).wants == wants

@@ -79,7 +79,9 @@ class Question:
 
     @classmethod
     def parse(cls, question: str) -> Question:
-        lowered = " ".join(words(question))
+        # What is wanted is read from the sentence that asks: "…, a growing number of people are fleeing their
+        # cities. Where are many Americans moving?" wants a place, not a number.
+        lowered = " ".join(words(asking_sentence(question)))
         if re.search(r"\bhow (many|much)\b|\bnumber of\b|\btoll\b|\bfigure\b|\bpercent", lowered):
             wants = "number"
         elif re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", lowered):
@@ -90,6 +92,14 @@ class Question:
             wants = None
         terms = [t for t in content_terms(question) if t not in _WH]
         return cls(terms={t: 1.0 for t in dict.fromkeys(terms)}, wants=wants)
+
+
+def asking_sentence(question: str) -> str:
+    """The sentence of a question that asks (its last one ending in "?"; else its last): RealTimeQA-style questions
+    open with sentences of context."""
+    sentences = [question[start:end] for start, end in sentence_spans(question)]
+    asking = [s for s in sentences if s.rstrip(" \"”’)").endswith("?")]
+    return (asking or sentences or [question])[-1]
 
 
 def _article_sentences(doc: Document) -> list[Sentence]:

@@ -131,6 +131,7 @@ def resolve_relative(text: str, published: str | None) -> str:
 
 _MONTH_DAY = re.compile(_MONTH + r"\s+(?P<d>\d{1,2})\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_DECADE = re.compile(r"\b(?:1[89]|20)\d0s\b")  # "the 1990s": a date, though no year of it
 
 
 def _calendar_facts(text: str) -> set[str]:
@@ -149,10 +150,10 @@ def _calendar_facts(text: str) -> set[str]:
 
 def date_marks(text: str) -> set[str]:
     """What in `text` gives a date: calendar dates, month-days and years, and month, weekday and day words (lower-
-    cased; a month or weekday only where written as a name)."""
+    cased; a month or weekday only where written as a name; decades)."""
     named = {m.group().lower() for m in _DATE_MARK.finditer(text)
              if m.group()[0].isupper() or m.group().lower() in DAY_WORDS}
-    return _calendar_facts(text) | named
+    return _calendar_facts(text) | named | set(_DECADE.findall(text))
 
 
 def unsupported_dates(answer: str, evidence: str) -> list[str]:

@@ -75,3 +75,5 @@ def test_date_marks_are_dates_and_the_words_that_name_days_and_months():
     assert date_marks("It began in June 2020, two years ago.") >= {"june", "2020", "ago"}
     assert date_marks("The minister may resign; markets fell sharply.") == set()  # "may" the verb, no month
     assert "may" in date_marks("The talks began in May.")
+    assert date_marks("The militia was founded in the 1990s.") == {"1990s"}  # a decade dates it too
+    assert date_marks("It has 1990 members and 300s of rifles.") == {"1990"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.answer.compose import Composed
-from rag.answer.disputes import claimant, denial_clause, is_polar, settle_nothing
+from rag.answer.compose import Composed, speaker
+from rag.answer.disputes import denial_clause, is_polar, settle_nothing
 from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.types import Citation, Document, Evidence
@@ -45,7 +45,7 @@ def test_polar_questions_are_told_apart():
 def test_the_denying_clause_is_cut_from_its_sentence_with_its_denier():
     clause, rest = denial_clause(BOTH)
     assert clause == "Kataib Hezbollah denied involvement in the attacks"
-    assert claimant(rest) == "Austin"
+    assert speaker(rest) == "Austin"  # who makes the claim the clause denies
     assert denial_clause("Denials came from the ministry.") is None  # no denier before the verb
     assert denial_clause(OTHER) is None
 

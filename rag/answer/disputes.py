@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.citations import cited_numbers, strip_markers
-from rag.answer.compose import DENIAL, Composed, claim, lower_start, split_clauses
+from rag.answer.compose import DENIAL, Composed, claim, lower_start, speaker, split_clauses
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
@@ -25,8 +25,6 @@ _OPENER = re.compile(r"^\s*(?:yes|no)\b\s*[,.;:]?\s*", re.IGNORECASE)  # "Yes, "
 _PARTS = re.compile(r"\s*(?:[,;:]\s+|\s+(?=(?:but|while|whereas)\b))")
 _LEAD = re.compile(r"^(?:although|though|even though|even as|while|whereas|but|and|however|yet)\b[\s,]*",
                    re.IGNORECASE)
-_CLAIMANT = re.compile(r"^[\"“]?(?P<who>[A-Z][^,;\"“”]{0,60}?)\s+(?:said|says|claimed|claims|stated|insisted|"
-                       r"maintained|told\s+\w+)(?:\s+that)?\s+\S")
 MIN_SHARED = 2  # question terms a sentence must hold to be about what was asked
 
 
@@ -37,7 +35,7 @@ class Denial:
     clause: str
     sentence: str
     n: int
-    rest: str  # the sentence's other clauses (where the claim's maker may be named)
+    rest: str  # the sentence's other clauses, where the claim's maker may be named (compose.speaker reads it)
 
 
 def is_polar(question: str) -> bool:
@@ -73,12 +71,6 @@ def find_denial(question: str, quotes: list[VerifiedQuote], groups: list[Evidenc
     return None
 
 
-def claimant(text: str) -> str | None:
-    """Who a clause says made the claim: "Austin" of "Austin said that the organization was behind them"."""
-    match = _CLAIMANT.match(text.strip())
-    return match["who"].strip() if match else None
-
-
 def settle_nothing(question: str, composed: Composed, quotes: list[VerifiedQuote], groups: list[EvidenceGroup],
                    passages: list[Citation]) -> Composed:
     """The answer to a yes/no question as claim and denial where a shown sentence denies what it affirms;
@@ -94,7 +86,7 @@ def settle_nothing(question: str, composed: Composed, quotes: list[VerifiedQuote
     said = _OPENER.sub("", strip_markers(first)).strip(" .")
     if not said:
         return composed  # a bare "Yes [1].": nothing to attribute
-    who = claimant(denial.rest)
+    who = speaker(denial.rest) if denial.rest else None  # "Austin" of "Austin said that the organization was …"
     if who and not set(content_terms(who)) <= set(content_terms(said)):
         # the sentence that holds the denial names the claim's maker (whom the answer does not): cite it too
         said, cited = f"{who} said {lower_start(said)}", list(dict.fromkeys([denial.n, *cited]))

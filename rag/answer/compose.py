@@ -100,6 +100,11 @@ def split_clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(text.rstrip(". ")) if c]
 
 
+def first_clause(text: str) -> str:
+    """The answer's first clause, the answer itself ("A [1]" of "A [1]; B [2]."; a second gives another side)."""
+    return next(iter(split_clauses(text)), "")
+
+
 def claim(clause: str) -> tuple[frozenset[str], frozenset[str]]:
     """What a clause says: its content words, and its negations ("not", "no", "n't": stopwords to content_terms,
     kept here so that a denial never merges into the claim it denies, nor passes for a restated question)."""

@@ -18,7 +18,7 @@ from typing import Mapping
 
 from rag.answer.agreement import figures, numbers_in, undated, unsupported_figures
 from rag.answer.citations import strip_markers
-from rag.answer.compose import claim, split_clauses
+from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
@@ -62,13 +62,13 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
     to "How many fighters were killed in the June 2021 strikes?" restates the question around a number. The
     grammar made the clause hold a digit or a counting or dating word (rag.answer.format.typed_answer); this checks
     it is one the question does not already give."""
-    first = strip_markers(next(iter(split_clauses(answer)), ""))
+    first = first_clause(answer)
     if parsed.wants == "number":
-        first = undated(_BARE_NUMBER.sub(" ", first))
+        first = undated(_BARE_NUMBER.sub(" ", first))  # undated drops the citation markers too
         counts = {value for value, _ in figures(first)} | ({1.0} if _ONE.search(first) else set())
         return not counts - numbers_in(question)
     if parsed.wants == "date":
-        return not date_marks(first) - date_marks(question)
+        return not date_marks(strip_markers(first)) - date_marks(question)
     return False
 
 

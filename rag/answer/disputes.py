@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.citations import cited_numbers, strip_markers
-from rag.answer.compose import DENIAL, Composed, claim, lower_start, speaker, split_clauses
+from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_start, speaker
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
@@ -78,7 +78,7 @@ def settle_nothing(question: str, composed: Composed, quotes: list[VerifiedQuote
     text = composed.text
     if composed.abstained or not is_polar(question) or claim(text)[1] or DENIAL.search(text):
         return composed
-    first = next(iter(split_clauses(text)), "")
+    first = first_clause(text)
     cited = cited_numbers(first)
     denial = find_denial(question, quotes, groups, cited)
     if denial is None or not cited:

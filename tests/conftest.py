@@ -76,3 +76,12 @@ def fake_models():
     yield generator
     unregister("fake-llm")
     unregister("fake-embedder")
+
+
+@pytest.fixture(scope="session")
+def tiny_llm():
+    """The tiny test model's llama.cpp handle (SmolLM2-135M), for what its grammar sampler lets through."""
+    from rag.models.generator import LlamaCppGenerator
+    from rag.models.registry import llm_path
+
+    return LlamaCppGenerator("smollm2-135m", llm_path("smollm2-135m", Config().cache_dir), n_ctx=512, threads=1)._llm

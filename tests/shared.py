@@ -43,6 +43,23 @@ def evidence_group(doc_id: str, outlet: str, text: str) -> EvidenceGroup:
     return EvidenceGroup(doc, f"{doc_id}:0", sentences=sentences)
 
 
+def grammar_takes(llm, grammar: str, text: str) -> bool:
+    """Whether llama.cpp's grammar sampler lets the model write `text`, token by token (as rag's decoding asks)."""
+    from llama_cpp import LlamaGrammar, llama_sampler_accept
+
+    from rag.models.decoding import LlamaDraftModel
+
+    checker = LlamaDraftModel(llm, LlamaGrammar.from_string(grammar, verbose=False))
+    try:
+        for token in llm.tokenize(text.encode("utf-8"), add_bos=False, special=False):
+            if not checker._allowed(token, 0.0):
+                return False
+            llama_sampler_accept(checker._grammar, token)
+        return True
+    finally:
+        checker.close()
+
+
 GROUPS = [evidence_group("rudaw", "Rudaw", RUDAW), evidence_group("esta", "ESTA", ESTA)]
 
 

@@ -29,7 +29,7 @@ def _assistant(config, reply=DENIAL, **kwargs) -> Assistant:
 
 
 def test_the_stages_run_in_order():
-    assert [stage.__name__ for stage in STAGES] == ["retrieve", "select", "generate", "check", "score"]
+    assert [stage.__name__ for stage in STAGES] == ["retrieve", "select", "generate", "refocus", "check", "score"]
 
 
 def test_a_stage_can_be_added_without_touching_the_others(seed_index):

@@ -7,6 +7,7 @@ import pytest
 from rag.answer.evidence import Question
 from rag.answer.format import grammar_for, typed_answer
 from rag.answer.prompting import Templates
+from tests.shared import grammar_takes
 
 
 def _template() -> str:
@@ -41,32 +42,6 @@ def test_the_typed_rule_keeps_the_passage_and_cjk_rules_and_compiles():
     LlamaGrammar.from_string(typed, verbose=False)
 
 
-@pytest.fixture(scope="module")
-def tiny_llm():
-    from rag.config import Config
-    from rag.models.generator import LlamaCppGenerator
-    from rag.models.registry import llm_path
-
-    return LlamaCppGenerator("smollm2-135m", llm_path("smollm2-135m", Config().cache_dir), n_ctx=512, threads=1)._llm
-
-
-def _grammar_takes(llm, grammar: str, text: str) -> bool:
-    """Whether llama.cpp's grammar sampler lets the model write `text`, token by token (as rag's decoding asks)."""
-    from llama_cpp import LlamaGrammar, llama_sampler_accept
-
-    from rag.models.decoding import LlamaDraftModel
-
-    checker = LlamaDraftModel(llm, LlamaGrammar.from_string(grammar, verbose=False))
-    try:
-        for token in llm.tokenize(text.encode("utf-8"), add_bos=False, special=False):
-            if not checker._allowed(token, 0.0):
-                return False
-            llama_sampler_accept(checker._grammar, token)
-        return True
-    finally:
-        checker.close()
-
-
 QUOTE = 'QUOTE [1]: "The storm destroyed homes"\n'
 
 
@@ -89,5 +64,5 @@ QUOTE = 'QUOTE [1]: "The storm destroyed homes"\n'
 ])
 def test_the_grammar_takes_only_answers_that_give_what_is_wanted(tiny_llm, wants, answer, taken):
     grammar = grammar_for(_template(), 1, "The storm destroyed homes.", wants)
-    assert _grammar_takes(tiny_llm, grammar, f"{QUOTE}ANSWER: {answer}\n") is taken
-    assert _grammar_takes(tiny_llm, grammar, "NONE\n")  # declining stays open
+    assert grammar_takes(tiny_llm, grammar, f"{QUOTE}ANSWER: {answer}\n") is taken
+    assert grammar_takes(tiny_llm, grammar, "NONE\n")  # declining stays open

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 from rag.dates import DATE_NAMES, DAY_WORDS
 from rag.text import CJK_RANGES, NUMBER_WORDS, has_cjk
@@ -44,9 +45,11 @@ class Draft:
 # slip: a quote that strays into "Iraqi合作" is copied from nowhere and takes the answer with it).
 _CLAUSE_CHARS = r"[^\n\[\];]"  # what the grammar lets a clause of the answer hold
 _AFTER_MARK = r"[^\n\[\];a-zA-Z]"  # what may follow a counting or dating word: it ends there ("Eight", not "Eighth")
+_AFTER_VALUE = r"[^\n\[\];a-zA-Z0-9]"  # ... and what may follow a value: "2020", not "20201"
 _NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
            _CLAUSE_CHARS: rf"[^\n\[\];{CJK_RANGES}]",
-           _AFTER_MARK: rf"[^\n\[\];a-zA-Z{CJK_RANGES}]"}
+           _AFTER_MARK: rf"[^\n\[\];a-zA-Z{CJK_RANGES}]",
+           _AFTER_VALUE: rf"[^\n\[\];a-zA-Z0-9{CJK_RANGES}]"}
 
 
 # An answer to "how many" or "when" that holds no figure or date restates the question ("the Iraqi government
@@ -55,6 +58,7 @@ _NO_CJK = {r'[^"\n]': rf'[^"\n{CJK_RANGES}]',  # a quote's characters
 # is checked like any answer: a count or date the articles do not give withholds it, and so does a first clause
 # that gives none beyond the question's own, only filler such as "(1)" (rag.answer.confidence.lacks_what_is_asked).
 _MARK_WORDS = {"number": sorted(NUMBER_WORDS), "date": [*DATE_NAMES, *DAY_WORDS]}
+_ROOT_RULE = re.compile(r"^root\s*::=.*$", re.MULTILINE)
 _ANSWER_RULE = re.compile(r'^answer\s*::=\s*"ANSWER: " clause \("; " clause\)\? "\.\\n"\s*$', re.MULTILINE)
 
 
@@ -64,12 +68,30 @@ def _typed_rules(wants: str) -> str:
     small model reached for such words to get past the rule). Not the second clause: there the model puts a
     date it has at hand ("…, according to ESTA, … (2021-02-27)") and the answer still lacks its own."""
     words = sorted({w for word in _MARK_WORDS[wants] for w in (word, word[0].upper() + word[1:])})
+    return ('answer  ::= "ANSWER: " typed ("; " clause)? ".\\n"\n'
+            + _clause_giving("typed", "typemark", words, any_digit=True))
+
+
+def _clause_giving(rule: str, mark: str, words: list[str], any_digit: bool) -> str:
+    """GBNF rules: a cited clause `rule` that holds one of `words` (or, with `any_digit`, a digit) whole."""
     alternatives = " | ".join(f'"{w}"' for w in words)
-    return (f'answer  ::= "ANSWER: " typed ("; " clause)? ".\\n"\n'
-            f'typed   ::= ({_CLAUSE_CHARS}{{0,150}} [0-9] {_CLAUSE_CHARS}{{0,150}} | '
-            f'({_CLAUSE_CHARS}{{0,150}} [ ("$])? typemark ({_AFTER_MARK} {_CLAUSE_CHARS}{{0,149}})?) '
+    digit = f"{_CLAUSE_CHARS}{{0,150}} [0-9] {_CLAUSE_CHARS}{{0,150}} | " if any_digit else ""
+    return (f'{rule:<7} ::= ({digit}'
+            f'({_CLAUSE_CHARS}{{0,150}} [ ("$])? {mark} ({_AFTER_MARK} {_CLAUSE_CHARS}{{0,149}})?) '
             f'" [" passage "]"\n'
-            f"typemark ::= {alternatives}")
+            f"{mark} ::= {alternatives}")
+
+
+def answer_giving(grammar: str, phrases: Iterable[str]) -> str:
+    """The grammar of the rest of an answer line whose opening is written up to its value: one of `phrases` as a
+    whole word, the clause's end and its citation (rag.answer.stages.refocus). `grammar` is the one the first
+    pass used (its passage rule stays; CJK is excluded as it was there)."""
+    alternatives = " | ".join(f'"{p}"' for p in sorted(set(phrases)))
+    rules = (f'root ::= value ({_AFTER_VALUE} {_CLAUSE_CHARS}{{0,149}})? " [" passage "]" ".\\n"\n'
+             f"value ::= {alternatives}")
+    if _NO_CJK[_CLAUSE_CHARS] in grammar:  # the first pass's clauses could hold no CJK: nor can this one
+        rules = _without_cjk(rules)
+    return _ROOT_RULE.sub(lambda _: rules, grammar, count=1)
 
 
 def typed_answer(grammar: str, wants: str | None) -> str:
@@ -88,8 +110,13 @@ def grammar_for(grammar: str, passages: int, evidence: str = "", wants: str | No
         grammar = _PASSAGE_RULE.sub(TWO_DIGITS, grammar, count=1)
     grammar = typed_answer(grammar, wants)
     if evidence and not has_cjk(evidence):
-        for chars, without_cjk in _NO_CJK.items():
-            grammar = grammar.replace(chars, without_cjk)
+        grammar = _without_cjk(grammar)
+    return grammar
+
+
+def _without_cjk(grammar: str) -> str:
+    for chars, without_cjk in _NO_CJK.items():
+        grammar = grammar.replace(chars, without_cjk)
     return grammar
 
 

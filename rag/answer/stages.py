@@ -1,4 +1,4 @@
-"""The answer path as a list of stages: retrieve -> select evidence -> generate -> check -> score.
+"""The answer path as a list of stages: retrieve -> select evidence -> generate -> refocus -> check -> score.
 
 Each stage reads and writes the question's AskState and may yield events for the caller (the evidence found,
 the answer's tokens). Changing how answers are checked is one stage; a reranker would be one more in STAGES.
@@ -15,15 +15,16 @@ from rag.answer.compose import abstention, compose
 from rag.answer.confidence import gated, signals
 from rag.answer.disputes import settle_nothing
 from rag.answer.evidence import select_evidence
-from rag.answer.format import AnswerTail, grammar_for, parse_draft
+from rag.answer.format import ANSWER_MARK, AnswerTail, answer_giving, grammar_for, parse_draft
 from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
 from rag.answer.quote_drafts import QuoteDrafter
 from rag.answer.quotes import answer_as_quote, verify
 from rag.answer.reply_guesses import ReplyDrafter
 from rag.answer.retrieve import Retriever
+from rag.answer.slots import before_value, better_value
 from rag.answer.state import AskState
 from rag.config import Config
-from rag.models.generator import Generator
+from rag.models.generator import Generator, Usage
 from rag.types import Event, Quoted, Retrieved, Token
 
 
@@ -113,6 +114,36 @@ def _quoted(tail: AnswerTail, state: AskState, shown: set) -> Iterator[Event]:
             yield Quoted(found.n, found.sentence.text)
 
 
+def refocus(assistant: Parts, state: AskState) -> Iterator[Event]:
+    """A count or date taken from a sentence that matches the question worse than another shown sentence with a
+    value of its own: the answer line is written again, its first clause made to give that sentence's value
+    (rag.answer.slots). The quotes stay; llama.cpp reads only the reply's last words again."""
+    at = state.raw.find(ANSWER_MARK)
+    if at < 0:
+        return
+    answer, wants = parse_draft(state.raw).answer, state.parsed.wants
+    better = better_value(state.question, state.parsed, answer, state.groups) if answer else None
+    opening = before_value(answer, wants, state.question) if better and better.phrases else None
+    if opening is None:
+        return
+    messages, grammar = prompt(assistant.templates, state)
+    if grammar is None:
+        return
+    # The model's own words up to its value stay ("Qasem Soleimani was killed in "); only the value and the
+    # clause's end are written again, so the answer keeps the model's reading of the question.
+    opening, usage = f"{state.raw[:at + len(ANSWER_MARK)]} {opening}", Usage()
+    text = "".join(assistant.generator.stream(messages, state.config.max_answer_tokens, state.config.temperature,
+                                              usage, grammar=answer_giving(grammar, better.phrases), prefill=opening))
+    state.usage.completion_tokens += usage.completion_tokens
+    state.timings.completion_tokens = state.usage.completion_tokens  # both passes' written tokens
+    if not better.given_by(text, wants):
+        return  # a backend that ignores grammars wrote something else: the first answer stands
+    state.raw = opening + text
+    split = (state.answer_start or len(state.usage.logprobs)) - 1
+    state.usage.logprobs[split:] = usage.logprobs
+    yield from ()
+
+
 def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     """Quotes verified against the evidence, the answer cited where its words are, disputes attributed (a yes/no
     answer that a shown sentence denies gives the claim and the denial)."""
@@ -148,4 +179,4 @@ def score(assistant: Parts, state: AskState) -> Iterator[Event]:
     yield from ()
 
 
-STAGES: tuple[Stage, ...] = (retrieve, select, generate, check, score)
+STAGES: tuple[Stage, ...] = (retrieve, select, generate, refocus, check, score)

@@ -8,9 +8,10 @@ import pytest
 from rag.answer.evidence import Question
 from rag.answer.format import answer_giving, grammar_for
 from rag.answer.prompting import Templates
+from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import Filters
 from rag.answer.slots import before_value, better_value, value_phrases
-from rag.answer.stages import refocus
+from rag.answer.stages import check, refocus
 from rag.answer.state import AskState
 from rag.config import Config
 from rag.models.generator import Usage
@@ -32,8 +33,9 @@ def better(question: str, answer: str, groups=GROUPS):
 def test_a_value_from_a_worse_matching_sentence_gives_way_to_the_best_one():
     found = better(WHEN, WRONG)
     assert found is not None and found.passage == 1 and found.phrases == ("January 2020",)
-    assert found.given_by("Qasem Soleimani was killed in January 2020 [1].", "date")
-    assert not found.given_by(WRONG, "date")
+    assert found.sentence.text.startswith("Trump approved the January 2020") and found.replaces == {"december", "2021"}
+    assert found.given_by("Qasem Soleimani was killed in January 2020 [1].")
+    assert not found.given_by(WRONG)
 
 
 def test_counts_are_compared_as_numbers():
@@ -127,6 +129,16 @@ def _state(raw: str) -> AskState:
     return state
 
 
+def test_the_rewritten_answer_is_shown_with_the_sentence_whose_value_it_gives():
+    found = better(WHEN, WRONG)
+    role, condemned = GROUPS[1].sentences[0], GROUPS[0].sentences[1]
+    verified = [VerifiedQuote(2, "advise and assist mission in December 2021", role, 0.9),
+                VerifiedQuote(1, "Iraqi officials condemned it", condemned, 0.9)]
+    shown = found.as_evidence(verified)
+    assert [q.sentence for q in shown] == [found.sentence, condemned]  # December 2021's sentence supports nothing now
+    assert shown[0].n == 1
+
+
 def test_refocus_writes_the_value_again_after_the_models_own_opening():
     quote = 'QUOTE [2]: "The US role in Iraq became an advise and assist mission in December 2021"\n'
     state = _state(f"{quote}ANSWER: {WRONG}\n")
@@ -137,10 +149,13 @@ def test_refocus_writes_the_value_again_after_the_models_own_opening():
     assert state.raw == f"{quote}ANSWER: Qasem Soleimani was killed in January 2020 [1].\n"
     assert state.usage.logprobs == [-0.1, -0.1, -0.5, -0.5, -0.5]  # the quotes' kept, the answer's the new pass's
     assert state.timings.completion_tokens == 3  # the second pass's written tokens are counted (the fake's first: 0)
+    list(check(_Parts(model), state))
+    assert state.composed.text == "Qasem Soleimani was killed in January 2020 [1]."
+    assert [e.quote for e in state.composed.evidence] == [GROUPS[0].sentences[0].text]
 
 
 def test_a_backend_that_ignores_the_grammar_leaves_the_first_answer():
     raw = f"ANSWER: {WRONG}\n"
     state = _state(raw)
     list(refocus(_Parts(_Twice("December 2021 [2].\n")), state))
-    assert state.raw == raw and state.usage.logprobs == [-0.1] * 6
+    assert state.raw == raw and state.usage.logprobs == [-0.1] * 6 and state.refocused is None

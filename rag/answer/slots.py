@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from rag.answer.agreement import figures, number_value, undated
 from rag.answer.compose import first_clause
-from rag.answer.evidence import EvidenceGroup, Question, question_parts
+from rag.answer.evidence import EvidenceGroup, Question, Sentence, question_parts
+from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS, date_marks
 from rag.text import content_terms
 
@@ -30,13 +31,22 @@ class BetterValue:
     give it as that sentence writes them ("January 2020"), and the values read from them."""
 
     passage: int
-    sentence: str
+    sentence: Sentence
     phrases: tuple[str, ...]
     values: frozenset[str]  # as slot_values reads them
+    replaces: frozenset[str]  # the values the answer gave
+    wants: str
 
-    def given_by(self, answer: str, wants: str) -> bool:
+    def given_by(self, answer: str) -> bool:
         """Whether an answer's first clause gives one of this sentence's values."""
-        return bool(slot_values(first_clause(answer), wants) & self.values)
+        return bool(slot_values(first_clause(answer), self.wants) & self.values)
+
+    def as_evidence(self, verified: list[VerifiedQuote]) -> list[VerifiedQuote]:
+        """The rewritten answer's evidence: this sentence first, then the model's quotes but those that gave the
+        value it replaced (shown beside "January 2020", "… in December 2021" would support nothing)."""
+        kept = [q for q in verified
+                if q.sentence != self.sentence and not slot_values(q.sentence.text, self.wants) & self.replaces]
+        return [VerifiedQuote(self.passage, self.sentence.text, self.sentence, 1.0), *kept]
 
 
 def slot_values(text: str, wants: str) -> set[str]:
@@ -88,7 +98,7 @@ def better_value(question: str, parsed: Question, answer: str, groups: list[Evid
     mine = slot_values(first_clause(answer), wants) - own
     asked = {t for t in content_terms(question) if not slot_values(t, wants)}
     support: dict[str, int] = {}  # each value: the most question words a shown sentence giving it shares
-    best: list[tuple[int, int, str, set[str]]] = []  # (shared, passage, sentence, its values) at the top score
+    best: list[tuple[int, int, Sentence, set[str]]] = []  # (shared, passage, sentence, its values) at the top score
     for passage, group in enumerate(groups, start=1):
         for sentence in group.sentences:
             values = slot_values(sentence.text, wants) - own
@@ -98,9 +108,9 @@ def better_value(question: str, parsed: Question, answer: str, groups: list[Evid
             for value in values:
                 support[value] = max(support.get(value, 0), shared)
             if not best or shared > best[0][0]:
-                best = [(shared, passage, sentence.text, values)]
-            elif shared == best[0][0] and sentence.text != best[0][2]:
-                best.append((shared, passage, sentence.text, values))
+                best = [(shared, passage, sentence, values)]
+            elif shared == best[0][0] and sentence.text != best[0][2].text:
+                best.append((shared, passage, sentence, values))
     # The answer's value must be one the articles give (else the unsupported-figure and date gates judge it), and
     # the best sentence must be one: two sentences as good as each other leave the model's choice standing.
     if not mine or not mine <= support.keys() or len(best) != 1:
@@ -108,5 +118,5 @@ def better_value(question: str, parsed: Question, answer: str, groups: list[Evid
     shared, passage, sentence, values = best[0]
     if values & mine or shared <= max(support[value] for value in mine):
         return None
-    phrases = tuple(dict.fromkeys(sentence[a:b] for a, b in value_phrases(sentence, values, wants)))
-    return BetterValue(passage, sentence, phrases, frozenset(values))
+    phrases = tuple(dict.fromkeys(sentence.text[a:b] for a, b in value_phrases(sentence.text, values, wants)))
+    return BetterValue(passage, sentence, phrases, frozenset(values), frozenset(mine), wants)

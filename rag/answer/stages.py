@@ -136,17 +136,18 @@ def refocus(assistant: Parts, state: AskState) -> Iterator[Event]:
                                               usage, grammar=answer_giving(grammar, better.phrases), prefill=opening))
     state.usage.completion_tokens += usage.completion_tokens
     state.timings.completion_tokens = state.usage.completion_tokens  # both passes' written tokens
-    if not better.given_by(text, wants):
+    if not better.given_by(text):
         return  # a backend that ignores grammars wrote something else: the first answer stands
-    state.raw = opening + text
+    state.raw, state.refocused = opening + text, better
     split = (state.answer_start or len(state.usage.logprobs)) - 1
     state.usage.logprobs[split:] = usage.logprobs
     yield from ()
 
 
 def check(assistant: Parts, state: AskState) -> Iterator[Event]:
-    """Quotes verified against the evidence, the answer cited where its words are, disputes attributed (a yes/no
-    answer that a shown sentence denies gives the claim and the denial)."""
+    """Quotes verified against the evidence (a refocused answer's is the sentence whose value it gives), the answer
+    cited where its words are, disputes attributed (a yes/no answer that a shown sentence denies gives the claim
+    and the denial)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -154,6 +155,8 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     if not verified and draft.answer and not draft.none:
         cited = cited_numbers(draft.answer)
         verified = answer_as_quote(draft.answer, state.question, state.groups, cited[0] if cited else 1)
+    if state.refocused:  # the sentence whose value the answer now gives is its evidence
+        verified = state.refocused.as_evidence(verified)
     state.verified = verified
     composed = compose(draft, verified, state.passages)
     state.composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)

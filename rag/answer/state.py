@@ -11,6 +11,7 @@ from rag.answer.evidence import EvidenceGroup, Question
 from rag.answer.format import Draft
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import Filters, RetrievalScores
+from rag.answer.slots import BetterValue
 from rag.config import Config
 from rag.models.generator import Usage
 from rag.types import Citation, Hit, Timings
@@ -42,6 +43,8 @@ class AskState:
     streamed: str = ""  # the answer text as it streamed to the user
     usage: Usage = field(default_factory=Usage)
     answer_start: int | None = None  # the completion token where "ANSWER:" began
+    # refocus
+    refocused: BetterValue | None = None  # the sentence whose value the answer was written again with
     # check
     draft: Draft | None = None
     verified: list[VerifiedQuote] = field(default_factory=list)

@@ -72,6 +72,8 @@ def test_the_answer_keeps_its_words_up_to_its_value():
     assert before_value(WRONG + "; Iraq condemned it [1].", "date", WHEN) == "Qasem Soleimani was killed in "
     assert before_value("In 2021, the strikes hit in June [1].", "date", "When in 2021 did the strikes hit?") \
         == "In 2021, the strikes hit in "  # the question's own year is no answer
+    assert before_value("The strikes hit the border [1]. The official said they killed one fighter and wounded "
+                        "four [1].", "number", "How many were wounded?") is None  # no opening after a citation
 
 
 def _grammar(phrases=("January 2020",)) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.agreement import figures, number_value, undated
+from rag.answer.agreement import figures, undated
 from rag.answer.compose import first_clause
 from rag.answer.evidence import EvidenceGroup, Question, Sentence, question_parts
 from rag.answer.quotes import VerifiedQuote
@@ -56,19 +56,12 @@ def slot_values(text: str, wants: str) -> set[str]:
     return date_marks(text)
 
 
-def _gives(word: str, values: set[str], wants: str) -> bool:
-    if wants == "number":
-        value = number_value(word.lower())
-        return value is not None and f"{value:g}" in values
-    return bool(date_marks(word) & values)
-
-
 def value_phrases(text: str, values: set[str], wants: str) -> list[tuple[int, int]]:
     """Where `text` gives one of `values`: runs of words that each give one ("January 2020", "10,000"), a day of
     the month after its month's name included ("June 25, 2021"), as spans."""
     spans: list[tuple[int, int]] = []
     for word in _WORD.finditer(text):
-        if not _gives(word.group(), values, wants):
+        if not slot_values(word.group(), wants) & values:
             continue
         end = word.end()
         if wants == "date" and (day := _DAY_AFTER.match(text, end)) and word.group().lower() in MONTHS:
@@ -82,10 +75,13 @@ def value_phrases(text: str, values: set[str], wants: str) -> list[tuple[int, in
 
 def before_value(answer: str, wants: str, question: str) -> str | None:
     """The answer's first clause up to the first value it gives beyond the question's own ("Qasem Soleimani was
-    killed in " of "... killed in December 2021 [1]"): where a refocused answer puts another value."""
+    killed in " of "... killed in December 2021 [1]"): where a refocused answer puts another value. None when
+    it gives none, or only after a citation (a sentence already ended: "… along the border [1]. The official said
+    the strikes killed one fighter")."""
     clause = first_clause(answer)
     spans = value_phrases(clause, slot_values(clause, wants) - slot_values(question, wants), wants)
-    return clause[:spans[0][0]] if spans else None
+    opening = clause[:spans[0][0]] if spans else None
+    return None if opening is None or "[" in opening else opening
 
 
 def better_value(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> BetterValue | None:

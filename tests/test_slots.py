@@ -101,7 +101,7 @@ def test_the_refocused_grammar_takes_only_the_value_then_the_clause_end(tiny_llm
 
 
 class _Twice:
-    """A model that writes `first`, then `second` after the prefill it is given (recorded)."""
+    """The model's second pass: writes `second` after the prefill it is given (prefill and grammar recorded)."""
 
     name = "fake-llm"
 

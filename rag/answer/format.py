@@ -76,7 +76,7 @@ def _clause_giving(rule: str, mark: str, words: list[str], any_digit: bool) -> s
     """GBNF rules: a cited clause `rule` that holds one of `words` (or, with `any_digit`, a digit) whole."""
     alternatives = " | ".join(f'"{w}"' for w in words)
     digit = f"{_CLAUSE_CHARS}{{0,150}} [0-9] {_CLAUSE_CHARS}{{0,150}} | " if any_digit else ""
-    return (f'{rule:<7} ::= ({digit}'
+    return (f'{rule:<7} ::= ({digit}'  # padded as "typed   ::=" always was: the shipped grammar's text is unchanged
             f'({_CLAUSE_CHARS}{{0,150}} [ ("$])? {mark} ({_AFTER_MARK} {_CLAUSE_CHARS}{{0,149}})?) '
             f'" [" passage "]"\n'
             f"{mark} ::= {alternatives}")

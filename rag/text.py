@@ -56,11 +56,13 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """Crude suffix folding so "killed"/"kill" and "strikes"/"strike" count as the same word."""
+    """Crude suffix folding so "killed"/"kill", "strikes"/"strike" and "fired"/"fire" count as the same word."""
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             return word[: -len(suffix)]
-    return word
+    # "strike" must meet "strikes" -> "strik" and "fire" "fired" -> "fir": a final e goes too (not from short
+    # words, where "use" would become "us")
+    return word[:-1] if len(word) > 3 and word.endswith("e") and not word.endswith("ee") else word
 
 
 def content_terms(text: str) -> list[str]:

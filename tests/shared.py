@@ -124,7 +124,8 @@ def passage_with(prompt: str, word: str) -> int:
 def quoting(prompt: str, word: str, answer: str) -> str:
     """A reply in the answer grammar: the evidence sentence holding `word` quoted, then the answer."""
     n = passage_with(prompt, word)
-    sentence = next((s for s in re.split(r"(?<=[.!?])\s+", prompt) if word.lower() in s.lower()), word)
+    # Sentences not next to each other in their article are shown joined by " … ".
+    sentence = next((s for s in re.split(r"(?<=[.!?])\s+|\s*…\s*", prompt) if word.lower() in s.lower()), word)
     sentence = sentence.split("\n")[-1]
     return quoted(answer.replace("[n]", f"[{n}]"), (n, sentence))
 

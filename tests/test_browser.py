@@ -263,7 +263,8 @@ def test_citations_follow_ups_stop_and_one_shared_model(browser, index_dir, embe
     app = App(config, ChatService(config, embedder=embedder, loader=loader))
     try:
         page, _ = _open(browser, app.url)
-        first = _ask(page, "What happened in the Babil strike?", 1)
+        # A question whose evidence spans two articles (the Babil strike's, and the June strikes' toll)
+        first = _ask(page, "Who was killed in the Babil strike?", 1)
         links = first.locator("a.rag-cite")
         assert links.count() == 2
         # [2] opens the second card, whose quoted sentence is highlighted.
@@ -286,7 +287,7 @@ def test_citations_follow_ups_stop_and_one_shared_model(browser, index_dir, embe
         # Two people at once: both are answered, in turn, by the one model already loaded.
         other, _ = _open(browser, app.url)
         for p in (page, other):
-            p.fill("#rag-question textarea", "What happened in the Babil strike?")
+            p.fill("#rag-question textarea", "Who was killed in the Babil strike?")
         page.press("#rag-question textarea", "Enter")
         other.press("#rag-question textarea", "Enter")
         for p, answered in ((page, 3), (other, 1)):  # page: two answers, one stopped, and this one

@@ -72,6 +72,22 @@ def test_an_answer_that_only_restates_the_question_adds_nothing():
     assert not adds_nothing("Who hosts the summit?", "Düsseldorf hosts the summit [1].")
 
 
+def test_a_first_clause_that_restates_what_is_asked_adds_nothing_whatever_follows():
+    asked = "To which news agency did US and Iraqi officials call the new factions smokescreen entities?"
+    assert adds_nothing(asked, "US and Iraqi officials called the new factions smokescreen entities [1]; Austin "
+                               "said that the powerful pro-Iranian organization was behind them [1].")
+    assert not adds_nothing(asked, "US and Iraqi officials told AFP the factions were smokescreen entities [1].")
+    # Inflections are the same word: "fired" restates "fire".
+    assert adds_nothing("Where did Iraq fire ballistic missiles?", "Iraq fired ballistic missiles [1]; the US "
+                                                                   "carried out air strikes [2].")
+    # A statement the question opens with may be restated before the answer.
+    opened = "The June 2021 strikes were Biden's second raid; which border crossing was hit in the first one?"
+    assert not adds_nothing(opened, "The June 2021 strikes were Biden's second raid [1]; the al Qa'im border "
+                                    "crossing was hit in the first one [1].")
+    # A month is an answer, though "may" is a stopword.
+    assert not adds_nothing("In which month was Qasim Muslih arrested?", "Qasim Muslih was arrested in May [1].")
+
+
 def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
     assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0}) and gated({"unsupported_figures": 1.0})
     assert gated({"lacks_asked": 1.0})
@@ -93,6 +109,15 @@ def test_a_how_many_answer_must_give_a_count_of_its_own_in_its_first_clause():
     assert _lacks(asked, "The strikes hit a depot on Sunday (2021-06-27) [1]; seven were killed [2].")  # a date
     assert _lacks(asked, "Positions along the border were hit [1]; the official said seven were killed [1].")
     assert not _lacks("Who denied the intelligence sharing?", "It was denied [1].")  # wants a name: not this gate
+
+
+def test_a_how_many_answer_counts_something_the_question_asks_about():
+    asked = "How many US soldiers were hurt in the rocket attack on Balad Air Base?"
+    assert _lacks(asked, "1 contractor was killed [2]; rockets were fired at a base hosting U.S. forces [2].")
+    assert not _lacks(asked, "Two soldiers were hurt [1].")
+    assert not _lacks(asked, "The attack on the base wounded 3 [1].")  # "base" is asked about
+    assert not _lacks(asked, "12 [1].")  # a bare count: nothing beside it says what it counts
+    assert not _lacks("How many people were killed in the strikes?", "22 militiamen were killed [1].")
 
 
 def test_a_when_answer_must_give_a_date_of_its_own_in_its_first_clause():

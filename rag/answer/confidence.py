@@ -19,10 +19,10 @@ from typing import Mapping
 from rag.answer.agreement import figures, numbers_in, undated, unsupported_figures
 from rag.answer.citations import strip_markers
 from rag.answer.compose import claim, first_clause
-from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
+from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
-from rag.dates import date_marks, resolve_relative, unsupported_dates
+from rag.dates import MONTHS, date_marks, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
@@ -44,12 +44,28 @@ def _unfolded_words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.casefold()) if not w.isascii()}
 
 
-def adds_nothing(question: str, answer: str) -> bool:
-    """Whether the answer only restates the question: no content word and no negation beyond the question's
-    ("San Francisco opened a park in an unusual location [1]." to "In which unusual location…?")."""
+def _restates(question: str, answer: str) -> bool:
+    """Whether `answer` has no content word, negation or date beyond `question`'s."""
     (said, denied), (asked, asked_denied) = claim(answer), claim(question)
+    if date_marks(strip_markers(answer)) - date_marks(question):
+        return False  # "arrested in May": the month is the answer, though "may" is a stopword
     # A "not" answers a yes/no question: a negation the question lacks is something added.
     return said <= asked and denied <= asked_denied and _unfolded_words(answer) <= _unfolded_words(question)
+
+
+def asking_part(question: str) -> str:
+    """What a question asks, without the statement it may open with: its asking sentence's last part after a
+    semicolon ("The June strikes were Biden's second raid; which crossing was hit in the first one?")."""
+    return asking_sentence(question).rsplit(";", 1)[-1]
+
+
+def adds_nothing(question: str, answer: str) -> bool:
+    """Whether the answer only restates the question: no content word and no negation beyond the question's
+    ("San Francisco opened a park in an unusual location [1]." to "In which unusual location…?"), or its first
+    clause, the answer itself, adds nothing to what is asked and a second clause says something else ("US and
+    Iraqi officials called the factions smokescreen entities [1]; Austin said …" to "To which news agency did US
+    and Iraqi officials call the factions smokescreen entities?")."""
+    return _restates(question, answer) or _restates(asking_part(question), first_clause(answer))
 
 
 _BARE_NUMBER = re.compile(r"\(\s*\d+\s*\)")  # "(1)": filler a small model writes to meet the grammar, not a count
@@ -61,12 +77,17 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
     answer; a second gives another side): "The strikes targeted positions of Kataib Hezbollah (Iraq 2021 strikes)"
     to "How many fighters were killed in the June 2021 strikes?" restates the question around a number. The
     grammar made the clause hold a digit or a counting or dating word (rag.answer.format.typed_answer); this checks
-    it is one the question does not already give."""
+    it is one the question does not already give, and a count beside one of the question's words."""
     first = first_clause(answer)
     if parsed.wants == "number":
         first = undated(_BARE_NUMBER.sub(" ", first))  # undated drops the citation markers too
-        counts = {value for value, _ in figures(first)} | ({1.0} if _ONE.search(first) else set())
-        return not counts - numbers_in(question)
+        given = numbers_in(question)
+        if _ONE.search(first) and 1.0 not in given:
+            return False  # "one fighter was killed": figures() leaves "one" out, so it is taken as it stands
+        # A count counts something asked: "1 contractor was killed" does not answer "How many US soldiers were
+        # hurt?", though it is a count of its own. A bare count ("12 [1].") has nothing beside it to tell.
+        counted = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
+        return not any(not near or counted.intersection(near) for value, near in figures(first) if value not in given)
     if parsed.wants == "date":
         return not date_marks(strip_markers(first)) - date_marks(question)
     return False

@@ -60,8 +60,8 @@ def stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             return word[: -len(suffix)]
-    # "strike" must meet "strikes" -> "strik" and "fire" "fired" -> "fir": a final e goes too (not from short
-    # words, where "use" would become "us")
+    # "strikes" loses its "es", so "strike" must lose its e to meet it ("strik"), as "fire" must meet "fired"
+    # ("fir"); not in words of three letters ("use" would become "us") nor after another e ("free")
     return word[:-1] if len(word) > 3 and word.endswith("e") and not word.endswith("ee") else word
 
 

@@ -103,6 +103,11 @@ def unsupported_figures(answer: str, evidence: str) -> list[float]:
     return sorted({value for value, _ in figures(undated(answer))} - numbers_in(evidence))
 
 
+def counted_terms(question: str) -> set[str]:
+    """The question's terms that may name what a count counts: its words, not its figures or months."""
+    return {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
+
+
 def rival_figures(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> tuple[float, ...]:
     """For a question that wants a number: the figures the sources tie to the question's own words that the answer
     does not give (none when the answer gives no figure: then it is not one side of a dispute)."""
@@ -111,7 +116,7 @@ def rival_figures(question: str, parsed: Question, answer: str, groups: list[Evi
     given = {value for value, _ in figures(strip_markers(answer))}
     if not given:
         return ()
-    asked = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
+    asked = counted_terms(question)
     rivals = {value for group in groups for sentence in group.sentences
               for value, near in figures(sentence.text) if value not in given and asked.intersection(near)}
     return tuple(sorted(rivals))

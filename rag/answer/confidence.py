@@ -16,13 +16,13 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
-from rag.answer.agreement import figures, numbers_in, undated, unsupported_figures
+from rag.answer.agreement import counted_terms, figures, numbers_in, undated, unsupported_figures
 from rag.answer.citations import strip_markers
 from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
-from rag.dates import MONTHS, date_marks, resolve_relative, unsupported_dates
+from rag.dates import date_marks, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
@@ -86,7 +86,7 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
             return False  # "one fighter was killed": figures() leaves "one" out, so it is taken as it stands
         # A count counts something asked: "1 contractor was killed" does not answer "How many US soldiers were
         # hurt?", though it is a count of its own. A bare count ("12 [1].") has nothing beside it to tell.
-        counted = {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
+        counted = counted_terms(question)
         return not any(not near or counted.intersection(near) for value, near in figures(first) if value not in given)
     if parsed.wants == "date":
         return not date_marks(strip_markers(first)) - date_marks(question)

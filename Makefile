@@ -44,13 +44,14 @@ ASKED_ON ?= 2026-11-26
 
 eval: install
 	$(BIN)/rag eval --gold eval/gold/seeds.jsonl --corpus $(SEEDS) --asked-on $(ASKED_ON) --out eval/runs/seeds
+	$(BIN)/rag eval --gold eval/gold/seeds-holdout.jsonl --corpus $(SEEDS) --asked-on $(ASKED_ON) --out eval/runs/seeds-holdout
 	$(BIN)/rag eval realtimeqa --index-root eval/runs/rtqa-root --out eval/runs/realtimeqa
 	$(BIN)/rag eval rejection --index-root eval/runs/rtqa-root --out eval/runs/rejection
 	$(BIN)/rag eval crossed --parts seeds-on-rtqa,rtqa-on-seeds --index-root eval/runs/rtqa-root --out eval/runs/crossed
 	$(BIN)/rag eval --gold eval/injection/gold.jsonl --corpus eval/injection/articles.jsonl --asked-on $(ASKED_ON) --out eval/runs/injection
-	$(BIN)/rag eval results eval/runs/seeds eval/runs/realtimeqa eval/runs/rejection eval/runs/crossed eval/runs/injection --out eval/RESULTS.md
+	$(BIN)/rag eval results eval/runs/seeds eval/runs/seeds-holdout eval/runs/realtimeqa eval/runs/rejection eval/runs/crossed eval/runs/injection --out eval/RESULTS.md
 
 # Refit the confidence model from the runs `make eval` made (they must come from the same pipeline): the two dev
-# sets and both kinds of negatives, the threshold the most truthful one that keeps 90% of the right answers.
+# sets and both kinds of negatives (not the held-out questions, kept as a check), the threshold the most truthful one that keeps 90% of the right answers.
 calibrate: install
 	$(BIN)/rag eval calibrate eval/runs/seeds eval/runs/realtimeqa eval/runs/rejection eval/runs/crossed --out rag/calibration.json --report eval/calibration

@@ -19,7 +19,7 @@ from typing import Mapping
 from rag.answer.agreement import counted_terms, figures, numbers_in, undated, unsupported_figures
 from rag.answer.citations import strip_markers
 from rag.answer.compose import claim, first_clause
-from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_sentence
+from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
 from rag.dates import date_marks, resolve_relative, unsupported_dates
@@ -51,12 +51,6 @@ def _restates(question: str, answer: str) -> bool:
         return False  # "arrested in May": the month is the answer, though "may" is a stopword
     # A "not" answers a yes/no question: a negation the question lacks is something added.
     return said <= asked and denied <= asked_denied and _unfolded_words(answer) <= _unfolded_words(question)
-
-
-def asking_part(question: str) -> str:
-    """What a question asks, without the statement it may open with: its asking sentence's last part after a
-    semicolon ("The June strikes were Biden's second raid; which crossing was hit in the first one?")."""
-    return asking_sentence(question).rsplit(";", 1)[-1]
 
 
 def adds_nothing(question: str, answer: str) -> bool:

@@ -102,6 +102,12 @@ def asking_sentence(question: str) -> str:
     return (asking or sentences or [question])[-1]
 
 
+def asking_part(question: str) -> str:
+    """What a question asks, without the statement it may open with: its asking sentence's last part after a
+    semicolon ("The June strikes were Biden's second raid; which crossing was hit in the first one?")."""
+    return asking_sentence(question).rsplit(";", 1)[-1]
+
+
 def _article_sentences(doc: Document) -> list[Sentence]:
     """The article's sentences, without any that address a model instead of a reader (planted instructions)."""
     sentences = (Sentence(doc.doc_id, s, e, " ".join(doc.text[s:e].split())) for s, e in sentence_spans(doc.text))

@@ -131,6 +131,7 @@ def resolve_relative(text: str, published: str | None) -> str:
 
 _MONTH_DAY = re.compile(_MONTH + r"\s+(?P<d>\d{1,2})\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_YEAR_AFTER = re.compile(r",?\s+\d{4}\b")
 _DECADE = re.compile(r"\b(?:1[89]|20)\d0s\b")  # "the 1990s": a date, though no year of it
 
 
@@ -159,6 +160,27 @@ def date_marks(text: str) -> set[str]:
 def unsupported_dates(answer: str, evidence: str) -> list[str]:
     """Dates, month-days and years the answer states that the evidence does not: the model's own, not the articles'."""
     return sorted(_calendar_facts(answer) - _calendar_facts(evidence))
+
+
+def dated_month_days(text: str, published: str | None) -> list[str]:
+    """The days that `text`'s month-days without a year ("on February 15") mean in an article published on
+    `published`, as YYYY-MM-DD: the last such day on or before publication. An answer that gives "February 15,
+    2021" from a 2021-02-27 article's "February 15" reads the year from the article, not from memory."""
+    try:
+        base = date.fromisoformat(published or "")
+    except ValueError:
+        return []
+    days = []
+    for match in _MONTH_DAY.finditer(text):
+        if _YEAR_AFTER.match(text, match.end()):
+            continue  # "February 15, 2019" gives its own year
+        month, day = MONTHS[match["mon"].lower().rstrip(".")], match["d"]
+        iso = _to_iso(str(base.year), month, day)
+        if iso and iso > base.isoformat():
+            iso = _to_iso(str(base.year - 1), month, day)  # "December 28" in a January article: the year before
+        if iso:
+            days.append(iso)
+    return days
 
 
 def first_relative_day(text: str, published: str | None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources, unsupported_figures
-from rag.answer.confidence import FEATURES, adds_nothing, gated, lacks_what_is_asked
+from rag.answer.confidence import FEATURES, adds_nothing, gated, lacks_what_is_asked, signals
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.types import Document
 
@@ -141,3 +141,13 @@ def test_a_count_no_shown_sentence_gives_is_unsupported():
     assert unsupported_figures("It was denied on Friday (2021-02-26) [1].", evidence) == []
     assert unsupported_figures("One of the groups was hit [1].", evidence) == []
     assert unsupported_figures("Two sites were hit [1].", "Were two sites hit? The Pentagon said so.") == []
+
+
+def test_a_year_the_article_gives_a_month_day_is_not_a_date_from_memory():
+    question = "On what date was the rocket attack on Erbil?"
+    erbil = group("e", "Rudaw", "A rocket attack on Erbil on February 15 left two people dead.")
+    parsed = Question.parse(question)
+    read = signals(question, parsed, [erbil], [], "The attack on Erbil was on February 15, 2021 [1].", [], [])
+    assert read.unsupported_dates == 0  # the article is of 2021-02-26: its February 15 is 2021's
+    invented = signals(question, parsed, [erbil], [], "The attack on Erbil was on February 15, 2019 [1].", [], [])
+    assert invented.unsupported_dates == 2 and gated(invented)  # 2019-02-15 and 2019

@@ -6,7 +6,15 @@ from datetime import date, datetime
 
 import pytest
 
-from rag.dates import _resolve, date_marks, parse_date, resolve_relative, unsupported_dates, wants_recent
+from rag.dates import (
+    _resolve,
+    date_marks,
+    dated_month_days,
+    parse_date,
+    resolve_relative,
+    unsupported_dates,
+    wants_recent,
+)
 
 
 @pytest.mark.parametrize("published, text, expected", [
@@ -68,6 +76,14 @@ def test_dates_the_answer_invents():
     assert unsupported_dates("The strikes were on February 25, 2021 [1].", evidence) == []
     assert unsupported_dates("The strikes were on Feb 25 [1].", evidence) == []
     assert unsupported_dates("The strikes were in June 2020 [1].", evidence) == ["2020"]
+
+
+def test_a_month_day_without_a_year_has_its_articles_year():
+    text = "A rocket attack on Erbil on February 15 killed a contractor; talks begin on March 3, 2020."
+    assert dated_month_days(text, "2021-02-27") == ["2021-02-15"]  # March 3, 2020 gives its own year
+    assert dated_month_days("The raid of December 28 was condemned.", "2021-01-05") == ["2020-12-28"]
+    assert dated_month_days("The raid of December 28 was condemned.", None) == []  # an undated article: no year
+    assert dated_month_days("On February 30 nothing happened.", "2021-03-01") == []
 
 
 def test_date_marks_are_dates_and_the_words_that_name_days_and_months():

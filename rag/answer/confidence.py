@@ -22,7 +22,7 @@ from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
-from rag.dates import date_marks, resolve_relative, unsupported_dates
+from rag.dates import date_marks, dated_month_days, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.text import content_terms, words
 from rag.types import Signals
@@ -104,6 +104,8 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
     terms = list(parsed.terms)
     # As the model read it: relative dates resolved.
     evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}" for g in groups)
+    # A yearless "February 15" has its article's year: an answer may give it.
+    dated = " ".join(day for g in groups for day in dated_month_days(g.text(), g.doc.date))
     quoted = " ".join(q.sentence.text for q in verified)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
@@ -121,7 +123,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         type_fit=float(answer_type_fits(answer, parsed, set(words(question)))) if parsed.wants else 0.5,
         top_sentence=max((s.score for g in groups for s in g.sentences), default=0.0),
         # The question's own dates count as given: "in June 2021" may be restated.
-        unsupported_dates=float(len(unsupported_dates(answer, f"{question} {evidence}"))),
+        unsupported_dates=float(len(unsupported_dates(answer, f"{question} {evidence} {dated}"))),
         **(retrieval or RetrievalScores()).as_dict(),
         adds_nothing=float(adds_nothing(question, answer)),
         # Outlets count as given: "France 24" names no count.

@@ -119,6 +119,7 @@ class Signals:
     adds_nothing: float = 0.0  # 1 when the answer adds no word (nor a "not") to the question: a restated question
     unsupported_figures: float = 0.0  # counts in the answer that no shown sentence, title, outlet or the question gives
     lacks_asked: float = 0.0  # 1 when a "how many" or "when" answer's first clause gives no count or date of its own
+    stitched: float = 0.0  # 1 when no shown sentence or headline holds both the question's words and the answer's
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -92,7 +92,7 @@ def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
     assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0}) and gated({"unsupported_figures": 1.0})
     assert gated({"lacks_asked": 1.0})
     assert not gated({"adds_nothing": 0.0, "unsupported_dates": 0.0}) and not gated({})  # older records
-    assert not {"adds_nothing", "unsupported_figures", "lacks_asked"} & set(FEATURES)
+    assert not {"adds_nothing", "unsupported_figures", "lacks_asked", "stitched"} & set(FEATURES)
 
 
 def _lacks(question: str, answer: str) -> bool:

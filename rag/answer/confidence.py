@@ -20,6 +20,7 @@ from rag.answer.agreement import counted_terms, figures, numbers_in, undated, un
 from rag.answer.citations import strip_markers
 from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part
+from rag.answer.meeting import stitched
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
 from rag.dates import date_marks, dated_month_days, resolve_relative, unsupported_dates
@@ -28,7 +29,7 @@ from rag.text import content_terms, words
 from rag.types import Signals
 
 # Signals that withhold an answer on their own, never weighed.
-GATES = ("adds_nothing", "unsupported_figures", "lacks_asked")
+GATES = ("adds_nothing", "unsupported_figures", "lacks_asked", "stitched")
 FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
 
 
@@ -90,7 +91,8 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
 def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
     however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
-    answer), or a "how many" or "when" answer without a count or date of its own."""
+    answer), a "how many" or "when" answer without a count or date of its own, or an answer whose words and the
+    question's meet in no shown sentence (rag.answer.meeting)."""
     values = values.as_dict() if isinstance(values, Signals) else values
     # unsupported_dates is weighed too (it was a feature before it gated).
     return any(bool(values.get(name)) for name in ("unsupported_dates", *GATES))
@@ -130,6 +132,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         unsupported_figures=float(len(unsupported_figures(
             answer, f"{question} {evidence} {' '.join(o for g in groups for o in g.outlets)}"))),
         lacks_asked=float(lacks_what_is_asked(question, parsed, answer)),
+        stitched=float(stitched(question, parsed, answer, groups)),
     )
 
 

@@ -1,0 +1,55 @@
+"""Whether what an answer adds and what the question asks meet in one place the model was shown.
+
+A small model asked "Which Iraqi defense minister met Lloyd Austin at the Joint Security Cooperation Dialogue?"
+may answer "Iraqi MPs met Lloyd Austin at the Joint Security Cooperation Dialogue [1]": the question's words from
+one sentence, "MPs" from a headline about something else. Each word is in the evidence, so no check of words
+against the evidence as a whole sees it; but no shown sentence says both. A right answer sits where the question's
+words are: in one sentence, a sentence and the next one shown, or a headline holding a good share of both the
+question's words and the words the answer adds. An answer whose added words meet the question nowhere is stitched
+together, and is withheld (rag.answer.confidence.gated).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from rag.answer.citations import strip_markers
+from rag.answer.compose import first_clause
+from rag.answer.evidence import EvidenceGroup, Question
+from rag.text import NUMBER_WORDS, content_terms, stem
+
+# The share of the question's words, and of the answer's added words, that one place must hold. Replayed on the
+# recorded answers of five benchmarks (eval/NOTES.md, 2026-11-29): 0.25 to 0.35 withhold 10 to 16 wrong answers
+# for 1 to 5 right ones; above 0.4 as many right answers as wrong.
+MEET = 0.3
+_COUNTS = frozenset(stem(w) for w in NUMBER_WORDS)
+_NOT_ADDED = frozenset({"yes"})  # "Yes, …" answers a yes/no question; what it adds is the rest
+
+
+def added_terms(question: str, answer: str) -> set[str]:
+    """The content terms the answer's first clause (the answer itself) adds to the question's, counts left out:
+    whether a count is the articles' is the count gates' to judge (rag.answer.confidence)."""
+    asked = set(content_terms(question))
+    said = content_terms(strip_markers(first_clause(answer)))
+    return {t for t in said
+            if t not in asked and t not in _COUNTS and t not in _NOT_ADDED and not any(c.isdigit() for c in t)}
+
+
+def _places(groups: list[EvidenceGroup]) -> Iterator[set[str]]:
+    """The terms of each place one claim can be read from: a headline, a shown sentence, two shown in a row."""
+    for group in groups:
+        sentences = [set(content_terms(s.text)) for s in group.sentences]
+        yield set(content_terms(group.doc.title))
+        yield from sentences
+        yield from (first | second for first, second in zip(sentences, sentences[1:]))
+
+
+def stitched(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> bool:
+    """Whether no shown place holds MEET of both the question's terms and the terms the answer adds. Not for a
+    "how many" question, whose answer is its count: "Two people died and thirteen injured [1]" to "How many people
+    were injured …?" adds "died" where the article says "dead"."""
+    asked, added = set(parsed.terms), added_terms(question, answer)
+    if parsed.wants == "number" or not asked or not added or not groups:
+        return False
+    best = max(min(len(asked & place) / len(asked), len(added & place) / len(added)) for place in _places(groups))
+    return best < MEET

@@ -1,0 +1,66 @@
+"""An answer whose added words and the question's meet in no shown sentence is stitched together, and withheld."""
+
+from __future__ import annotations
+
+from rag.answer.confidence import gated, signals
+from rag.answer.evidence import EvidenceGroup, Question, Sentence
+from rag.answer.meeting import added_terms, stitched
+from rag.types import Document
+
+
+def group(doc_id: str, title: str, *sentences: str) -> EvidenceGroup:
+    text = " ".join(sentences)
+    doc = Document(doc_id=doc_id, source=f"{doc_id}.txt", title=title, text=text, outlet="Rudaw", date="2021-02-27")
+    spans, start = [], 0
+    for sentence in sentences:
+        spans.append(Sentence(doc_id, start, start + len(sentence), sentence))
+        start += len(sentence) + 1
+    return EvidenceGroup(doc=doc, chunk_id=f"{doc_id}:0", sentences=spans)
+
+
+QUESTION = "Which Iraqi defense minister met Lloyd Austin at the security dialogue in Washington?"
+DIALOGUE = group("a", "US and Iraq hold security talks",
+                 "At the security dialogue in Washington, Lloyd Austin met Iraqi defense minister Thabit al-Abbasi.",
+                 "The talks lasted two days.")
+MPS = group("b", "Iraqi MPs demand probe of collusion with US attack", "Lawmakers said the raid broke the law.")
+
+
+def is_stitched(question: str, answer: str, *groups: EvidenceGroup) -> bool:
+    return stitched(question, Question.parse(question), answer, list(groups))
+
+
+def test_an_answer_from_the_sentence_that_holds_the_question_meets_it():
+    assert not is_stitched(QUESTION, "Thabit al-Abbasi met Lloyd Austin in Washington [1].", DIALOGUE, MPS)
+
+
+def test_a_name_from_a_headline_about_something_else_is_stitched():
+    # "MPs" is in the evidence, but not where the question's words are.
+    assert is_stitched(QUESTION, "Iraqi MPs met Lloyd Austin at the security dialogue in Washington [2].",
+                       DIALOGUE, MPS)
+
+
+def test_a_sentence_and_the_next_one_shown_are_one_place():
+    strike = group("c", "Strikes in Syria", "The US struck a border crossing used by the militia on Thursday.",
+                   "Kataib Hezbollah later confirmed that one of its fighters was killed there.")
+    question = "Which group lost a fighter in the strike on the border crossing used by the militia?"
+    assert not is_stitched(question, "Kataib Hezbollah confirmed its loss [1].", strike)
+
+
+def test_a_headline_that_holds_both_is_a_place():
+    title = group("d", "Netflix to show ads on a cheaper plan next year", "Subscribers reacted on social media.")
+    assert not is_stitched("What is Netflix adding to a cheaper plan?", "Netflix will show ads [1].", title)
+
+
+def test_counts_and_a_yes_are_not_what_an_answer_adds():
+    assert added_terms("How many people were injured?", "Two people died and 13 were injured [1].") == {"died"}
+    assert added_terms("Did the US use Iraqi information?", "Yes, the US did [1].") == set()
+    # A count question's answer is its count: the count gates judge it, not where its other words sit.
+    assert not is_stitched("How many people were injured in the raid?", "Two people died [1].", MPS)
+
+
+def test_a_stitched_answer_is_withheld_whatever_its_confidence():
+    parsed = Question.parse(QUESTION)
+    read = signals(QUESTION, parsed, [DIALOGUE, MPS], [], "Iraqi MPs met Lloyd Austin in Washington [2].", [], [])
+    assert read.stitched == 1.0 and gated(read)
+    right = signals(QUESTION, parsed, [DIALOGUE, MPS], [], "Thabit al-Abbasi met Lloyd Austin [1].", [], [])
+    assert right.stitched == 0.0 and not gated(right)

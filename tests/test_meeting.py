@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rag.answer.assistant import Assistant
 from rag.answer.confidence import gated, signals
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
-from rag.answer.meeting import added_terms, stitched
+from rag.answer.meeting import added_terms, stitched, without_unmet_clauses
 from rag.types import Document
+from tests.fakes import FakeEmbedder, FakeGenerator, quoted
 
 
 def group(doc_id: str, title: str, *sentences: str) -> EvidenceGroup:
@@ -64,3 +66,24 @@ def test_a_stitched_answer_is_withheld_whatever_its_confidence():
     assert read.stitched == 1.0 and gated(read)
     right = signals(QUESTION, parsed, [DIALOGUE, MPS], [], "Thabit al-Abbasi met Lloyd Austin [1].", [], [])
     assert right.stitched == 0.0 and not gated(right)
+
+
+def test_a_later_clause_about_something_else_is_left_out():
+    parsed = Question.parse(QUESTION)
+    answer = "Thabit al-Abbasi met Lloyd Austin in Washington [1]; lawmakers said the raid broke the law [2]."
+    assert without_unmet_clauses(QUESTION, parsed, answer, [DIALOGUE, MPS]) == \
+        "Thabit al-Abbasi met Lloyd Austin in Washington [1]."
+    meets = "Thabit al-Abbasi met Lloyd Austin [1]; the talks at the security dialogue lasted two days [1]."
+    assert without_unmet_clauses(QUESTION, parsed, meets, [DIALOGUE, MPS]) == meets
+    two_parts = "Who met Lloyd Austin in Washington, and what did lawmakers say?"
+    both = "Thabit al-Abbasi [1]; lawmakers said the raid broke the law [2]."
+    assert without_unmet_clauses(two_parts, Question.parse(two_parts), both, [DIALOGUE, MPS]) == both
+
+
+def test_the_answer_shown_leaves_out_an_unrelated_clause_and_its_quote(seed_index):
+    reply = quoted("Iraq's Ministry of Defense denied it [1]; a storm hit the harbour town [2].",
+                   (1, "The ministry denied its involvement"), (2, "Kataib Hezbollah"))
+    assistant = Assistant(seed_index, embedder=FakeEmbedder(), generator=FakeGenerator(reply))
+    answer = assistant.ask("Who denied the intelligence sharing?")
+    assert answer.text == "Iraq's Ministry of Defense denied it [1]." and [c.n for c in answer.citations] == [1]
+    assert [e.n for e in answer.evidence] == [1]

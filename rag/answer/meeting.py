@@ -6,7 +6,7 @@ one sentence, "MPs" from a headline about something else. Each word is in the ev
 against the evidence as a whole sees it; but no shown sentence says both. A right answer sits where the question's
 words are: in one sentence, a sentence and the next one shown, or a headline holding a good share of both the
 question's words and the words the answer adds. An answer whose added words meet the question nowhere is stitched
-together, and is withheld (rag.answer.confidence.gated).
+together, and is withheld (rag.answer.confidence.gated); a later clause that meets it nowhere is left out.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from rag.answer.citations import strip_markers
-from rag.answer.compose import first_clause
-from rag.answer.evidence import EvidenceGroup, Question
+from rag.answer.compose import first_clause, split_clauses
+from rag.answer.evidence import EvidenceGroup, Question, question_parts
 from rag.text import NUMBER_WORDS, content_terms, stem
 
 # The share of the question's words, and of the answer's added words, that one place must hold. Replayed on the
@@ -53,3 +53,15 @@ def stitched(question: str, parsed: Question, answer: str, groups: list[Evidence
         return False
     best = max(min(len(asked & place) / len(asked), len(added & place) / len(added)) for place in _places(groups))
     return best < MEET
+
+
+def without_unmet_clauses(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> str:
+    """The answer without its later clauses that meet the question nowhere: "Adele will launch a Las Vegas
+    residency later this year [1]; the source said the couple wed Saturday [3]." says its first clause only. Not
+    for a two-part question (its second clause answers the second part, whose words are not all the question's)
+    nor a "how many" one (see stitched); another side of a dispute sits where the question's words are, and stays."""
+    clauses = split_clauses(answer)
+    if len(clauses) < 2 or parsed.wants == "number" or len(question_parts(question)) > 1:
+        return answer
+    kept = [clauses[0], *(c for c in clauses[1:] if not stitched(question, parsed, c, groups))]
+    return answer if len(kept) == len(clauses) else "; ".join(kept) + "."

@@ -7,6 +7,7 @@ the answer's tokens). Changing how answers are checked is one stage; a reranker 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Callable, Iterator, Protocol
 
 from rag.answer.calibrations import Chosen
@@ -16,6 +17,7 @@ from rag.answer.confidence import gated, signals
 from rag.answer.disputes import settle_nothing
 from rag.answer.evidence import select_evidence
 from rag.answer.format import ANSWER_MARK, AnswerTail, answer_giving, grammar_for, parse_draft
+from rag.answer.meeting import without_unmet_clauses
 from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
 from rag.answer.quote_drafts import QuoteDrafter
 from rag.answer.quotes import answer_as_quote, verify
@@ -145,9 +147,9 @@ def refocus(assistant: Parts, state: AskState) -> Iterator[Event]:
 
 
 def check(assistant: Parts, state: AskState) -> Iterator[Event]:
-    """Quotes verified against the evidence (a refocused answer's is the sentence whose value it gives), the answer
-    cited where its words are, disputes attributed (a yes/no answer that a shown sentence denies gives the claim
-    and the denial)."""
+    """Quotes verified against the evidence (a refocused answer's is the sentence whose value it gives), a later
+    clause about something else left out (rag.answer.meeting), the answer cited where its words are, disputes
+    attributed (a yes/no answer that a shown sentence denies gives the claim and the denial)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -157,6 +159,10 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
         verified = answer_as_quote(draft.answer, state.question, state.groups, cited[0] if cited else 1)
     if state.refocused:  # the sentence whose value the answer now gives is its evidence
         verified = state.refocused.as_evidence(verified)
+    trimmed = without_unmet_clauses(state.question, state.parsed, draft.answer, state.groups)
+    if trimmed != draft.answer:  # a clause about something else left out, and the quotes only it cited
+        draft = state.draft = replace(draft, answer=trimmed)
+        verified = [q for q in verified if q.n in cited_numbers(trimmed)] or verified
     state.verified = verified
     composed = compose(draft, verified, state.passages)
     state.composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)

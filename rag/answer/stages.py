@@ -161,8 +161,9 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
         verified = state.refocused.as_evidence(verified)
     trimmed = without_unmet_clauses(state.question, state.parsed, draft.answer, state.groups)
     if trimmed != draft.answer:  # a clause about something else left out, and the quotes only it cited
+        only_dropped = set(cited_numbers(draft.answer)) - set(cited_numbers(trimmed))
         draft = state.draft = replace(draft, answer=trimmed)
-        verified = [q for q in verified if q.n in cited_numbers(trimmed)] or verified
+        verified = [q for q in verified if q.n not in only_dropped] or verified
     state.verified = verified
     composed = compose(draft, verified, state.passages)
     state.composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)

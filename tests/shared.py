@@ -30,6 +30,18 @@ RUDAW = ("The ministry denied its involvement in the airstrikes. Twenty-two mili
 ESTA = "The official said the strikes killed one fighter and wounded four. Kataib Hezbollah later confirmed it."
 
 
+def sentences_group(doc_id: str, outlet: str, *sentences: str, title: str = "Strikes in Syria",
+                    date: str = "2021-02-26") -> EvidenceGroup:
+    """An article of `sentences` (joined by spaces) with every one of them shown."""
+    text = " ".join(sentences)
+    doc = Document(doc_id=doc_id, source=f"{doc_id}.txt", title=title, text=text, outlet=outlet, date=date)
+    spans, start = [], 0
+    for sentence in sentences:
+        spans.append(Sentence(doc_id, start, start + len(sentence), sentence))
+        start += len(sentence) + 1
+    return EvidenceGroup(doc=doc, chunk_id=f"{doc_id}:0", sentences=spans)
+
+
 def evidence_group(doc_id: str, outlet: str, text: str) -> EvidenceGroup:
     """An article's evidence group with every sentence of `text` shown."""
     doc = Document(doc_id, f"{doc_id}.txt", f"{outlet} story", text, outlet=outlet, date="2021-02-27")

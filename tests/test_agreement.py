@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources, unsupported_figures
 from rag.answer.confidence import FEATURES, adds_nothing, gated, lacks_what_is_asked, signals
-from rag.answer.evidence import EvidenceGroup, Question, Sentence
-from rag.types import Document
+from rag.answer.evidence import Question
+from tests.shared import sentences_group as group
 
 QUESTION = "How many people were killed in the February 2021 strikes?"
-
-
-def group(doc_id: str, outlet: str, *sentences: str, title: str = "Strikes in Syria") -> EvidenceGroup:
-    text = " ".join(sentences)
-    doc = Document(doc_id=doc_id, source=f"{doc_id}.txt", title=title, text=text, outlet=outlet, date="2021-02-26")
-    spans, start = [], 0
-    for sentence in sentences:
-        spans.append(Sentence(doc_id, start, start + len(sentence), sentence))
-        start += len(sentence) + 1
-    return EvidenceGroup(doc=doc, chunk_id=f"{doc_id}:0", sentences=spans)
-
 
 SOHR = group("a", "Rudaw", "The Syrian Observatory said 22 people were killed in the strikes on Thursday.")
 REUTERS = group("b", "Reuters", "Local sources said at least seventeen people were killed.")

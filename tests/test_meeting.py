@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from rag.answer.assistant import Assistant
 from rag.answer.confidence import gated, signals
-from rag.answer.evidence import EvidenceGroup, Question, Sentence
+from rag.answer.evidence import EvidenceGroup, Question
 from rag.answer.meeting import added_terms, stitched, without_unmet_clauses
-from rag.types import Document
 from tests.fakes import FakeEmbedder, FakeGenerator, quoted
+from tests.shared import sentences_group
 
 
 def group(doc_id: str, title: str, *sentences: str) -> EvidenceGroup:
-    text = " ".join(sentences)
-    doc = Document(doc_id=doc_id, source=f"{doc_id}.txt", title=title, text=text, outlet="Rudaw", date="2021-02-27")
-    spans, start = [], 0
-    for sentence in sentences:
-        spans.append(Sentence(doc_id, start, start + len(sentence), sentence))
-        start += len(sentence) + 1
-    return EvidenceGroup(doc=doc, chunk_id=f"{doc_id}:0", sentences=spans)
+    return sentences_group(doc_id, "Rudaw", *sentences, title=title)
 
 
 QUESTION = "Which Iraqi defense minister met Lloyd Austin at the security dialogue in Washington?"

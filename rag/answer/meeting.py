@@ -61,7 +61,7 @@ def without_unmet_clauses(question: str, parsed: Question, answer: str, groups: 
     for a two-part question (its second clause answers the second part, whose words are not all the question's)
     nor a "how many" one (see stitched); another side of a dispute sits where the question's words are, and stays."""
     clauses = split_clauses(answer)
-    if len(clauses) < 2 or parsed.wants == "number" or len(question_parts(question)) > 1:
+    if len(clauses) < 2 or len(question_parts(question)) > 1:
         return answer
     kept = [clauses[0], *(c for c in clauses[1:] if not stitched(question, parsed, c, groups))]
     return answer if len(kept) == len(clauses) else "; ".join(kept) + "."

@@ -79,6 +79,9 @@ def test_no_hits_no_evidence():
     ("Who denied the intelligence sharing?", "name"),
     ("Which organisation reported the strikes?", "name"),
     ("Which organisation reported the toll?", "number"),  # a figure asked for comes first
+    ("How old is the teenager who flew around the world?", "number"),
+    ("According to the minister, to what level had US forces been reduced?", "number"),
+    ("How far did the team go in the tournament?", None),
     ("Where did the strikes hit?", None),
     ("Why were the SUVs recalled?", None),
     # What is asked, not the context before it: a place, though the first sentence speaks of a "number of people".

@@ -70,6 +70,11 @@ class EvidenceGroup:
         return " ".join(parts)
 
 
+# A quantity asked otherwise than "how many": "How old is he?", "to what level had US forces been reduced?", "what size
+# did NATO plan to grow its mission to?" want a figure as surely (not "how far", often a stage; nor "to what extent").
+_QUANTITY = r"\bhow (old|long|tall|high|heavy|deep|big|large)\b|\bwhat (level|size|age|height|length|weight|depth)\b"
+
+
 @dataclass(frozen=True)
 class Question:
     """What scoring needs from the question: its weighted terms and the kind of answer it wants."""
@@ -82,7 +87,7 @@ class Question:
         # What is wanted is read from the sentence that asks: "…, a growing number of people are fleeing their
         # cities. Where are many Americans moving?" wants a place, not a number.
         lowered = " ".join(words(asking_sentence(question)))
-        if re.search(r"\bhow (many|much)\b|\bnumber of\b|\btoll\b|\bfigure\b|\bpercent", lowered):
+        if re.search(r"\bhow (many|much)\b|\bnumber of\b|\btoll\b|\bfigure\b|\bpercent|" + _QUANTITY, lowered):
             wants = "number"
         elif re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", lowered):
             wants = "date"

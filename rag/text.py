@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren't as at be because been before being below
@@ -55,14 +56,25 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+# Dates and counts are read whole (rag.dates, rag.answer.agreement), so their words stay whole in terms too:
+# Snowball's "februari", "juli" and "twenti" would meet no month or number word.
+_UNSTEMMED = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()) | NUMBER_WORDS
+
+
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Crude suffix folding so "killed"/"kill", "strikes"/"strike" and "fired"/"fire" count as the same word."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    # "strikes" loses its "es", so "strike" must lose its e to meet it ("strik"), as "fire" must meet "fired"
-    # ("fir"); not in words of three letters ("use" would become "us") nor after another e ("free")
-    return word[:-1] if len(word) > 3 and word.endswith("e") and not word.endswith("ee") else word
+    """The word's Snowball (Porter 2) stem, so "killed"/"kill", "strikes"/"strike", "used"/"use" and
+    "policies"/"policy" count as the same word. Cached: the same few thousand words come back in every question."""
+    return word if word in _UNSTEMMED else _english_stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=1)
+def _english_stemmer():
+    import snowballstemmer  # pure Python, imported on first use
+
+    return snowballstemmer.stemmer("english")
 
 
 def content_terms(text: str) -> list[str]:

@@ -94,12 +94,12 @@ def test_the_kind_of_answer_a_question_wants(question, wants):
 
 def test_inflections_of_a_word_stem_alike():
     assert stem("strike") == stem("strikes") and stem("fire") == stem("fired") and stem("killed") == stem("kill")
-    assert stem("use") == "use" and stem("free") == "free"  # short words and "ee" keep their e
+    assert stem("used") == stem("use") and stem("policies") == stem("policy")
 
 
 def test_a_questions_terms_are_its_stemmed_content_words_without_wh_words():
     terms = Question.parse("Who denied the intelligence sharing?").terms
-    assert set(terms) == {"deni", "intelligenc", "shar"}  # stemmed, as sentences' words are
+    assert set(terms) == {"deni", "intellig", "share"}  # stemmed, as sentences' words are
 
 
 @pytest.mark.parametrize(("question", "sentence", "fits"), [

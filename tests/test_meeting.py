@@ -6,6 +6,7 @@ from rag.answer.assistant import Assistant
 from rag.answer.confidence import gated, signals
 from rag.answer.evidence import EvidenceGroup, Question
 from rag.answer.meeting import added_terms, stitched, without_unmet_clauses
+from rag.text import stem
 from tests.fakes import FakeEmbedder, FakeGenerator, quoted
 from tests.shared import sentences_group
 
@@ -48,7 +49,7 @@ def test_a_headline_that_holds_both_is_a_place():
 
 
 def test_counts_and_a_yes_are_not_what_an_answer_adds():
-    assert added_terms("How many people were injured?", "Two people died and 13 were injured [1].") == {"died"}
+    assert added_terms("How many people were injured?", "Two people died and 13 were injured [1].") == {stem("died")}
     assert added_terms("Did the US use Iraqi information?", "Yes, the US did [1].") == set()
     # A count question's answer is its count: the count gates judge it, not where its other words sit.
     assert not is_stitched("How many people were injured in the raid?", "Two people died [1].", MPS)

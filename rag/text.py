@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rag.dates import MONTHS, WEEKDAYS
+
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each else
@@ -58,9 +60,7 @@ def words(text: str) -> list[str]:
 
 # Dates and counts are read whole (rag.dates, rag.answer.agreement), so their words stay whole in terms too:
 # Snowball's "februari", "juli" and "twenti" would meet no month or number word.
-_UNSTEMMED = frozenset(
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()) | NUMBER_WORDS
+_UNSTEMMED = frozenset(MONTHS) | frozenset(WEEKDAYS) | NUMBER_WORDS
 
 
 @lru_cache(maxsize=200_000)

@@ -37,6 +37,11 @@ _RECENT = re.compile(r"\b(?:this (?:week|month|year|weekend)|last week|latest|mo
                      r"so far|new|newly|just|upcoming|this past)\b", re.IGNORECASE)
 
 
+def _month_of(match: re.Match) -> int:
+    """The month number of a match's "mon" group: "February", "Feb." or "sept"."""
+    return MONTHS[match["mon"].lower().rstrip(".")]
+
+
 def _to_iso(year: str, month: str | int, day: str) -> str | None:
     try:
         return date(int(year), int(month), int(day)).isoformat()
@@ -52,7 +57,7 @@ def parse_date(text: str, worded: bool = True) -> str | None:
     if worded:
         for pattern in _WORDED:
             if match := pattern.search(text):
-                return _to_iso(match["y"], MONTHS[match["mon"].lower().rstrip(".")], match["d"])
+                return _to_iso(match["y"], _month_of(match), match["d"])
     return None
 
 
@@ -140,11 +145,11 @@ def _calendar_facts(text: str) -> set[str]:
     facts: set[str] = set()
     for pattern in (*_NUMERIC, *_WORDED):
         for m in pattern.finditer(text):
-            month = m["m"] if "m" in pattern.groupindex else MONTHS[m["mon"].lower().rstrip(".")]
+            month = m["m"] if "m" in pattern.groupindex else _month_of(m)
             if iso := _to_iso(m["y"], month, m["d"]):
                 facts |= {iso, iso[5:], iso[:4]}
     for m in _MONTH_DAY.finditer(text):
-        facts.add(f"{MONTHS[m['mon'].lower().rstrip('.')]:02d}-{int(m['d']):02d}")
+        facts.add(f"{_month_of(m):02d}-{int(m['d']):02d}")
     facts.update(_YEAR.findall(text))
     return facts
 
@@ -174,7 +179,7 @@ def dated_month_days(text: str, published: str | None) -> list[str]:
     for match in _MONTH_DAY.finditer(text):
         if _YEAR_AFTER.match(text, match.end()):
             continue  # "February 15, 2019" gives its own year
-        month, day = MONTHS[match["mon"].lower().rstrip(".")], match["d"]
+        month, day = _month_of(match), match["d"]
         iso = _to_iso(str(base.year), month, day)
         if iso and iso > base.isoformat():
             iso = _to_iso(str(base.year - 1), month, day)  # "December 28" in a January article: the year before

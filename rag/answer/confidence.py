@@ -105,9 +105,11 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
     (missing, left out by the calibration), not the -5.0 of an answer with no tokens."""
     terms = list(parsed.terms)
     # As the model read it: relative dates resolved.
-    evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(g.text(), g.doc.date)}" for g in groups)
+    texts = [g.text() for g in groups]
+    evidence = " ".join(f"{g.doc.title} {g.doc.date or ''} {resolve_relative(text, g.doc.date)}"
+                        for g, text in zip(groups, texts))
     # A yearless "February 15" has its article's year: an answer may give it.
-    dated = " ".join(day for g in groups for day in dated_month_days(g.text(), g.doc.date))
+    dated = " ".join(day for g, text in zip(groups, texts) for day in dated_month_days(text, g.doc.date))
     quoted = " ".join(q.sentence.text for q in verified)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]

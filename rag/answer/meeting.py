@@ -16,23 +16,23 @@ from typing import Iterator
 from rag.answer.citations import strip_markers
 from rag.answer.compose import first_clause, split_clauses
 from rag.answer.evidence import EvidenceGroup, Question, question_parts
-from rag.text import NUMBER_WORDS, content_terms, stem
+from rag.text import NUMBER_WORDS, content_terms
 
 # The share of the question's words, and of the answer's added words, that one place must hold. Replayed on the
 # recorded answers of five benchmarks (eval/NOTES.md, 2026-11-29): 0.25 to 0.35 withhold 10 to 15 wrong answers
 # for 1 to 5 right ones; from 0.45 on, as many right answers as wrong (right ones word the question otherwise).
 MEET = 0.3
-_COUNTS = frozenset(stem(w) for w in NUMBER_WORDS)
 _NOT_ADDED = frozenset({"yes"})  # "Yes, …" answers a yes/no question; what it adds is the rest
 
 
 def added_terms(question: str, answer: str) -> set[str]:
     """The content terms the answer's first clause (the answer itself) adds to the question's, counts left out:
-    whether a count is the articles' is the count gates' to judge (rag.answer.confidence)."""
+    whether a count is the articles' is the count gates' to judge (rag.answer.confidence). Number words are
+    terms as they are (rag.text.stem leaves them whole)."""
     asked = set(content_terms(question))
     said = content_terms(strip_markers(first_clause(answer)))
     return {t for t in said
-            if t not in asked and t not in _COUNTS and t not in _NOT_ADDED and not any(c.isdigit() for c in t)}
+            if t not in asked and t not in NUMBER_WORDS and t not in _NOT_ADDED and not any(c.isdigit() for c in t)}
 
 
 def _places(groups: list[EvidenceGroup]) -> Iterator[set[str]]:

@@ -134,6 +134,25 @@ def resolve_relative(text: str, published: str | None) -> str:
     return "".join(out) + text[last:]
 
 
+# A weekday with a date beside it, as the evidence writes a resolved one ("Thursday (2021-02-25)") or as a model
+# copies it ("Saturday, 2021-02-26").
+_WEEKDAY_DATE = re.compile(r"\b(?P<day>" + "|".join(WEEKDAYS) + r")\b(?P<date>,?\s*\(?(?P<iso>\d{4}-\d{2}-\d{2})\)?)",
+                           re.IGNORECASE)
+
+
+def without_wrong_weekday_dates(text: str) -> str:
+    """The text without each date set beside a weekday it does not fall on: "on Saturday, 2021-02-26" (a Friday)
+    -> "on Saturday". A small model copies a resolved date from another sentence of the evidence onto the weekday
+    its own sentence gives; the weekday is what the article wrote, the date is the slip."""
+    def mend(match: re.Match) -> str:
+        try:
+            day = date.fromisoformat(match["iso"])
+        except ValueError:
+            return match.group()
+        return match.group() if WEEKDAYS[day.weekday()] == match["day"].lower() else match["day"]
+    return _WEEKDAY_DATE.sub(mend, text)
+
+
 _MONTH_DAY = re.compile(_MONTH + r"\s+(?P<d>\d{1,2})\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _YEAR_AFTER = re.compile(r",?\s+\d{4}\b")

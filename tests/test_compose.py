@@ -22,6 +22,20 @@ def test_no_verified_quote_no_answer():
     assert compose(Draft([], "", none=True), [], PASSAGES).abstained
 
 
+def test_a_date_the_weekday_does_not_fall_on_leaves_the_answer():
+    done = _compose("The ministry denied it on Saturday, 2021-02-26 [1].", (1, "The ministry denied its involvement"))
+    assert done.text == "The ministry denied it on Saturday [1]."
+
+
+def test_an_answer_that_says_the_articles_lack_it_is_silence():
+    for answer in ("The ministry's name is not mentioned in the given articles [1].",
+                   "The ministry denied it [1]. None. The article does not provide information about it [1].",
+                   "None [1]."):
+        assert _compose(answer, (1, "The ministry denied its involvement")).abstained, answer
+    # What an article says someone did not say is an answer, not the model's NONE.
+    assert not _compose("The ministry did not say who [1].", (1, "The ministry denied its involvement")).abstained
+
+
 def test_one_source_answer_keeps_its_words_and_citation():
     done = _compose("Iraq's Ministry of Defense denied it [1].", (1, "The ministry denied its involvement"))
     assert done.text == "Iraq's Ministry of Defense denied it [1]."

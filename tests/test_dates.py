@@ -14,6 +14,7 @@ from rag.dates import (
     resolve_relative,
     unsupported_dates,
     wants_recent,
+    without_wrong_weekday_dates,
 )
 
 
@@ -93,3 +94,13 @@ def test_date_marks_are_dates_and_the_words_that_name_days_and_months():
     assert "may" in date_marks("The talks began in May.")
     assert date_marks("The militia was founded in the 1990s.") == {"1990s"}  # a decade dates it too
     assert date_marks("It has 1990 members and 300s of rifles.") == {"1990"}
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Kirby tweeted on Saturday, 2021-02-26 [1].", "Kirby tweeted on Saturday [1]."),  # 2021-02-26 was a Friday
+    ("The strikes came on Thursday (2021-02-25) night [1].", "The strikes came on Thursday (2021-02-25) night [1]."),
+    ("It was on friday (2021-02-25) [1].", "It was on friday [1]."),
+    ("On Monday, 2021-13-45 [1].", "On Monday, 2021-13-45 [1]."),  # no such day: left for the date checks
+])
+def test_a_date_beside_a_weekday_it_is_not_is_dropped(answer, expected):
+    assert without_wrong_weekday_dates(answer) == expected

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from rag.answer.agreement import numbers_in, undated
 from rag.answer.citations import ABSTENTION, cited_numbers, resolve, strip_markers
+from rag.answer.clause_ends import finish_cut_clauses
 from rag.answer.format import Draft
 from rag.answer.grounding import repair_citations
 from rag.answer.quotes import VerifiedQuote
+from rag.dates import without_wrong_weekday_dates
 from rag.text import NUMBER_WORDS, STOPWORDS, content_terms, has_cjk, looks_like_instruction
 from rag.types import Citation, Evidence
 
@@ -17,6 +19,14 @@ _CLAUSE = re.compile(r"\s*;\s*")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n't")
 DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
+# The model saying in words what NONE says: the articles do not give it ("The names of the pilots are not mentioned
+# in the given articles [1].", "... [1]. None. The article does not provide information about ..."). Only words
+# about the articles themselves, never a claim an article makes ("Kirby did not say how many").
+_NOT_GIVEN = re.compile(r"\b(?:articles?|texts?|passages?)\s+(?:do|does|did)\s+not\s+"
+                        r"(?:mention|specify|say|state|provide|give|contain|include)\b"
+                        r"|\bnot\s+(?:mentioned|specified|given|stated|provided|reported)\s+in\s+the\s+"
+                        r"(?:given\s+|provided\s+)?(?:articles?|texts?|passages?)\b"
+                        r"|(?:^|[.;]\s*)None\s*(?:\[\d+\]\s*)*(?:[.;]|$)", re.IGNORECASE)
 _SAYS = re.compile(r"\b(said|says|told|reported|according|claimed|stated|denied|put)\b", re.IGNORECASE)
 # Who a sentence says made a claim: "..., the Syrian Observatory (SOHR) reported.", "X told Reuters", "according to X".
 _VERB = r"(?:said|says|told|tells|reported|reports|stated|announced|claimed|confirmed|denied|added|wrote)"
@@ -165,9 +175,12 @@ def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation
     """The checked answer: no verified quote means no answer; citations point where the words are."""
     if draft.none or not draft.answer or not verified or looks_like_instruction(draft.answer):
         return abstention()
+    if _NOT_GIVEN.search(draft.answer):
+        return abstention()  # the model's own NONE, in words
     if has_cjk(draft.answer) and not any(has_cjk(f"{p.title} {p.text}") for p in passages):
         return abstention()  # a word in a script the articles do not use came from the model, not from them
-    text, _, dangling = resolve(_tidy(draft.answer), passages)
+    answer = finish_cut_clauses(draft.answer, [q.sentence.text for q in verified] + [p.text for p in passages])
+    text, _, dangling = resolve(_tidy(without_wrong_weekday_dates(answer)), passages)
     if not cited_numbers(text):
         best = verified[0].n  # the model's answer came from its first verified quote
         text = text.rstrip(". ") + f" [{best}]."

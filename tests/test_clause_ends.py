@@ -34,3 +34,10 @@ def test_clauses_the_model_ended_itself_stay_as_they_are():
     # Longer than any one clause the grammar allows (an answer's attribution added to it): not a cut.
     long = "According to Rudaw, " + SENTENCE[:150].rsplit(" ", 1)[0]
     assert finish_cut_clauses(f"{long} [1].", ["nothing"]) == f"{long} [1]."
+
+
+def test_a_cut_word_whose_phrase_runs_on_too_long_is_finished_and_the_rest_marked():
+    long = SENTENCE.replace("the security relationship", "the " + "long and winding " * 6 + "relationship")
+    cut = _capped(long)
+    assert cut.endswith("discuss th")
+    assert finish_cut_clauses(f"{cut} [1].", [long]) == f"{cut}e … [1]."

@@ -4,8 +4,9 @@ The grammar ends an answer clause after 160 characters (prompts/answer.gbnf), so
 is made to stop wherever the cap falls: "… met US Ambassador Alina Romanowski in Baghdad to discu [1]", "… a
 single common charging standard for [1]". A clause that long nearly always copies a shown sentence word for
 word; where its last words are found in one, the clause goes on as that sentence does to the end of its phrase
-(the next comma, semicolon or full stop): the words are the article's, so nothing is made up. A clause whose
-ending is found in no sentence is cut back to its last whole word and marked as shortened ("…").
+(the next comma, semicolon or full stop): the words are the article's, so nothing is made up. Where that phrase
+runs on too long, only the cut word is finished ("… in Baghdad to discuss …"); a clause whose ending is found in
+no sentence is cut back to its last whole word. Either way "…" marks what was left out.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def _finished(body: str, sentences: list[str]) -> str:
         added = rest[:stop.start()] if stop else rest
         if len(added) <= MAX_ADDED:
             return text + added.rstrip()
+        if mid_word:  # the phrase goes on too long to give whole: its cut word finished, the rest marked left out
+            return text + re.match(r"[\w'’-]*", rest).group() + " …"
     return _shortened(text) if AT_CAP <= length <= CAP else body
 
 

@@ -136,7 +136,7 @@ def resolve_relative(text: str, published: str | None) -> str:
 
 # A weekday with a date beside it, as the evidence writes a resolved one ("Thursday (2021-02-25)") or as a model
 # copies it ("Saturday, 2021-02-26").
-_WEEKDAY_DATE = re.compile(r"\b(?P<day>" + "|".join(WEEKDAYS) + r")\b(?P<date>,?\s*\(?(?P<iso>\d{4}-\d{2}-\d{2})\)?)",
+_WEEKDAY_DATE = re.compile(r"\b(?P<day>" + "|".join(WEEKDAYS) + r")\b,?\s*\(?(?P<iso>\d{4}-\d{2}-\d{2})\)?",
                            re.IGNORECASE)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rag.answer.clause_ends import CAP, finish_cut_clauses
+from rag.answer.prompting import load_prompt
 
 SENTENCE = ("PM Sudani met US Deputy Assistant Secretary of Defense for Middle East Policy Daniel Shapiro and US "
             "Ambassador to Iraq Alina Romanowski in Baghdad to discuss the security relationship, officials said.")
@@ -13,6 +14,11 @@ def _capped(text: str) -> str:
     return text[:CAP]
 
 
+def test_the_cap_is_the_answer_grammars_own():
+    grammar = load_prompt("", "answer.gbnf")  # the shipped grammar
+    assert f"{{2,{CAP}}}" in next(line for line in grammar.splitlines() if line.startswith("clause"))
+
+
 def test_a_clause_cut_mid_word_goes_on_as_its_sentence_to_the_phrase_end():
     cut = _capped(SENTENCE)
     assert cut.endswith("discuss th")  # cut mid-word
@@ -21,7 +27,7 @@ def test_a_clause_cut_mid_word_goes_on_as_its_sentence_to_the_phrase_end():
 
 
 def test_a_clause_at_the_cap_found_nowhere_is_cut_back_to_a_whole_word_and_marked():
-    cut = _capped(SENTENCE.replace("Romanowski", "Romanowsky"))[:CAP]
+    cut = _capped(SENTENCE.replace("Romanowski", "Romanowsky"))
     assert finish_cut_clauses(f"{cut} [1].", ["something else"]) == f"{cut.rsplit(' ', 1)[0]} … [1]."
 
 

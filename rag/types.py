@@ -118,7 +118,7 @@ class Signals:
     # Last, with a default: records written before it was measured still load. Not something to weigh: it gates.
     adds_nothing: float = 0.0  # 1 when the answer adds no word (nor a "not") to the question: a restated question
     unsupported_figures: float = 0.0  # counts in the answer that no shown sentence, title, outlet or the question gives
-    lacks_asked: float = 0.0  # 1 when a "how many" or "when" answer's first clause gives no count or date of its own
+    lacks_asked: float = 0.0  # 1 when a count, date or name answer's first clause gives none of its own
     stitched: float = 0.0  # 1 when no shown sentence or headline holds both the question's words and the answer's
 
     def as_dict(self) -> dict[str, float]:

@@ -27,6 +27,8 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _NUMBER_WORD = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS}
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)?")
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")  # "(2021-02-25)": a date, which rag.dates checks, not three counts
+# A number glued to a letter before it names a thing: "F-15E" (a jet), "COVID-19", "MQ-9", "G7" count nothing.
+_DESIGNATION = re.compile(r"[a-z]-?$")
 WINDOW = 4  # words either side of a figure that may name what it counts
 
 
@@ -69,13 +71,15 @@ def number_value(token: str) -> float | None:
 
 
 def figures(text: str) -> list[tuple[float, list[str]]]:
-    """Each count in `text` with the stemmed words around it. Years, days of a month and "one" (mostly a pronoun:
-    "one of the", "the one who") are not counts."""
-    tokens = _TOKEN.findall(fold(text))
+    """Each count in `text` with the stemmed words around it. Years, days of a month, "one" (mostly a pronoun:
+    "one of the", "the one who") and the numbers of names ("F-15E", "COVID-19") are not counts."""
+    folded = fold(text)
+    matches = list(_TOKEN.finditer(folded))
+    tokens = [m.group() for m in matches]
     found = []
     for i, token in enumerate(tokens):
         value = number_value(token)
-        if value is None or token == "one":
+        if value is None or token == "one" or _DESIGNATION.search(folded, 0, matches[i].start()):
             continue
         near = tokens[max(0, i - WINDOW): i] + tokens[i + 1: i + 1 + WINDOW]
         is_year = token.isdigit() and len(token) == 4 and 1900 <= value <= 2100

@@ -19,13 +19,13 @@ from typing import Mapping
 from rag.answer.agreement import counted_terms, figures, numbers_in, undated, unsupported_figures
 from rag.answer.citations import strip_markers
 from rag.answer.compose import claim, first_clause
-from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part
+from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
 from rag.answer.meeting import stitched
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
 from rag.dates import date_marks, dated_month_days, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
-from rag.text import content_terms, words
+from rag.text import STOPWORDS, content_terms, stem, words
 from rag.types import Signals
 
 # Signals that withhold an answer on their own, never weighed.
@@ -65,14 +65,32 @@ def adds_nothing(question: str, answer: str) -> bool:
 
 _BARE_NUMBER = re.compile(r"\(\s*\d+\s*\)")  # "(1)": filler a small model writes to meet the grammar, not a count
 _ONE = re.compile(r"\bone\b(?! of\b)", re.IGNORECASE)  # "one fighter" counts; "one of the" does not
+# A question that asks for a name in so many words: "What were the names of the four members?". Not "who": "the
+# ministry", "drone experts", "gunmen" answer it without one; nor "what is it called?", which may want a label.
+_ASKS_NAME = re.compile(r"\bnames? of\b", re.IGNORECASE)
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 
 
-def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
-    """Whether an answer to a question that wants a count or a date gives none of its own in its first clause (the
-    answer; a second gives another side): "The strikes targeted positions of Kataib Hezbollah (Iraq 2021 strikes)"
-    to "How many fighters were killed in the June 2021 strikes?" restates the question around a number. The
-    grammar made the clause hold a digit or a counting or dating word (rag.answer.format.typed_answer); this checks
-    it is one the question does not already give, and a count beside one of the question's words."""
+def asks_for_a_name(question: str) -> bool:
+    """Whether the question asks for the name of someone or something, in those words."""
+    return bool(_ASKS_NAME.search(asking_sentence(question)))
+
+
+def names_beyond(text: str, given: str) -> set[str]:
+    """The capitalised words of `text` (stemmed; a sentence's first word too, stopwords not) that `given` lacks."""
+    known = {stem(w) for w in words(given)}
+    found = {stem(w) for word in _CAPITALISED.findall(text) for w in words(word) if w not in STOPWORDS}
+    return found - known
+
+
+def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: tuple[str, ...] = ()) -> bool:
+    """Whether an answer to a question that wants a count, a date or a name gives none of its own in its first
+    clause (the answer; a second gives another side): "The strikes targeted positions of Kataib Hezbollah (Iraq
+    2021 strikes)" to "How many fighters were killed in the June 2021 strikes?" restates the question around a
+    number; "The four members killed were four members of the faction" to "What were the names of the four members
+    killed?" names no one. The grammar made a count's or date's clause hold a digit or a counting or dating word
+    (rag.answer.format.typed_answer); this checks it is one the question does not already give, and a count beside
+    one of the question's words; a name, one beyond the question's and the outlets' ("According to France 24")."""
     first = first_clause(answer)
     if parsed.wants == "number":
         first = undated(_BARE_NUMBER.sub(" ", first))  # undated drops the citation markers too
@@ -85,6 +103,8 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str) -> bool:
         return not any(not near or counted.intersection(near) for value, near in figures(first) if value not in given)
     if parsed.wants == "date":
         return not date_marks(strip_markers(first)) - date_marks(question)
+    if asks_for_a_name(question):
+        return not names_beyond(strip_markers(first), f"{question} {' '.join(outlets)}")
     return False
 
 
@@ -133,7 +153,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         # Outlets count as given: "France 24" names no count.
         unsupported_figures=float(len(unsupported_figures(
             answer, f"{question} {evidence} {' '.join(o for g in groups for o in g.outlets)}"))),
-        lacks_asked=float(lacks_what_is_asked(question, parsed, answer)),
+        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, tuple(o for g in groups for o in g.outlets))),
         stitched=float(stitched(question, parsed, answer, groups)),
     )
 

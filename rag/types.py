@@ -120,6 +120,7 @@ class Signals:
     unsupported_figures: float = 0.0  # counts in the answer that no shown sentence, title, outlet or the question gives
     lacks_asked: float = 0.0  # 1 when a count, date or name answer's first clause gives none of its own
     stitched: float = 0.0  # 1 when no shown sentence or headline holds both the question's words and the answer's
+    speaker_unnamed: float = 0.0  # 1 when asked what someone said, no article the answer cites names them
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

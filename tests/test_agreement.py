@@ -86,7 +86,8 @@ def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
     assert gated({"adds_nothing": 1.0}) and gated({"unsupported_dates": 2.0}) and gated({"unsupported_figures": 1.0})
     assert gated({"lacks_asked": 1.0})
     assert not gated({"adds_nothing": 0.0, "unsupported_dates": 0.0}) and not gated({})  # older records
-    assert not {"adds_nothing", "unsupported_figures", "lacks_asked", "stitched"} & set(FEATURES)
+    assert gated({"speaker_unnamed": 1.0})
+    assert not {"adds_nothing", "unsupported_figures", "lacks_asked", "stitched", "speaker_unnamed"} & set(FEATURES)
 
 
 def _lacks(question: str, answer: str) -> bool:

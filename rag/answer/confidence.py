@@ -17,19 +17,20 @@ from statistics import fmean, median
 from typing import Mapping
 
 from rag.answer.agreement import counted_terms, figures, numbers_in, undated, unsupported_figures
-from rag.answer.citations import strip_markers
+from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
 from rag.answer.meeting import stitched
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
+from rag.answer.speakers import speaker_unnamed
 from rag.dates import date_marks, dated_month_days, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
 from rag.text import STOPWORDS, content_terms, stem, words
 from rag.types import Signals
 
 # Signals that withhold an answer on their own, never weighed.
-GATES = ("adds_nothing", "unsupported_figures", "lacks_asked", "stitched")
+GATES = ("adds_nothing", "unsupported_figures", "lacks_asked", "stitched", "speaker_unnamed")
 FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
 
 
@@ -111,8 +112,9 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: t
 def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
     however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
-    answer), a "how many" or "when" answer without a count or date of its own, or an answer whose words and the
-    question's meet in no shown sentence (rag.answer.meeting)."""
+    answer), a "how many", "when" or "the names of" answer without a count, date or name of its own, an answer
+    whose words and the question's meet in no shown sentence (rag.answer.meeting), or one to what someone said
+    from articles that never name them (rag.answer.speakers)."""
     values = values.as_dict() if isinstance(values, Signals) else values
     # unsupported_dates is weighed too (it was a feature before it gated).
     return any(bool(values.get(name)) for name in ("unsupported_dates", *GATES))
@@ -155,7 +157,14 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
             answer, f"{question} {evidence} {' '.join(o for g in groups for o in g.outlets)}"))),
         lacks_asked=float(lacks_what_is_asked(question, parsed, answer, tuple(o for g in groups for o in g.outlets))),
         stitched=float(stitched(question, parsed, answer, groups)),
+        speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, verified))),
     )
+
+
+def _cited_texts(answer: str, groups: list[EvidenceGroup], verified: list[VerifiedQuote]) -> list[str]:
+    """What the model was shown of each article the answer cites or quotes: headline, outlets and sentences."""
+    cited = set(cited_numbers(answer)) | {q.n for q in verified}
+    return [f"{g.doc.title} {' '.join(g.outlets)} {g.text()}" for n, g in enumerate(groups, start=1) if n in cited]
 
 
 def _logprob(summary, values: list[float], available: bool) -> float | None:

@@ -87,6 +87,15 @@ def content_words(text: str) -> set[str]:
     return {w for w in words(text) if w not in STOPWORDS and len(w) > 1}
 
 
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
+
+
+def capitalised_terms(text: str) -> set[str]:
+    """The stemmed words of `text`'s capitalised words, a sentence's first one too: its names, mostly ("Turkey's
+    government" -> turkey). Stopwords ("The") and single letters (the "U" and "S" of "U.S.") are not names."""
+    return {stem(w) for word in _CAPITALISED.findall(text) for w in words(word) if w not in STOPWORDS and len(w) > 1}
+
+
 def has_number(text: str) -> bool:
     return bool(_NUMBER.search(text)) or any(w in NUMBER_WORDS for w in words(text))
 

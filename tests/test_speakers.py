@@ -6,11 +6,17 @@ from rag.answer.confidence import gated, signals
 from rag.answer.evidence import Question
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.speakers import asked_speaker, speaker_unnamed
+from rag.text import capitalised_terms
 from tests.shared import sentences_group
 
 TURKEY = "What did Turkey's government say about the US strikes in Babil province?"
 IRAQ = ("The Iraqi prime minister's office has condemned airstrikes that targeted Iran-backed paramilitary forces in "
         "Babil province.")
+
+
+def test_names_are_capitalised_words_but_stopwords_and_single_letters():
+    assert capitalised_terms("The U.S. said Iran's foreign ministry and Kataib Hezbollah") == {"iran", "kataib",
+                                                                                             "hezbollah"}
 
 
 def test_the_speaker_is_their_names_and_what_they_are():

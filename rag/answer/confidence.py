@@ -26,7 +26,7 @@ from rag.answer.retrieve import RetrievalScores
 from rag.answer.speakers import speaker_unnamed
 from rag.dates import date_marks, dated_month_days, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
-from rag.text import STOPWORDS, content_terms, stem, words
+from rag.text import capitalised_terms, content_terms, stem, words
 from rag.types import Signals
 
 # Signals that withhold an answer on their own, never weighed.
@@ -69,7 +69,6 @@ _ONE = re.compile(r"\bone\b(?! of\b)", re.IGNORECASE)  # "one fighter" counts; "
 # A question that asks for a name in so many words: "What were the names of the four members?". Not "who": "the
 # ministry", "drone experts", "gunmen" answer it without one; nor "what is it called?", which may want a label.
 _ASKS_NAME = re.compile(r"\bnames? of\b", re.IGNORECASE)
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 
 
 def asks_for_a_name(question: str) -> bool:
@@ -78,10 +77,8 @@ def asks_for_a_name(question: str) -> bool:
 
 
 def names_beyond(text: str, given: str) -> set[str]:
-    """The capitalised words of `text` (stemmed; a sentence's first word too, stopwords not) that `given` lacks."""
-    known = {stem(w) for w in words(given)}
-    found = {stem(w) for word in _CAPITALISED.findall(text) for w in words(word) if w not in STOPWORDS}
-    return found - known
+    """The names of `text` (rag.text.capitalised_terms) that `given` lacks."""
+    return capitalised_terms(text) - {stem(w) for w in words(given)}
 
 
 def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: tuple[str, ...] = ()) -> bool:

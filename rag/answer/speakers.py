@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 
 from rag.answer.evidence import asking_sentence
-from rag.text import STOPWORDS, stem, words
+from rag.text import STOPWORDS, capitalised_terms, stem, words
 
 _SPEECH = r"(?:say|respond|react|describe|call|announce|claim|tell|urge|demand|ask|warn|accuse|propose)"
 # "What did Turkey's government say …", "How did Iran's foreign ministry respond …", "What did Russia call for …".
 _ASKS_WHAT_SOMEONE_SAID = re.compile(
     r"\b(?:what|how)\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?)\s+" + _SPEECH + r"\b", re.IGNORECASE)
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 
 
 def asked_speaker(question: str) -> set[str]:
@@ -29,7 +28,7 @@ def asked_speaker(question: str) -> set[str]:
     if not found:
         return set()
     who = found["who"]
-    names = {stem(w) for name in _CAPITALISED.findall(who) for w in words(name) if w not in STOPWORDS and len(w) > 1}
+    names = capitalised_terms(who)
     if not names:
         return set()
     head = [w for w in words(who) if w not in STOPWORDS][-1:]  # "ministry" of "Iran's foreign ministry"

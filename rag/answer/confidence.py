@@ -130,6 +130,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
     # A yearless "February 15" has its article's year: an answer may give it.
     dated = " ".join(day for g, text in zip(groups, texts) for day in dated_month_days(text, g.doc.date))
     quoted = " ".join(q.sentence.text for q in verified)
+    outlets = tuple(o for g in groups for o in g.outlets)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
     return Signals(
@@ -150,18 +151,20 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         **(retrieval or RetrievalScores()).as_dict(),
         adds_nothing=float(adds_nothing(question, answer)),
         # Outlets count as given: "France 24" names no count.
-        unsupported_figures=float(len(unsupported_figures(
-            answer, f"{question} {evidence} {' '.join(o for g in groups for o in g.outlets)}"))),
-        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, tuple(o for g in groups for o in g.outlets))),
+        unsupported_figures=float(len(unsupported_figures(answer, f"{question} {evidence} {' '.join(outlets)}"))),
+        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets)),
         stitched=float(stitched(question, parsed, answer, groups)),
-        speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, verified))),
+        speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, texts, verified))),
     )
 
 
-def _cited_texts(answer: str, groups: list[EvidenceGroup], verified: list[VerifiedQuote]) -> list[str]:
-    """What the model was shown of each article the answer cites or quotes: headline, outlets and sentences."""
+def _cited_texts(answer: str, groups: list[EvidenceGroup], texts: list[str], verified: list[VerifiedQuote]
+                 ) -> list[str]:
+    """What the model was shown of each article the answer cites or quotes: headline, outlets and sentences
+    (`texts`: each group's text, as signals() already joined it)."""
     cited = set(cited_numbers(answer)) | {q.n for q in verified}
-    return [f"{g.doc.title} {' '.join(g.outlets)} {g.text()}" for n, g in enumerate(groups, start=1) if n in cited]
+    return [f"{g.doc.title} {' '.join(g.outlets)} {text}"
+            for n, (g, text) in enumerate(zip(groups, texts), start=1) if n in cited]
 
 
 def _logprob(summary, values: list[float], available: bool) -> float | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.evidence import asking_sentence
-from rag.text import STOPWORDS, capitalised_terms, stem, words
+from rag.text import capitalised_terms, content_terms, stem, words
 
 _SPEECH = r"(?:say|respond|react|describe|call|announce|claim|tell|urge|demand|ask|warn|accuse|propose)"
 # "What did Turkey's government say …", "How did Iran's foreign ministry respond …", "What did Russia call for …".
@@ -31,8 +31,7 @@ def asked_speaker(question: str) -> set[str]:
     names = capitalised_terms(who)
     if not names:
         return set()
-    head = [w for w in words(who) if w not in STOPWORDS][-1:]  # "ministry" of "Iran's foreign ministry"
-    return names | {stem(w) for w in head}
+    return names | set(content_terms(who)[-1:])  # and "ministry" of "Iran's foreign ministry"
 
 
 def speaker_unnamed(question: str, cited_texts: list[str]) -> bool:

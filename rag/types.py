@@ -121,6 +121,7 @@ class Signals:
     lacks_asked: float = 0.0  # 1 when a count, date or name answer's first clause gives none of its own
     stitched: float = 0.0  # 1 when no shown sentence or headline holds both the question's words and the answer's
     speaker_unnamed: float = 0.0  # 1 when asked what someone said, no article the answer cites names them
+    alternatives: float = 0.0  # 1 when two unattributed clauses fill the question's one frame differently
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -87,7 +87,9 @@ def test_a_gate_withholds_whatever_the_weights_and_is_not_weighed():
     assert gated({"lacks_asked": 1.0})
     assert not gated({"adds_nothing": 0.0, "unsupported_dates": 0.0}) and not gated({})  # older records
     assert gated({"speaker_unnamed": 1.0})
-    assert not {"adds_nothing", "unsupported_figures", "lacks_asked", "stitched", "speaker_unnamed"} & set(FEATURES)
+    assert gated({"alternatives": 1.0})
+    assert not {"adds_nothing", "unsupported_figures", "lacks_asked", "stitched", "speaker_unnamed",
+                "alternatives"} & set(FEATURES)
 
 
 def _lacks(question: str, answer: str) -> bool:
@@ -132,6 +134,17 @@ def test_an_answer_to_the_names_of_someone_must_name_someone_the_question_does_n
     # "Who" is answered without a name too ("the ministry", "drone experts"); "called" may want a label.
     assert not _lacks("Who denied the intelligence sharing?", "The ministry denied it [1].")
     assert not _lacks("What is the weather pattern called?", "It is called a heat dome [1].")
+
+
+def test_a_place_where_it_happened_is_not_the_name_asked_for():
+    contractor = "What was the name of the contractor killed in the February 15 rocket attack on Erbil?"
+    placed = ("A contractor was killed at a U.S. military base at Erbil International Airport in the Kurdistan "
+              "Region [1].")
+    assert _lacks(contractor, placed)
+    assert not _lacks(contractor, "The contractor killed at Erbil airport was Ali Hassan of the Kurdistan Region [1].")
+    # Unless a place is what is asked.
+    town = "What is the name of the town hit in the June 2021 strikes?"
+    assert not _lacks(town, "The strikes hit buildings in Al-Qaim [1].")
 
 
 def test_a_when_answer_must_give_a_date_of_its_own_in_its_first_clause():

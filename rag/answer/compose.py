@@ -75,6 +75,11 @@ def speaker(sentence: str) -> str | None:
     return None
 
 
+def says_who(clause: str) -> bool:
+    """Whether a clause names a source for what it says ("… said", "according to …", "… told Reuters")."""
+    return bool(_SAYS.search(clause))
+
+
 def lower_start(clause: str) -> str:
     """Lower-case the clause's first word when it is an ordinary word ("The strikes" -> "the strikes")."""
     first = clause.split(" ", 1)[0]
@@ -87,7 +92,7 @@ def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, C
     Rudaw, "; the outlet only with `outlets`); None when the clause already says who, or cites nothing that names
     anyone."""
     numbers = cited_numbers(clause)
-    if not numbers or _SAYS.search(clause):
+    if not numbers or says_who(clause):
         return None  # the model already said who
     quote = _clause_quote(clause, [q for q in quotes if q.n == numbers[0]])
     who = speaker(quote.sentence.text) if quote else None

@@ -17,6 +17,7 @@ from statistics import fmean, median
 from typing import Mapping
 
 from rag.answer.agreement import counted_terms, figures, numbers_in, undated, unsupported_figures
+from rag.answer.alternatives import alternatives
 from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
@@ -30,7 +31,7 @@ from rag.text import capitalised_terms, content_terms, stem, words
 from rag.types import Signals
 
 # Signals that withhold an answer on their own, never weighed.
-GATES = ("adds_nothing", "unsupported_figures", "lacks_asked", "stitched", "speaker_unnamed")
+GATES = ("adds_nothing", "unsupported_figures", "lacks_asked", "stitched", "speaker_unnamed", "alternatives")
 FEATURES = tuple(f.name for f in fields(Signals) if f.name not in GATES)
 
 
@@ -71,9 +72,24 @@ _ONE = re.compile(r"\bone\b(?! of\b)", re.IGNORECASE)  # "one fighter" counts; "
 _ASKS_NAME = re.compile(r"\bnames? of\b", re.IGNORECASE)
 
 
+# Where something happened is not what it is called: "A contractor was killed at a U.S. military base at Erbil
+# International Airport in the Kurdistan Region" names two places, and no contractor. Unless a place is what is
+# asked ("the name of the town …").
+_PLACE_PHRASE = re.compile(r"\b(?:at|in|on|near|from|into|outside|inside)\s+(?:the\s+|an?\s+)?(?:[A-Z][\w’'.-]*\s*)+")
+_PLACE_ASKED = re.compile(r"\bnames? of (?:the |a |an )?(?:\w+ )?(?:towns?|city|cities|villages?|bases?|airports?|"
+                          r"provinces?|regions?|countries|country|places?|camps?|crossings?|areas?|districts?|sites?|"
+                          r"streets?|buildings?)\b", re.IGNORECASE)
+
+
 def asks_for_a_name(question: str) -> bool:
     """Whether the question asks for the name of someone or something, in those words."""
     return bool(_ASKS_NAME.search(asking_sentence(question)))
+
+
+def names_asked_for(question: str, clause: str) -> str:
+    """The part of an answer's clause that may hold the name a "name of" question asks for: without the places it
+    says things happened at or in, unless the question asks for a place's name."""
+    return clause if _PLACE_ASKED.search(asking_sentence(question)) else _PLACE_PHRASE.sub(" ", clause)
 
 
 def names_beyond(text: str, given: str) -> set[str]:
@@ -88,7 +104,8 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: t
     number; "The four members killed were four members of the faction" to "What were the names of the four members
     killed?" names no one. The grammar made a count's or date's clause hold a digit or a counting or dating word
     (rag.answer.format.typed_answer); this checks it is one the question does not already give, and a count beside
-    one of the question's words; a name, one beyond the question's and the outlets' ("According to France 24")."""
+    one of the question's words; a name, one beyond the question's and the outlets' ("According to France 24"),
+    and not only where something happened ("killed at Erbil International Airport"; names_asked_for)."""
     first = first_clause(answer)
     if parsed.wants == "number":
         first = undated(_BARE_NUMBER.sub(" ", first))  # undated drops the citation markers too
@@ -102,7 +119,7 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: t
     if parsed.wants == "date":
         return not date_marks(strip_markers(first)) - date_marks(question)
     if asks_for_a_name(question):
-        return not names_beyond(strip_markers(first), f"{question} {' '.join(outlets)}")
+        return not names_beyond(names_asked_for(question, strip_markers(first)), f"{question} {' '.join(outlets)}")
     return False
 
 
@@ -110,8 +127,9 @@ def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
     however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
     answer), a "how many", "when" or "the names of" answer without a count, date or name of its own, an answer
-    whose words and the question's meet in no shown sentence (rag.answer.meeting), or one to what someone said
-    from articles that never name them (rag.answer.speakers)."""
+    whose words and the question's meet in no shown sentence (rag.answer.meeting), one to what someone said
+    from articles that never name them (rag.answer.speakers), or two unattributed fillers for the question's one
+    slot (rag.answer.alternatives)."""
     values = values.as_dict() if isinstance(values, Signals) else values
     # unsupported_dates is weighed too (it was a feature before it gated).
     return any(bool(values.get(name)) for name in ("unsupported_dates", *GATES))
@@ -155,6 +173,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets)),
         stitched=float(stitched(question, parsed, answer, groups)),
         speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, texts, verified))),
+        alternatives=float(alternatives(question, answer)),
     )
 
 

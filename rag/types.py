@@ -118,7 +118,8 @@ class Signals:
     # Last, with a default: records written before it was measured still load. Not something to weigh: it gates.
     adds_nothing: float = 0.0  # 1 when the answer adds no word (nor a "not") to the question: a restated question
     unsupported_figures: float = 0.0  # counts in the answer that no shown sentence, title, outlet or the question gives
-    lacks_asked: float = 0.0  # 1 when a count, date or name answer's first clause gives none of its own
+    # 1 when a count, date or name answer's first clause gives none of its own, or counts the dead for the wounded
+    lacks_asked: float = 0.0
     stitched: float = 0.0  # 1 when no shown sentence or headline holds both the question's words and the answer's
     speaker_unnamed: float = 0.0  # 1 when asked what someone said, no article the answer cites names them
     alternatives: float = 0.0  # 1 when two unattributed clauses fill the question's one frame differently

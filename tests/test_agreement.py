@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from rag.answer.agreement import agreement, figures, key_terms, rival_figures, supporting_sources, unsupported_figures
-from rag.answer.confidence import FEATURES, adds_nothing, gated, lacks_what_is_asked, signals
+from rag.answer.agreement import (
+    agreement,
+    counts_other_casualties,
+    figures,
+    key_terms,
+    rival_figures,
+    supporting_sources,
+    unsupported_figures,
+)
+from rag.answer.confidence import (
+    FEATURES,
+    adds_nothing,
+    gated,
+    lacks_what_is_asked,
+    signals,
+)
 from rag.answer.evidence import Question
+from rag.answer.quotes import VerifiedQuote
 from rag.text import stem
 from tests.shared import sentences_group as group
 
@@ -134,6 +149,24 @@ def test_an_answer_to_the_names_of_someone_must_name_someone_the_question_does_n
     # "Who" is answered without a name too ("the ministry", "drone experts"); "called" may want a label.
     assert not _lacks("Who denied the intelligence sharing?", "The ministry denied it [1].")
     assert not _lacks("What is the weather pattern called?", "It is called a heat dome [1].")
+
+
+def test_a_count_of_the_dead_is_no_count_of_the_wounded():
+    wounded = "How many people were wounded in the US strike on the PMF base in Babil province?"
+    killed = "The US military struck a PMF base in Babil province on Tuesday; four fighters were killed in the attack."
+    assert counts_other_casualties(wounded, "Four people were wounded in the strike [1]", [killed])
+    both = "The strike killed two and wounded four."
+    assert not counts_other_casualties(wounded, "Four people were wounded [1]", [both])
+    assert not counts_other_casualties(wounded, "Four people were wounded [1]", ["Four people were hurt."])
+    assert not counts_other_casualties(wounded, "Four people [1]", ["Four buildings were hit."])  # beside neither
+    # Asked of the dead, answered from the count of the wounded; a question about both is no such sign.
+    assert counts_other_casualties("How many were killed?", "Thirteen were killed [1]", ["thirteen people injured"])
+    assert not counts_other_casualties("How many were killed or injured?", "Thirteen [1]", ["thirteen people injured"])
+    babil = group("b", "Rudaw", killed)
+    quote = VerifiedQuote(1, killed, babil.sentences[0], 1.0)
+    read = signals(wounded, Question.parse(wounded), [babil], [quote], "Four people were wounded in the strike [1].",
+                   [], [])
+    assert read.lacks_asked == 1.0 and gated(read)
 
 
 def test_a_place_where_it_happened_is_not_the_name_asked_for():

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rag.answer.citations import strip_markers
 from rag.answer.evidence import EvidenceGroup, Question
 from rag.dates import MONTHS
-from rag.text import content_terms, fold, stem
+from rag.text import content_terms, fold, stem, words
 
 _SMALL = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
           "seventeen eighteen nineteen").split()
@@ -30,6 +30,9 @@ _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")  # "(2021-02-25)": a date, whic
 # A number glued to a letter before it names a thing: "F-15E" (a jet), "COVID-19", "MQ-9", "G7" count nothing.
 _DESIGNATION = re.compile(r"[a-z]-?$")
 WINDOW = 4  # words either side of a figure that may name what it counts
+# The dead and the wounded are counted apart: "four fighters were killed" gives no count of the wounded.
+_DEAD = frozenset(stem(w) for w in "kill killed killing dead die died dying death deaths fatalities".split())
+_HURT = frozenset(stem(w) for w in "wound wounded wounding injured injuring injury injuries hurt".split())
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,24 @@ def unsupported_figures(answer: str, evidence: str) -> list[float]:
 def counted_terms(question: str) -> set[str]:
     """The question's terms that may name what a count counts: its words, not its figures or months."""
     return {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
+
+
+def casualties(terms: set[str] | list[str]) -> frozenset[str]:
+    """Which of the dead ("dead") and the wounded ("hurt") stemmed `terms` speak of."""
+    found = set(terms)
+    return frozenset(kind for kind, lexicon in (("dead", _DEAD), ("hurt", _HURT)) if found & lexicon)
+
+
+def counts_other_casualties(question: str, first_clause: str, quotes: list[str]) -> bool:
+    """Whether a count asked of the dead or of the wounded is given from quotes where it counts only the other:
+    "Four people were wounded in the strike [1]" where [1] says "four fighters were killed". A quote that puts it
+    beside both ("killed two and wounded four") or beside neither is no such sign."""
+    asked = casualties([stem(w) for w in words(question)])
+    if len(asked) != 1:
+        return False
+    given = {value for value, _ in figures(undated(first_clause))}
+    beside = [casualties(near) for quote in quotes for value, near in figures(quote) if value in given]
+    return bool(beside) and all(kinds and not kinds & asked for kinds in beside)
 
 
 def rival_figures(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> tuple[float, ...]:

@@ -16,11 +16,24 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Mapping
 
-from rag.answer.agreement import counted_terms, figures, numbers_in, undated, unsupported_figures
+from rag.answer.agreement import (
+    counted_terms,
+    counts_other_casualties,
+    figures,
+    numbers_in,
+    undated,
+    unsupported_figures,
+)
 from rag.answer.alternatives import alternatives
 from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import claim, first_clause
-from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
+from rag.answer.evidence import (
+    EvidenceGroup,
+    Question,
+    answer_type_fits,
+    asking_part,
+    asking_sentence,
+)
 from rag.answer.meeting import stitched
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
@@ -126,7 +139,8 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: t
 def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
     however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
-    answer), a "how many", "when" or "the names of" answer without a count, date or name of its own, an answer
+    answer), a "how many", "when" or "the names of" answer without a count, date or name of its own (a count of
+    the dead where the wounded are asked counts something else, rag.answer.agreement.counts_other_casualties), an answer
     whose words and the question's meet in no shown sentence (rag.answer.meeting), one to what someone said
     from articles that never name them (rag.answer.speakers), or two unattributed fillers for the question's one
     slot (rag.answer.alternatives)."""
@@ -170,11 +184,20 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         adds_nothing=float(adds_nothing(question, answer)),
         # Outlets count as given: "France 24" names no count.
         unsupported_figures=float(len(unsupported_figures(answer, f"{question} {evidence} {' '.join(outlets)}"))),
-        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets)),
+        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets)
+                          or (parsed.wants == "number" and counts_other_casualties(
+                              question, first_clause(answer), _first_clause_quotes(answer, verified)))),
         stitched=float(stitched(question, parsed, answer, groups)),
         speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, texts, verified))),
         alternatives=float(alternatives(question, answer)),
     )
+
+
+def _first_clause_quotes(answer: str, verified: list[VerifiedQuote]) -> list[str]:
+    """The verified sentences the answer's first clause cites (all the answer cites, when it cites none itself)."""
+    first = first_clause(answer)
+    cited = set(cited_numbers(first)) or set(cited_numbers(answer))
+    return [q.sentence.text for q in verified if q.n in cited]
 
 
 def _cited_texts(answer: str, groups: list[EvidenceGroup], texts: list[str], verified: list[VerifiedQuote]

@@ -27,13 +27,7 @@ from rag.answer.agreement import (
 from rag.answer.alternatives import alternatives
 from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import claim, first_clause
-from rag.answer.evidence import (
-    EvidenceGroup,
-    Question,
-    answer_type_fits,
-    asking_part,
-    asking_sentence,
-)
+from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
 from rag.answer.meeting import stitched
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
@@ -110,19 +104,24 @@ def names_beyond(text: str, given: str) -> set[str]:
     return capitalised_terms(text) - {stem(w) for w in words(given)}
 
 
-def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: tuple[str, ...] = ()) -> bool:
+def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: tuple[str, ...] = (),
+                        quotes: list[str] | tuple[str, ...] = ()) -> bool:
     """Whether an answer to a question that wants a count, a date or a name gives none of its own in its first
     clause (the answer; a second gives another side): "The strikes targeted positions of Kataib Hezbollah (Iraq
     2021 strikes)" to "How many fighters were killed in the June 2021 strikes?" restates the question around a
     number; "The four members killed were four members of the faction" to "What were the names of the four members
     killed?" names no one. The grammar made a count's or date's clause hold a digit or a counting or dating word
     (rag.answer.format.typed_answer); this checks it is one the question does not already give, and a count beside
-    one of the question's words; a name, one beyond the question's and the outlets' ("According to France 24"),
-    and not only where something happened ("killed at Erbil International Airport"; names_asked_for)."""
+    one of the question's words, and not one of the dead where the wounded are asked, or the other way round, in the
+    `quotes` the first clause cites (rag.answer.agreement.counts_other_casualties); a name, one beyond the
+    question's and the outlets' ("According to France 24"), and not only where something happened ("killed at
+    Erbil International Airport"; names_asked_for)."""
     first = first_clause(answer)
     if parsed.wants == "number":
         first = undated(_BARE_NUMBER.sub(" ", first))  # undated drops the citation markers too
         given = numbers_in(question)
+        if counts_other_casualties(question, first, list(quotes)):
+            return True
         if _ONE.search(first) and 1.0 not in given:
             return False  # "one fighter was killed": figures() leaves "one" out, so it is taken as it stands
         # A count counts something asked: "1 contractor was killed" does not answer "How many US soldiers were
@@ -140,10 +139,9 @@ def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
     however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
     answer), a "how many", "when" or "the names of" answer without a count, date or name of its own (a count of
-    the dead where the wounded are asked counts something else, rag.answer.agreement.counts_other_casualties), an answer
-    whose words and the question's meet in no shown sentence (rag.answer.meeting), one to what someone said
-    from articles that never name them (rag.answer.speakers), or two unattributed fillers for the question's one
-    slot (rag.answer.alternatives)."""
+    the dead where the wounded are asked counts something else), an answer whose words and the question's meet in
+    no shown sentence (rag.answer.meeting), one to what someone said from articles that never name them
+    (rag.answer.speakers), or two unattributed fillers for the question's one slot (rag.answer.alternatives)."""
     values = values.as_dict() if isinstance(values, Signals) else values
     # unsupported_dates is weighed too (it was a feature before it gated).
     return any(bool(values.get(name)) for name in ("unsupported_dates", *GATES))
@@ -165,6 +163,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
     outlets = tuple(o for g in groups for o in g.outlets)
     asked = set(content_terms(question))
     new_words = [t for t in content_terms(re.sub(r"\[\d+\]", " ", answer)) if t not in asked]
+    first_quotes = _first_clause_quotes(answer, verified)
     return Signals(
         quotes=float(min(len(verified), 3)),
         quote_overlap=fmean(q.overlap for q in verified) if verified else 0.0,
@@ -184,9 +183,7 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         adds_nothing=float(adds_nothing(question, answer)),
         # Outlets count as given: "France 24" names no count.
         unsupported_figures=float(len(unsupported_figures(answer, f"{question} {evidence} {' '.join(outlets)}"))),
-        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets)
-                          or (parsed.wants == "number" and counts_other_casualties(
-                              question, first_clause(answer), _first_clause_quotes(answer, verified)))),
+        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets, first_quotes)),
         stitched=float(stitched(question, parsed, answer, groups)),
         speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, texts, verified))),
         alternatives=float(alternatives(question, answer)),

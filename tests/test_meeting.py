@@ -55,6 +55,20 @@ def test_counts_and_a_yes_are_not_what_an_answer_adds():
     assert not is_stitched("How many people were injured in the raid?", "Two people died [1].", MPS)
 
 
+def test_each_part_of_a_two_part_question_is_met_by_its_own_clause():
+    erbil = group("e", "Rockets hit Erbil", "A rocket attack on Erbil on February 15 left two people dead.",
+                  "A contractor was among the victims of the attack on Erbil.")
+    syria = group("f", "Strikes in Syria", "Local sources told Reuters that at least 17 people had been killed.")
+    asked = "How many people were killed in the rocket attack on Erbil, and who was among the victims?"
+    assert not is_stitched(asked, "Two people were killed [1]; a contractor was among the victims [1].", erbil, syria)
+    # The second clause says who reported a toll, not who was among the victims: half an answer.
+    assert is_stitched(asked, "Two people were killed [1]; local sources told Reuters that 17 people had been killed "
+                              "[2].", erbil, syria)
+    # A count part is its count's to judge, as a count question is.
+    assert not is_stitched("Who was among the victims, and how many people were killed in Syria?",
+                           "A contractor was among the victims [1]; 17 people were killed [2].", erbil, syria)
+
+
 def test_a_stitched_answer_is_withheld_whatever_its_confidence():
     parsed = Question.parse(QUESTION)
     read = signals(QUESTION, parsed, [DIALOGUE, MPS], [], "Iraqi MPs met Lloyd Austin in Washington [2].", [], [])

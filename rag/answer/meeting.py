@@ -44,15 +44,28 @@ def _places(groups: list[EvidenceGroup]) -> Iterator[set[str]]:
         yield from (first | second for first, second in zip(sentences, sentences[1:]))
 
 
-def stitched(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> bool:
-    """Whether no shown place holds MEET of both the question's terms and the terms the answer adds. Not for a
-    "how many" question, whose answer is its count: "Two people died and thirteen injured [1]" to "How many people
-    were injured …?" adds "died" where the article says "dead"."""
-    asked, added = set(parsed.terms), added_terms(question, answer)
-    if parsed.wants == "number" or not asked or not added or not groups:
+def _meets_nowhere(asked: set[str], added: set[str], groups: list[EvidenceGroup]) -> bool:
+    """Whether no shown place holds MEET of both `asked` and `added` (False when either is empty: nothing to meet)."""
+    if not asked or not added or not groups:
         return False
     best = max(min(len(asked & place) / len(asked), len(added & place) / len(added)) for place in _places(groups))
     return best < MEET
+
+
+def stitched(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> bool:
+    """Whether no shown place holds MEET of both the question's terms and the terms the answer adds, or, for a
+    question in parts, of some part's terms and what its clause adds ("…, and who was among the victims?" answered
+    in its second clause with who reported the toll: half an answer is a miss). Not for a "how many" question or
+    part, whose answer is its count: "Two people died and thirteen injured [1]" to "How many people were injured
+    …?" adds "died" where the article says "dead"."""
+    if parsed.wants != "number" and _meets_nowhere(set(parsed.terms), added_terms(question, answer), groups):
+        return True
+    parts = question_parts(question)
+    if len(parts) < 2:
+        return False
+    return any(_meets_nowhere(set(asked.terms), added_terms(part, clause), groups)
+               for part, clause in zip(parts, split_clauses(answer))
+               if (asked := Question.parse(part)).wants != "number")
 
 
 def without_unmet_clauses(question: str, parsed: Question, answer: str, groups: list[EvidenceGroup]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.alternatives import alternatives, asks_for_several, shared_opening
+from rag.answer.alternatives import alternatives, asks_for_one, asks_for_several, shared_opening
 from rag.answer.confidence import gated, signals
 from rag.answer.evidence import Question
 from rag.answer.quotes import VerifiedQuote
@@ -40,7 +40,13 @@ def test_one_clause_a_shared_subject_word_or_a_list_is_no_guess():
     towns = "Which towns or villages were hit in the June 2021 US strikes?"
     assert asks_for_several(towns) and asks_for_several("Who were the victims?")
     assert not asks_for_several(LEADER) and not asks_for_several("Which news agency reported it?")
+    assert asks_for_one(LEADER) and asks_for_one("What is the name of the town?")
+    assert not asks_for_one("What did the survey find?") and not asks_for_one(towns)
     assert not alternatives(towns, "The strikes hit Al-Qaim [1]; the strikes hit Abu Kamal [2].")
+    # Two findings or two remarks answer "what did … find/say?": only a question for one thing is judged.
+    found = "What did the survey find about the strikes?"
+    assert not alternatives(found, "The survey found that most backed the strikes [1]; the survey found that few "
+                                   "trusted the Pentagon [2].")
     two_parts = "Who was quoted in February, and who was quoted about Babil?"
     assert not alternatives(two_parts, "The one quoted was Kirby [1]; the one quoted was Ryder [2].")
 

@@ -5,8 +5,8 @@ Kataib Hezbollah is the group of drone experts working on reconnaissance [2]." o
 says of neither who claims it: the model does not know which, and the answer is withheld
 (rag.answer.confidence.gated). Where sources disagree an answer says who says what ("Austin said …; Kataib
 Hezbollah denied …": the model's own words, or rag.answer.compose's attribution of clauses that give other figures
-or deny), and it stands. A question in two parts, or one that asks for several things ("Which towns were hit?"),
-is answered clause by clause, and is not judged here.
+or deny), and it stands. Only a question that asks for one thing is judged: one in two parts, one that asks for
+several things ("Which towns were hit?") or for what someone did, said or found is answered clause by clause.
 """
 
 from __future__ import annotations
@@ -24,11 +24,22 @@ FRAME_TERMS = 2  # question terms a shared opening must hold to be the question'
 # plural verb right after the question word. Auxiliaries and "news" end in -s and are not plurals.
 _SEVERAL = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?!(?:does|was|has|is|its|his|news)\b)\w+[^su\W's]s\b"
                       r"|\b(?:who|which|what)\s+(?:were|are|have)\b", re.IGNORECASE)
+# "Who …", "where …", "which state …", "what type …", "what is the name …": one thing asked. Not "what did the report
+# find?" or "what did he say?", answered as well by two findings or two remarks.
+_ONE_THING = re.compile(r"\b(?:who|whom|where|which)\b|\bwhat\s+(?!(?:did|does|do|has|have|had|will|would|can|could|"
+                        r"should|might|may)\b)\w+", re.IGNORECASE)
 
 
 def asks_for_several(question: str) -> bool:
     """Whether the question asks for a list ("Which towns or villages were hit?", "Who were the victims?")."""
     return bool(_SEVERAL.search(asking_sentence(question)))
+
+
+def asks_for_one(question: str) -> bool:
+    """Whether the question asks for one person, place or thing ("Who is the leader …?", "… in which state?"), not
+    for a list, nor for what someone did, said or found."""
+    asking = asking_sentence(question)
+    return bool(_ONE_THING.search(asking)) and not asks_for_several(question)
 
 
 def shared_opening(first: str, second: str) -> str:
@@ -46,7 +57,7 @@ def alternatives(question: str, answer: str) -> bool:
     figure or a denial (a dispute, rag.answer.compose attributes it): two fillers for one slot. "Kataib Hezbollah
     blamed Kuwait [1]; Kataib Hezbollah vowed revenge [2]" shares a subject, no frame: two details, both kept."""
     clauses = [strip_markers(c).strip(" .") for c in split_clauses(answer)]
-    if len(clauses) < 2 or len(question_parts(question)) > 1 or asks_for_several(question):
+    if len(clauses) < 2 or len(question_parts(question)) > 1 or not asks_for_one(question):
         return False
     first, second = clauses[:2]
     if says_who(first) or says_who(second) or disagree([first, second]):

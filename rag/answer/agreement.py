@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 from rag.answer.citations import strip_markers
 from rag.answer.evidence import EvidenceGroup, Question
@@ -115,13 +116,13 @@ def counted_terms(question: str) -> set[str]:
     return {t for t in content_terms(question) if not any(c.isdigit() for c in t) and t not in MONTHS}
 
 
-def casualties(terms: set[str] | list[str]) -> frozenset[str]:
+def casualties(terms: Iterable[str]) -> frozenset[str]:
     """Which of the dead ("dead") and the wounded ("hurt") stemmed `terms` speak of."""
     found = set(terms)
     return frozenset(kind for kind, lexicon in (("dead", _DEAD), ("hurt", _HURT)) if found & lexicon)
 
 
-def counts_other_casualties(question: str, first_clause: str, quotes: list[str]) -> bool:
+def counts_other_casualties(question: str, first_clause: str, quotes: Sequence[str]) -> bool:
     """Whether a count asked of the dead or of the wounded is given from quotes where it counts only the other:
     "Four people were wounded in the strike [1]" where [1] says "four fighters were killed". A quote that puts it
     beside both ("killed two and wounded four") or beside neither is no such sign."""

@@ -39,7 +39,7 @@ def asks_for_one(question: str) -> bool:
     """Whether the question asks for one person, place or thing ("Who is the leader …?", "… in which state?"), not
     for a list, nor for what someone did, said or found."""
     asking = asking_sentence(question)
-    return bool(_ONE_THING.search(asking)) and not asks_for_several(question)
+    return bool(_ONE_THING.search(asking)) and not _SEVERAL.search(asking)
 
 
 def shared_opening(first: str, second: str) -> str:

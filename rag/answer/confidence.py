@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
 from statistics import fmean, median
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from rag.answer.agreement import (
     counted_terms,
@@ -105,7 +105,7 @@ def names_beyond(text: str, given: str) -> set[str]:
 
 
 def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: tuple[str, ...] = (),
-                        quotes: list[str] | tuple[str, ...] = ()) -> bool:
+                        quotes: Sequence[str] = ()) -> bool:
     """Whether an answer to a question that wants a count, a date or a name gives none of its own in its first
     clause (the answer; a second gives another side): "The strikes targeted positions of Kataib Hezbollah (Iraq
     2021 strikes)" to "How many fighters were killed in the June 2021 strikes?" restates the question around a
@@ -120,7 +120,7 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: t
     if parsed.wants == "number":
         first = undated(_BARE_NUMBER.sub(" ", first))  # undated drops the citation markers too
         given = numbers_in(question)
-        if counts_other_casualties(question, first, list(quotes)):
+        if counts_other_casualties(question, first, quotes):
             return True
         if _ONE.search(first) and 1.0 not in given:
             return False  # "one fighter was killed": figures() leaves "one" out, so it is taken as it stands

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 from rag.answer.citations import strip_markers
 from rag.answer.evidence import EvidenceGroup, Question
 from rag.dates import MONTHS
-from rag.text import content_terms, fold, stem, words
+from rag.text import content_terms, fold, stem
 
 _SMALL = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
           "seventeen eighteen nineteen").split()
@@ -126,7 +126,7 @@ def counts_other_casualties(question: str, first_clause: str, quotes: Sequence[s
     """Whether a count asked of the dead or of the wounded is given from quotes where it counts only the other:
     "Four people were wounded in the strike [1]" where [1] says "four fighters were killed". A quote that puts it
     beside both ("killed two and wounded four") or beside neither is no such sign."""
-    asked = casualties([stem(w) for w in words(question)])
+    asked = casualties(content_terms(question))
     if len(asked) != 1:
         return False
     given = {value for value, _ in figures(undated(first_clause))}

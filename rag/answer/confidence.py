@@ -34,7 +34,7 @@ from rag.answer.retrieve import RetrievalScores
 from rag.answer.speakers import speaker_unnamed
 from rag.dates import date_marks, dated_month_days, resolve_relative, unsupported_dates
 from rag.errors import ConfigError
-from rag.text import capitalised_terms, content_terms, stem, words
+from rag.text import capitalised_terms, content_terms, words
 from rag.types import Signals
 
 # Signals that withhold an answer on their own, never weighed.
@@ -101,7 +101,7 @@ def names_asked_for(question: str, clause: str) -> str:
 
 def names_beyond(text: str, given: str) -> set[str]:
     """The names of `text` (rag.text.capitalised_terms) that `given` lacks."""
-    return capitalised_terms(text) - {stem(w) for w in words(given)}
+    return capitalised_terms(text) - set(content_terms(given))
 
 
 def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: tuple[str, ...] = (),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.evidence import asking_sentence
-from rag.text import capitalised_terms, content_terms, stem, words
+from rag.text import capitalised_terms, content_terms
 
 _SPEECH = r"(?:say|respond|react|describe|call|announce|claim|tell|urge|demand|ask|warn|accuse|propose)"
 # "What did Turkey's government say …", "How did Iran's foreign ministry respond …", "What did Russia call for …".
@@ -39,4 +39,4 @@ def speaker_unnamed(question: str, cited_texts: list[str]) -> bool:
     speaker = asked_speaker(question)
     if not speaker or not cited_texts:
         return False
-    return not any(speaker <= {stem(w) for w in words(text)} for text in cited_texts)
+    return not any(speaker <= set(content_terms(text)) for text in cited_texts)

@@ -66,6 +66,25 @@ def test_questions_about_the_present_prefer_the_newest_article():
     assert groups[0].doc.doc_id == "new"
 
 
+ESTA = ("Local sources told Reuters that at least 17 people had been killed in the strikes. The official told Reuters "
+        "the strikes killed one fighter. Reuters said the death toll from the strikes could rise. A statement said "
+        "the strikes killed protectors of the nation.")
+
+
+def test_a_source_the_question_names_is_shown_though_another_article_fills_the_budget():
+    hits = [_hit("esta", "ESTA", ESTA, 0), _hit("rudaw", "Rudaw", RUDAW, 1)]
+    question = "What death tolls did Reuters' sources and the Syrian Observatory give for the strikes?"
+    shown = " ".join(g.text() for g in select_evidence(question, hits, _count, 30))
+    assert "Syrian Observatory" in shown and "Reuters" in shown
+
+
+def test_a_name_in_lower_case_or_two_letters_calls_for_no_sentence():
+    us = _hit("us", "Herald", "Let us point and laugh at the weather.", 1)
+    hits = [_hit("esta", "ESTA", ESTA, 0), us]
+    shown = select_evidence("How many were killed in the US strikes?", hits, _count, 30)
+    assert [g.doc.doc_id for g in shown] == ["esta"]
+
+
 def test_no_hits_no_evidence():
     assert select_evidence("Anything?", [], _count, 100) == []
 

@@ -15,7 +15,16 @@ from datetime import date
 from typing import Callable
 
 from rag.dates import wants_recent
-from rag.text import content_terms, has_number, jaccard, looks_like_instruction, sentence_spans, shingles, words
+from rag.text import (
+    capitalised_terms,
+    content_terms,
+    has_number,
+    jaccard,
+    looks_like_instruction,
+    sentence_spans,
+    shingles,
+    words,
+)
 from rag.types import Document, Hit
 
 # Words that open a sentence leaning on the one before ("He said...", "The ministry added..."): show both.
@@ -246,7 +255,7 @@ def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str]
                     max_sentences: int = 8, max_articles: int = 4, asked_on: str | None = None,
                     min_share: float = 0.35, parsed: Question | None = None) -> list[EvidenceGroup]:
     """The best sentences within `budget` tokens from at most `max_articles` stories, grouped by article, best
-    article first."""
+    article first; where they leave out a name the question asks about, the best sentence that names it too."""
     if not hits:
         return []
     scored, docs, primary, parts = score_sentences(question, hits, asked_on, parsed)
@@ -255,40 +264,89 @@ def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str]
         by_doc.setdefault(s.doc_id, []).append(s)
     ranked = _ranked(scored, parts)
     floor = ranked[0].score * min_share
-    chosen: dict[str, dict[tuple[str, int], Sentence]] = {}
-    copies: dict[str, set[str]] = {}
-    prints: list[tuple[set, str]] = []
-    used = 0
-    for sentence in ranked:
-        if sentence.score < floor or sum(map(len, chosen.values())) >= max_sentences:
-            break
-        group = primary[sentence.doc_id]
-        if group not in chosen and len(chosen) >= max_articles:
-            continue
-        grams = shingles(sentence.text, 3)
-        twin = next((g for p, g in prints if jaccard(grams, p) >= _SAME_SENTENCE), None)
-        if twin is not None:
-            if twin != group:
-                copies.setdefault(twin, set()).add(sentence.doc_id)  # the same sentence in another outlet's copy
-            continue
-        picked = [sentence]
-        before = _previous(sentence, by_doc)
-        if before is not None and (_LEANS_BACK.match(sentence.text) or len(sentence.text.split()) < 8):
-            picked.insert(0, before)
-        new = [s for s in picked if (s.doc_id, s.start) not in chosen.get(group, {})]
-        cost = sum(count_tokens(s.text) + 1 for s in new)
-        if used + cost > budget:
-            continue
-        used += cost
-        prints.append((grams, group))
-        for s in new:
-            chosen.setdefault(group, {})[(s.doc_id, s.start)] = s
-        if sentence.doc_id != group:
-            copies.setdefault(group, set()).add(sentence.doc_id)
+    picks = _Picks(count_tokens, budget, max_sentences, max_articles, primary, by_doc)
+    chosen, copies = picks.fill(ranked, floor)
+    # "What death tolls did Reuters' sources and the Syrian Observatory give?": one article's sentences can fill
+    # the budget before the Observatory's is reached. The source a question names is one the reader must see.
+    naming = _naming_unshown(question, [s for group in chosen.values() for s in group.values()], docs, ranked, floor)
+    if naming is not None:
+        chosen, copies = picks.fill([naming, *(s for s in ranked if s is not naming)], floor)
     for doc_id, original in primary.items():
         if doc_id != original:
             copies.setdefault(original, set()).add(doc_id)  # every copy of a shown story names its outlet
     return _groups(chosen, copies, docs, hits)
+
+
+_INITIALS = re.compile(r"\b([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")  # "U.S." is the "US" a question writes
+
+
+def _names(text: str) -> set[str]:
+    """The capitalised words' stems, "U.S." read as "US"; a lower-case "us" or "observatory" names nothing."""
+    return capitalised_terms(_INITIALS.sub(lambda m: "".join(g for g in m.groups() if g), text))
+
+
+def _naming_unshown(question: str, shown: list[Sentence], docs: dict[str, Document], ranked: list[Sentence],
+                    floor: float) -> Sentence | None:
+    """The best sentence above `floor` naming most of the asking sentence's names that neither the `shown`
+    sentences nor their articles' titles and outlets name; None when every name is shown or none can be.
+
+    The asking sentence's first word is no name, and two letters (US, UN, PM) name the setting, not a subject."""
+    asking = asking_sentence(question).split(maxsplit=1)
+    asked = {t for t in _names(asking[-1] if len(asking) > 1 else "") - _DATE_WORDS if len(t) > 2}
+    articles = {s.doc_id for s in shown}
+    missing = asked - set().union(*(_names(s.text) for s in shown),
+                                  *(_names(f"{docs[d].title or ''} {docs[d].outlet or ''}") for d in articles))
+    if not missing:
+        return None
+    best = max((s for s in ranked if s.score >= floor), default=None,
+               key=lambda s: (len(missing & _names(s.text)), s.score))
+    return best if best is not None and missing & _names(best.text) else None
+
+
+class _Picks:
+    """Sentences taken in the order given while they fit: the token budget, the sentence and article limits, no
+    sentence twice (another outlet's copy of one names that outlet), a sentence leaning back with the one before."""
+
+    def __init__(self, count_tokens: Callable[[str], int], budget: int, max_sentences: int, max_articles: int,
+                 primary: dict[str, str], by_doc: dict[str, list[Sentence]]):
+        self.count_tokens, self.budget = count_tokens, budget
+        self.max_sentences, self.max_articles = max_sentences, max_articles
+        self.primary, self.by_doc = primary, by_doc
+
+    def fill(self, order: list[Sentence], floor: float
+             ) -> tuple[dict[str, dict[tuple[str, int], Sentence]], dict[str, set[str]]]:
+        """Taken in `order` until one scores below `floor` or the sentence limit is met."""
+        chosen: dict[str, dict[tuple[str, int], Sentence]] = {}
+        copies: dict[str, set[str]] = {}
+        prints: list[tuple[set, str]] = []
+        used = 0
+        for sentence in order:
+            if sentence.score < floor or sum(map(len, chosen.values())) >= self.max_sentences:
+                break
+            group = self.primary[sentence.doc_id]
+            if group not in chosen and len(chosen) >= self.max_articles:
+                continue
+            grams = shingles(sentence.text, 3)
+            twin = next((g for p, g in prints if jaccard(grams, p) >= _SAME_SENTENCE), None)
+            if twin is not None:
+                if twin != group:
+                    copies.setdefault(twin, set()).add(sentence.doc_id)  # the same sentence in another outlet's copy
+                continue
+            picked = [sentence]
+            before = _previous(sentence, self.by_doc)
+            if before is not None and (_LEANS_BACK.match(sentence.text) or len(sentence.text.split()) < 8):
+                picked.insert(0, before)
+            new = [s for s in picked if (s.doc_id, s.start) not in chosen.get(group, {})]
+            cost = sum(self.count_tokens(s.text) + 1 for s in new)
+            if used + cost > self.budget:
+                continue
+            used += cost
+            prints.append((grams, group))
+            for s in new:
+                chosen.setdefault(group, {})[(s.doc_id, s.start)] = s
+            if sentence.doc_id != group:
+                copies.setdefault(group, set()).add(sentence.doc_id)
+        return chosen, copies
 
 
 def _groups(chosen: dict[str, dict[tuple[str, int], Sentence]], copies: dict[str, set[str]], docs: dict[str, Document],

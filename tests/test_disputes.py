@@ -79,3 +79,36 @@ def test_answers_left_alone():
         assert settle(question, text, groups, (1, BOTH)).text == text
     unrelated = [group("a", OTHER), group("b", "The ministry denied that its budget had been cut.")]
     assert settle(QUESTION, answer, unrelated, (1, OTHER)).text == answer  # a denial about something else
+
+
+HELPED = "Did Iraqi intelligence help the US choose the targets?"
+NOT_USED = ("SULAIMANI (ESTA) — The United States did not use information provided by the Iraqi government to attack "
+            "targets in Syria, said Pentagon spokesman John Kirby on Saturday.")
+PRAISED = "Austin praised Iraqi intelligence work that helped the US refine the targets."
+
+
+def test_a_claim_stated_as_not_so_is_a_denial_of_two_asked_words():
+    asked = {"iraqi", "intellig", "help", "us", "choos", "target"}
+    clause, _ = denial_clause(NOT_USED, asked)
+    assert clause == ("The United States did not use information provided by the Iraqi government to attack targets "
+                      "in Syria")
+    assert speaker(NOT_USED) == "Pentagon spokesman John Kirby"
+    assert denial_clause(NOT_USED) is None  # no denying verb: a negation counts only against the question's words
+    timelines = "In February, Washington and Baghdad had not set any timelines for the targets."
+    assert denial_clause(timelines, asked) is None  # one asked word: about something else
+
+
+def test_a_yes_its_own_quote_says_is_not_so_gives_only_what_the_quote_says():
+    groups = [group("a", NOT_USED)]
+    done = settle(HELPED, "Yes, the US used Iraqi intelligence to choose the targets [1].", groups, (1, NOT_USED))
+    assert done.text == ("Pentagon spokesman John Kirby said the United States did not use information provided by "
+                         "the Iraqi government to attack targets in Syria [1].")
+
+
+def test_another_sources_not_so_is_added_with_who_said_it():
+    groups = [group("a", PRAISED), group("b", NOT_USED)]
+    done = settle(HELPED, "Austin said Iraqi intelligence helped the US choose the targets [1].", groups, (1, PRAISED))
+    assert done.text == ("Austin said Iraqi intelligence helped the US choose the targets [1]; Pentagon spokesman John "
+                         "Kirby said the United States did not use information provided by the Iraqi government to "
+                         "attack targets in Syria [2].")
+    assert [c.n for c in done.citations] == [1, 2]

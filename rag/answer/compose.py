@@ -34,6 +34,9 @@ _SPEAKER = [
     re.compile(r"\baccording to (?P<who>[^,.;:]{2,80})"),
     re.compile(r",[\"”]?\s+(?P<who>[^,;]{2,80}?)\s+" + _VERB + r"\.?[\"”’]?\s*$"),
     re.compile(r"^[\"“]?(?P<who>[A-Z][^,;\"“]{0,80}?)\s+" + _VERB + r"\b"),
+    # "..., said Pentagon spokesman John Kirby on Saturday.": a short name after the verb, the sentence's end
+    re.compile(r",\s+said\s+(?P<who>(?:the\s+)?[A-Z][\w'’.-]*(?:\s+[\w'’.-]+){0,4}?)(?:\s+(?:on|last|this|early|late)\s+\w+)?"
+               r"\.?[\"”’]?\s*$"),
 ]
 
 

@@ -68,6 +68,8 @@ def test_speaker_of_a_sentence():
     assert speaker("Local sources told Reuters that 17 people had been killed.") == "Local sources"
     assert speaker("The strikes killed seven, according to the war monitor.") == "the war monitor"
     assert speaker('"We are here," Kirby said.') == "Kirby"
+    assert speaker("The US did not use Iraqi information, said Pentagon spokesman John Kirby on Saturday.") == \
+        "Pentagon spokesman John Kirby"
     assert speaker("Iraq condemned the strikes.") is None
     assert speaker("He said it was fine.") is None
 
@@ -159,3 +161,11 @@ def test_one_article_that_quotes_two_speakers_names_each_clause_its_own():
     assert attribute_disagreement(text, quotes[:1], passages) == text
     assert attribute_disagreement("22 militiamen were killed [1]; the border was closed [1].", quotes, passages) == \
         "22 militiamen were killed [1]; the border was closed [1]."
+
+
+def test_a_clause_that_names_the_speaker_by_name_is_not_attributed_to_them():
+    from rag.answer.compose import names_speaker
+
+    assert names_speaker("John Kirby [1]", "Pentagon spokesman John Kirby")
+    assert names_speaker("Kirby said so [1]", "Pentagon spokesman John Kirby")
+    assert not names_speaker("The Pentagon said so [1]", "Pentagon spokesman John Kirby")

@@ -78,6 +78,13 @@ def speaker(sentence: str) -> str | None:
     return None
 
 
+def names_speaker(clause: str, who: str) -> bool:
+    """Whether a clause already names the speaker `who`: all of its words, or its last ("John Kirby" names
+    "Pentagon spokesman John Kirby")."""
+    named, said = content_terms(who), set(content_terms(clause))
+    return set(named) <= said or (bool(named) and named[-1] in said)
+
+
 def says_who(clause: str) -> bool:
     """Whether a clause names a source for what it says ("… said", "according to …", "… told Reuters")."""
     return bool(_SAYS.search(clause))
@@ -99,8 +106,8 @@ def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, C
         return None  # the model already said who
     quote = _clause_quote(clause, [q for q in quotes if q.n == numbers[0]])
     who = speaker(quote.sentence.text) if quote else None
-    if who:  # unless the clause already names them ("Kataib Hezbollah later confirmed it")
-        return None if set(content_terms(who)) <= set(content_terms(clause)) else f"{who} said "
+    if who:  # unless the clause already names them ("Kataib Hezbollah later confirmed it", "John Kirby [1]")
+        return None if names_speaker(clause, who) else f"{who} said "
     outlet = passages[numbers[0]].outlet if outlets and numbers[0] in passages else None
     return f"according to {outlet}, " if outlet else None
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.citations import cited_numbers, strip_markers
-from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_start, speaker
+from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_start, names_speaker, speaker
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS
@@ -123,7 +123,7 @@ def settle_nothing(question: str, composed: Composed, quotes: list[VerifiedQuote
 def _claim_maker(said: str, cited: list[int], denial: Denial) -> tuple[str, list[int]]:
     """The claim with its maker where the denying sentence names one the answer does not ("Austin said …")."""
     who = speaker(denial.rest) if denial.rest else None  # "Austin" of "Austin said that the organization was …"
-    if who and not set(content_terms(who)) <= set(content_terms(said)):
+    if who and not names_speaker(said, who):
         # the sentence that holds the denial names the claim's maker (whom the answer does not): cite it too
         return f"{who} said {lower_start(said)}", list(dict.fromkeys([denial.n, *cited]))
     return said[0].upper() + said[1:], cited

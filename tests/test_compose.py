@@ -169,3 +169,4 @@ def test_a_clause_that_names_the_speaker_by_name_is_not_attributed_to_them():
     assert names_speaker("John Kirby [1]", "Pentagon spokesman John Kirby")
     assert names_speaker("Kirby said so [1]", "Pentagon spokesman John Kirby")
     assert not names_speaker("The Pentagon said so [1]", "Pentagon spokesman John Kirby")
+    assert not names_speaker("Four fighters were reportedly killed [1]", "media reports")  # not a name

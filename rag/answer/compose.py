@@ -79,10 +79,12 @@ def speaker(sentence: str) -> str | None:
 
 
 def names_speaker(clause: str, who: str) -> bool:
-    """Whether a clause already names the speaker `who`: all of its words, or its last ("John Kirby" names
-    "Pentagon spokesman John Kirby")."""
-    named, said = content_terms(who), set(content_terms(clause))
-    return set(named) <= said or (bool(named) and named[-1] in said)
+    """Whether a clause already names the speaker `who`: all of its words, or its last when that is a name ("John
+    Kirby" names "Pentagon spokesman John Kirby"; "reportedly" does not name "media reports")."""
+    said = set(content_terms(clause))
+    last = who.split()[-1] if who.split() else ""
+    surname = set(content_terms(last)) if last[:1].isupper() else set()
+    return set(content_terms(who)) <= said or bool(surname) and surname <= said
 
 
 def says_who(clause: str) -> bool:

@@ -163,3 +163,16 @@ CJK = re.compile(f"[{CJK_RANGES}]")
 
 def has_cjk(text: str) -> bool:
     return bool(CJK.search(text))
+
+
+# A dateline before the story: "ERBIL, Kurdistan Region — ", "SULAIMANI (ESTA) — ", "WASHINGTON (Reuters) - ",
+# "Colombo, Sri Lanka (CNN) ", "(CNN) ".
+_DATELINE = re.compile(r"^(?:[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+)*(?:,\s*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)?\s*"
+                       r"(?:\([^)]{1,30}\))?\s*[—–-]+"
+                       r"|(?:[A-Z][\w.'-]*(?:,?\s+[A-Z][\w.'-]*){0,4}\s+)?\((?:CNN|CNN Business|Reuters|AP|AFP)\)"
+                       r"\s*[—–-]*)\s*")
+
+
+def strip_dateline(sentence: str) -> str:
+    """The sentence without the dateline news style opens a story with."""
+    return _DATELINE.sub("", sentence, count=1)

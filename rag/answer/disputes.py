@@ -8,7 +8,8 @@ attacks [1]; Kataib Hezbollah denied involvement in the attacks [1]": who claims
 
 A claim stated as not so is a denial too: "The United States did not use information provided by the Iraqi
 government to attack targets …, said Pentagon spokesman John Kirby" answers "Did Iraqi intelligence help the US
-choose the targets?" as surely, and is written as what Kirby said. A "Yes" whose own quote says so is withdrawn.
+choose the targets?" as surely, and is written as what Kirby said. A "Yes" whose own quotes say not so is
+withdrawn.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_star
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS
-from rag.text import content_terms, stem
-from rag.timeline.lede import strip_dateline
+from rag.text import content_terms, stem, strip_dateline
 from rag.types import Citation, Evidence
 
 _POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
@@ -126,7 +126,7 @@ def _claim_maker(said: str, cited: list[int], denial: Denial) -> tuple[str, list
     if who and not names_speaker(said, who):
         # the sentence that holds the denial names the claim's maker (whom the answer does not): cite it too
         return f"{who} said {lower_start(said)}", list(dict.fromkeys([denial.n, *cited]))
-    return said[0].upper() + said[1:], cited
+    return said, cited
 
 
 def _negation_sides(question: str, said: str, cited: list[int], denial: Denial, quotes: list[VerifiedQuote],
@@ -142,4 +142,4 @@ def _negation_sides(question: str, said: str, cited: list[int], denial: Denial, 
     outlet = next((p.outlet for p in passages if p.n == denial.n and p.outlet), None)
     clause = lower_start(denial.clause)
     denied = f"{who} said {clause}" if who else f"according to {outlet}, {clause}" if outlet else clause
-    return (said[0].upper() + said[1:] if said else ""), cited, denied
+    return said, cited, denied

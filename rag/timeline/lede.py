@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-from rag.text import content_terms, looks_like_instruction, sentence_spans
+from rag.text import content_terms, looks_like_instruction, sentence_spans, strip_dateline
 from rag.types import Document
 
-# A dateline before the story: "ERBIL, Kurdistan Region — ", "SULAIMANI (ESTA) — ", "WASHINGTON (Reuters) - ",
-# "Colombo, Sri Lanka (CNN) ", "(CNN) ".
-_DATELINE = re.compile(r"^(?:[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+)*(?:,\s*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)?\s*"
-                       r"(?:\([^)]{1,30}\))?\s*[—–-]+"
-                       r"|(?:[A-Z][\w.'-]*(?:,?\s+[A-Z][\w.'-]*){0,4}\s+)?\((?:CNN|CNN Business|Reuters|AP|AFP)\)"
-                       r"\s*[—–-]*)\s*")
 _LOOK = 20  # sentences searched for one that names the story
 _MIN_WORDS = 8  # fewer is a caption, a label or a teaser line, not the sentence that tells the news
 _MAX_CHARS = 320
-
-
-def strip_dateline(sentence: str) -> str:
-    return _DATELINE.sub("", sentence, count=1)
 
 
 def lede(doc: Document, terms: set[str] | None = None) -> str:

@@ -79,6 +79,12 @@ def test_answers_left_alone():
         assert settle(question, text, groups, (1, BOTH)).text == text
     unrelated = [group("a", OTHER), group("b", "The ministry denied that its budget had been cut.")]
     assert settle(QUESTION, answer, unrelated, (1, OTHER)).text == answer  # a denial about something else
+    confirmed = "Kataib Hezbollah later confirmed the death of one of its fighters."
+    same_names = [group("a", confirmed), group("b", BOTH)]
+    confirms = "Kataib Hezbollah confirmed the death of a fighter [1]."
+    # The denial shares only the question's names: it denies something else.
+    assert settle("Did Kataib Hezbollah confirm the death of a fighter?", confirms, same_names,
+                  (1, confirmed)).text == confirms
 
 
 HELPED = "Did Iraqi intelligence help the US choose the targets?"

@@ -22,7 +22,7 @@ from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_star
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS
-from rag.text import content_terms, stem, strip_dateline
+from rag.text import capitalised_terms, content_terms, stem, strip_dateline
 from rag.types import Citation, Evidence
 
 _POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
@@ -76,12 +76,16 @@ def denial_clause(sentence: str, asked: set[str] | None = None) -> tuple[str, st
 def find_denial(question: str, quotes: list[VerifiedQuote], groups: list[EvidenceGroup], cited: list[int]
                 ) -> Denial | None:
     """The first shown sentence about the question that denies something: the answer's own quotes first, then
-    the other shown sentences (another source's denial)."""
+    the other shown sentences (another source's denial). About the question means two of its words, one of them
+    not a name: "Although Kataib Hezbollah denied involvement in the attacks, …" is no answer to "Did Kataib
+    Hezbollah confirm the death of a fighter?"."""
     asked = set(content_terms(question))
+    names = capitalised_terms(question)
     candidates = [(q.n, q.sentence.text) for q in quotes if q.n in cited]
     candidates += [(n, s.text) for n, g in enumerate(groups, start=1) for s in g.sentences]
     for n, sentence in candidates:
-        if len(asked & set(content_terms(sentence))) < min(MIN_SHARED, len(asked)):
+        shared = asked.intersection(content_terms(sentence))
+        if len(shared) < min(MIN_SHARED, len(asked)) or not shared - names:
             continue
         if found := denial_clause(sentence):
             return Denial(found[0], sentence, n, found[1])

@@ -22,7 +22,7 @@ from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_star
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS
-from rag.text import capitalised_terms, content_terms, stem, strip_dateline
+from rag.text import capitalised_terms, content_terms, strip_dateline
 from rag.types import Citation, Evidence
 
 _POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
@@ -36,7 +36,6 @@ MIN_SHARED = 2  # question terms a sentence must hold to be about what was asked
 # question's words (not dates): "the Pentagon said in February that Washington and Baghdad have not set any
 # timelines" is about February's strikes only by its other clause.
 _NEGATED = re.compile(r"\b(?:did|does|do|had|has|have|was|were)(?:\s+not\b|n[’']t\b)", re.IGNORECASE)
-_DATED = frozenset(stem(month) for month in MONTHS)
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def denial_clause(sentence: str, asked: set[str] | None = None) -> tuple[str, st
         if asked is None:
             found = DENIAL.search(clause)
         else:
-            shared = {t for t in asked.intersection(content_terms(clause)) if t not in _DATED and not t.isdigit()}
+            shared = {t for t in asked.intersection(content_terms(clause)) if t not in MONTHS and not t.isdigit()}
             found = _NEGATED.search(clause) if len(shared) >= MIN_SHARED else None
         if found and clause[:found.start()].strip():
             rest = " ".join(_LEAD.sub("", p) for j, p in enumerate(parts) if j != i)

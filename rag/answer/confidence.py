@@ -29,6 +29,7 @@ from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import claim, first_clause
 from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
 from rag.answer.meeting import stitched
+from rag.answer.offices import other_office
 from rag.answer.quotes import VerifiedQuote
 from rag.answer.retrieve import RetrievalScores
 from rag.answer.speakers import speaker_unnamed
@@ -139,7 +140,8 @@ def gated(values: Signals | Mapping[str, float | None]) -> bool:
     """Withheld whatever the confidence: a date or a count the articles do not give (from the model's memory,
     however sure it sounds), an answer that adds nothing to the question (a restated question is a miss, not an
     answer), a "how many", "when" or "the names of" answer without a count, date or name of its own (a count of
-    the dead where the wounded are asked counts something else), an answer whose words and the question's meet in
+    the dead where the wounded are asked counts something else; someone of another office than the one asked,
+    rag.answer.offices), an answer whose words and the question's meet in
     no shown sentence (rag.answer.meeting), one to what someone said from articles that never name them
     (rag.answer.speakers), or two unattributed fillers for the question's one slot (rag.answer.alternatives)."""
     values = values.as_dict() if isinstance(values, Signals) else values
@@ -183,7 +185,9 @@ def signals(question: str, parsed: Question, groups: list[EvidenceGroup], verifi
         adds_nothing=float(adds_nothing(question, answer)),
         # Outlets count as given: "France 24" names no count.
         unsupported_figures=float(len(unsupported_figures(answer, f"{question} {evidence} {' '.join(outlets)}"))),
-        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets, first_quotes)),
+        # Someone of another office than the one asked ("President Biden" for the Pentagon spokesman) is no answer.
+        lacks_asked=float(lacks_what_is_asked(question, parsed, answer, outlets, first_quotes)
+                          or other_office(question, answer)),
         stitched=float(stitched(question, parsed, answer, groups)),
         speaker_unnamed=float(speaker_unnamed(question, _cited_texts(answer, groups, texts, verified))),
         alternatives=float(alternatives(question, answer)),

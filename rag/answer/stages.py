@@ -11,17 +11,25 @@ from dataclasses import replace
 from typing import Callable, Iterator, Protocol
 
 from rag.answer.calibrations import Chosen
+from rag.answer.choices import answer_with_choices
 from rag.answer.citations import cited_numbers
 from rag.answer.compose import abstention, compose
 from rag.answer.confidence import gated, signals
 from rag.answer.disputes import settle_nothing
 from rag.answer.evidence import select_evidence
-from rag.answer.format import ANSWER_MARK, AnswerTail, answer_giving, grammar_for, parse_draft
+from rag.answer.format import (
+    ANSWER_MARK,
+    AnswerTail,
+    answer_giving,
+    grammar_for,
+    parse_draft,
+)
 from rag.answer.meeting import without_unmet_clauses
 from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
 from rag.answer.quote_drafts import QuoteDrafter
 from rag.answer.quotes import answer_as_quote, verify
 from rag.answer.reply_guesses import ReplyDrafter
+from rag.answer.reports import answer_with_report_date
 from rag.answer.retrieve import Retriever
 from rag.answer.slots import before_value, better_value
 from rag.answer.state import AskState
@@ -149,7 +157,9 @@ def refocus(assistant: Parts, state: AskState) -> Iterator[Event]:
 def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     """Quotes verified against the evidence (a refocused answer's is the sentence whose value it gives), a later
     clause about something else left out (rag.answer.meeting), the answer cited where its words are, disputes
-    attributed (a yes/no answer that a shown sentence denies gives the claim and the denial)."""
+    attributed (a yes/no answer that a shown sentence denies gives the claim and the denial; an either-or one whose
+    shown sentences give both choices, each choice and who gives it: rag.answer.choices); the date of a named
+    outlet's report is its article's (rag.answer.reports)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -164,9 +174,13 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
         only_dropped = set(cited_numbers(draft.answer)) - set(cited_numbers(trimmed))
         draft = state.draft = replace(draft, answer=trimmed)
         verified = [q for q in verified if q.n not in only_dropped] or verified
-    state.verified = verified
     composed = compose(draft, verified, state.passages)
-    state.composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)
+    composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)
+    # An either-or question whose shown sentences give both choices names each, with who gives it; the date of
+    # an outlet's report is its article's.
+    composed, verified = answer_with_choices(state.question, composed, verified, state.groups, state.passages)
+    state.composed, state.verified = answer_with_report_date(state.question, composed, verified, state.groups,
+                                                             state.passages)
     yield from ()
 
 

@@ -55,6 +55,13 @@ def test_counts_and_a_yes_are_not_what_an_answer_adds():
     assert not is_stitched("How many people were injured in the raid?", "Two people died [1].", MPS)
 
 
+def test_dates_are_not_what_an_answer_adds():
+    # A report's date is its article's, shown beside its headline: the date gates judge it, not where words sit.
+    question = "What is the date of the Rudaw report on the Iraqi Defense Ministry's denial?"
+    assert added_terms(question, "The Rudaw report is dated 27 February 2021, a Saturday [2].") == set()
+    assert not is_stitched(question, "The Rudaw report is dated 27 February 2021 [2].", MPS)
+
+
 def test_each_part_of_a_two_part_question_is_met_by_its_own_clause():
     erbil = group("e", "Rockets hit Erbil", "A rocket attack on Erbil on February 15 left two people dead.",
                   "A contractor was among the victims of the attack on Erbil.")

@@ -16,6 +16,7 @@ from typing import Iterator
 from rag.answer.citations import strip_markers
 from rag.answer.compose import first_clause, split_clauses
 from rag.answer.evidence import EvidenceGroup, Question, question_parts
+from rag.dates import MONTHS, WEEKDAYS
 from rag.text import NUMBER_WORDS, content_terms
 
 # The share of the question's words, and of the answer's added words, that one place must hold. Replayed on the
@@ -26,13 +27,14 @@ _NOT_ADDED = frozenset({"yes"})  # "Yes, …" answers a yes/no question; what it
 
 
 def added_terms(question: str, answer: str) -> set[str]:
-    """The content terms the answer's first clause (the answer itself) adds to the question's, counts left out:
-    whether a count is the articles' is the count gates' to judge (rag.answer.confidence). Number words are
-    terms as they are (rag.text.stem leaves them whole)."""
+    """The content terms the answer's first clause (the answer itself) adds to the question's, counts and dates
+    left out: whether a count or a date is the articles' is the count and date gates' to judge
+    (rag.answer.confidence; a report's date is its article's, given beside its headline, not in a sentence).
+    Number words, month and weekday names are terms as they are (rag.text.stem leaves them whole)."""
     asked = set(content_terms(question))
     said = content_terms(strip_markers(first_clause(answer)))
-    return {t for t in said
-            if t not in asked and t not in NUMBER_WORDS and t not in _NOT_ADDED and not any(c.isdigit() for c in t)}
+    return {t for t in said if t not in asked and t not in NUMBER_WORDS and t not in _NOT_ADDED
+            and t not in MONTHS and t not in WEEKDAYS and not any(c.isdigit() for c in t)}
 
 
 def _places(groups: list[EvidenceGroup]) -> Iterator[set[str]]:

@@ -57,6 +57,23 @@ def test_a_calibration_given_per_call_is_the_one_used(seed_index, tmp_path):
     assert not assistant.ask(QUESTION).abstained  # and it did not stick
 
 
+def test_an_answer_assembled_from_the_articles_is_gated_not_weighed(seed_index, tmp_path, monkeypatch):
+    from rag.answer import stages
+    from rag.answer.compose import Composed
+
+    def assembled(question, composed, verified, groups, passages):
+        text = "Iraq's Ministry of Defense denied the intelligence sharing [1]."
+        return Composed(text, False, passages[:1], composed.evidence, assembled=True), verified
+
+    strict = tmp_path / "strict.json"
+    strict.write_text(replace(Calibration.load(), threshold=1.0).to_json())
+    assistant = _assistant(seed_index)
+    assert assistant.ask(QUESTION, calibration=str(strict)).abstained  # the model's answer is weighed
+    monkeypatch.setattr(stages, "ASSEMBLERS", (assembled,))
+    answer = assistant.ask(QUESTION, calibration=str(strict))
+    assert not answer.abstained and answer.text.startswith("Iraq's Ministry")
+
+
 def test_retrieval_searches_once_per_question(seed_index):
     store = open_store(seed_index.index_dir)
     calls = {"hybrid": 0, "dense": 0, "keyword": 0}

@@ -105,4 +105,4 @@ def answer_with_choices(question: str, composed: Composed, verified: list[Verifi
     quotes = [VerifiedQuote(c.n, c.sentence.text, c.sentence, 1.0) for c in given]
     cited = {c.n for c in given}
     evidence = [Evidence(c.n, c.sentence.text) for c in given]
-    return Composed(text, False, [p for p in passages if p.n in cited], evidence), quotes
+    return Composed(text, False, [p for p in passages if p.n in cited], evidence, assembled=True), quotes

@@ -50,6 +50,9 @@ class Composed:
     evidence: list[Evidence] = field(default_factory=list)
     dangling: list[int] = field(default_factory=list)
     refused: str | None = None  # an answer withheld for low confidence
+    # Put together by code from the articles' own words and dates (rag.answer.choices, .titles, .reports), not the
+    # model's: the retrieval calibration does not weigh it; the gates still check it.
+    assembled: bool = False
 
 
 def _tidy(answer: str) -> str:

@@ -65,4 +65,4 @@ def answer_with_report_date(question: str, composed: Composed, verified: list[Ve
     text = f"The {outlet} report is dated {day.day} {day:%B %Y} [{n}]."
     quotes = [q for q in verified if q.n == n] or [VerifiedQuote(n, s.text, s, 1.0) for s in group.sentences[:1]]
     evidence = [Evidence(q.n, q.sentence.text) for q in quotes]
-    return Composed(text, False, [p for p in passages if p.n == n], evidence), quotes
+    return Composed(text, False, [p for p in passages if p.n == n], evidence, assembled=True), quotes

@@ -33,6 +33,7 @@ from rag.answer.reports import answer_with_report_date
 from rag.answer.retrieve import Retriever
 from rag.answer.slots import before_value, better_value
 from rag.answer.state import AskState
+from rag.answer.titles import answer_with_posts
 from rag.config import Config
 from rag.models.generator import Generator, Usage
 from rag.types import Event, Quoted, Retrieved, Token
@@ -158,8 +159,9 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     """Quotes verified against the evidence (a refocused answer's is the sentence whose value it gives), a later
     clause about something else left out (rag.answer.meeting), the answer cited where its words are, disputes
     attributed (a yes/no answer that a shown sentence denies gives the claim and the denial; an either-or one whose
-    shown sentences give both choices, each choice and who gives it: rag.answer.choices); the date of a named
-    outlet's report is its article's (rag.answer.reports)."""
+    shown sentences give both choices, or a question about someone's post whose shown sentences give several, each
+    and who gives it: rag.answer.choices, rag.answer.titles); the date of a named outlet's report is its
+    article's (rag.answer.reports)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -176,12 +178,15 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
         verified = [q for q in verified if q.n not in only_dropped] or verified
     composed = compose(draft, verified, state.passages)
     composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)
-    # An either-or question whose shown sentences give both choices names each, with who gives it; the date of
-    # an outlet's report is its article's.
-    composed, verified = answer_with_choices(state.question, composed, verified, state.groups, state.passages)
-    state.composed, state.verified = answer_with_report_date(state.question, composed, verified, state.groups,
-                                                             state.passages)
+    for assemble in ASSEMBLERS:  # each leaves an answer to a question not of its kind as it was
+        composed, verified = assemble(state.question, composed, verified, state.groups, state.passages)
+    state.composed, state.verified = composed, verified
     yield from ()
+
+
+# Answers put together from the articles' own words where the shown sentences disagree, or from their dates: an
+# either-or question's choices, the posts the articles give someone, the date of an outlet's report.
+ASSEMBLERS = (answer_with_choices, answer_with_posts, answer_with_report_date)
 
 
 def score(assistant: Parts, state: AskState) -> Iterator[Event]:
@@ -196,7 +201,10 @@ def score(assistant: Parts, state: AskState) -> Iterator[Event]:
     state.signals = signals(state.question, state.parsed, state.groups, state.verified, state.composed.text,
                             logprobs[:split], logprobs[split:], state.scores, state.usage.logprobs_available)
     state.confidence = state.calibration.probability(state.signals)
-    if state.confidence < state.calibration.threshold or gated(state.signals):
+    # The calibration weighs how well retrieval matched the question; an answer assembled from the shown sentences
+    # that name what is asked (rag.answer.choices, .titles, .reports) has shown that it did, and is gated only.
+    unsure = state.confidence < state.calibration.threshold and not state.composed.assembled
+    if unsure or gated(state.signals):
         refused = abstention()
         refused.refused = state.composed.text
         state.composed = refused

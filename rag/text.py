@@ -173,6 +173,10 @@ _DATELINE = re.compile(r"^(?:[A-Z][A-Z.'-]+(?:\s+[A-Z][A-Z.'-]+)*(?:,\s*[A-Z][\w
                        r"\s*[—–-]*)\s*")
 
 
+# A word that denies: "denied involvement", "rejects the claim", "dismissed the report", "refuted".
+DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
+
+
 def strip_dateline(sentence: str) -> str:
     """The sentence without the dateline news style opens a story with."""
     return _DATELINE.sub("", sentence, count=1)

@@ -118,3 +118,24 @@ def test_another_sources_not_so_is_added_with_who_said_it():
                          "Kirby said the United States did not use information provided by the Iraqi government to "
                          "attack targets in Syria [2].")
     assert [c.n for c in done.citations] == [1, 2]
+
+
+SURPRISE = "Iraq's Ministry of Defense has expressed its surprise at a statement on the strikes."
+MINISTRY = ("The ministry denied its involvement in the airstrikes, saying it was surprised by the statements "
+            "about the participation of Iraqi intelligence.")
+
+
+def test_each_article_denying_it_is_a_side_and_the_ministry_is_named():
+    groups = [group("a", PRAISED), group("b", SURPRISE, MINISTRY), group("c", NOT_USED)]
+    done = settle(HELPED, "Austin said Iraqi intelligence helped the US choose the targets [1].", groups, (1, PRAISED))
+    assert done.text == ("Austin said Iraqi intelligence helped the US choose the targets [1]; Iraq's Ministry of "
+                         "Defense denied its involvement in the airstrikes [2]; Pentagon spokesman John Kirby said the "
+                         "United States did not use information provided by the Iraqi government to attack targets in "
+                         "Syria [3].")
+    assert [c.n for c in done.citations] == [1, 2, 3]
+
+
+def test_the_ministry_nobody_named_before_stays_as_written():
+    groups = [group("a", PRAISED), group("b", MINISTRY)]
+    done = settle(HELPED, "Austin said Iraqi intelligence helped the US choose the targets [1].", groups, (1, PRAISED))
+    assert "; the ministry denied its involvement in the airstrikes [2]." in done.text

@@ -85,6 +85,21 @@ def test_a_name_in_lower_case_or_two_letters_calls_for_no_sentence():
     assert [g.doc.doc_id for g in shown] == ["esta"]
 
 
+def test_a_denial_of_what_a_yes_no_question_asks_is_shown_on_top_of_the_budget():
+    claim = ("The Pentagon said the airstrikes were carried out with Iraqi intelligence on the militias. Austin said "
+             "Iraqi intelligence on the militias helped the airstrikes. Kirby said Iraqi intelligence on the militias "
+             "was shared before the airstrikes.")
+    denial = f"{FILLER} The ministry denied any role of its intelligence in the airstrikes."
+    hits = [_hit("pentagon", "CNN", claim, 0), _hit("rudaw", "Rudaw", denial, 1)]
+    question = "Did Iraqi intelligence help the airstrikes on the militias?"
+    shown = [s.text for g in select_evidence(question, hits, _count, 30) for s in g.sentences]
+    assert "The ministry denied any role of its intelligence in the airstrikes." in shown
+    assert sum(s.startswith(("The Pentagon", "Austin", "Kirby")) for s in shown) >= 2  # the claim is still shown
+    open_question = [s.text for g in select_evidence("Who helped the airstrikes on the militias?", hits, _count, 30)
+                     for s in g.sentences]
+    assert not any("denied" in s for s in open_question)
+
+
 def test_no_hits_no_evidence():
     assert select_evidence("Anything?", [], _count, 100) == []
 

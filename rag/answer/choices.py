@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.compose import Composed, lower_start, speaker
-from rag.answer.disputes import is_polar
-from rag.answer.evidence import EvidenceGroup, Sentence, asking_sentence
+from rag.answer.evidence import EvidenceGroup, Sentence, asking_sentence, is_polar
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
 from rag.types import Citation, Evidence

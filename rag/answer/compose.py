@@ -12,13 +12,12 @@ from rag.answer.format import Draft
 from rag.answer.grounding import repair_citations
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import without_wrong_weekday_dates
-from rag.text import NUMBER_WORDS, STOPWORDS, content_terms, has_cjk, looks_like_instruction
+from rag.text import DENIAL, NUMBER_WORDS, STOPWORDS, content_terms, has_cjk, looks_like_instruction
 from rag.types import Citation, Evidence
 
 _CLAUSE = re.compile(r"\s*;\s*")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")  # the letters the text opens with ("yes" of "yes, ...")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n't")
-DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ial)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:e|es|ed))\b", re.IGNORECASE)
 # The model saying in words what NONE says: the articles do not give it ("The names of the pilots are not mentioned
 # in the given articles [1].", "... [1]. None. The article does not provide information about ..."). Only words
 # about the articles themselves, never a claim an article makes ("Kirby did not say how many").

@@ -18,20 +18,22 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.citations import cited_numbers, strip_markers
-from rag.answer.compose import DENIAL, Composed, claim, first_clause, lower_start, names_speaker, speaker
-from rag.answer.evidence import EvidenceGroup
+from rag.answer.compose import Composed, claim, first_clause, lower_start, names_speaker, speaker
+from rag.answer.evidence import MIN_SHARED, EvidenceGroup, about_question, is_polar
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS
-from rag.text import capitalised_terms, content_terms, strip_dateline
+from rag.text import DENIAL, capitalised_terms, content_terms, strip_dateline
 from rag.types import Citation, Evidence
 
-_POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
 _OPENER = re.compile(r"^\s*(?:yes|no)\b\s*[,.;:]?\s*", re.IGNORECASE)  # "Yes, " that settles it
 # Where a sentence's clauses part: "Although X denied it, Y said that ...", "X said ..., but Y denied it".
 _PARTS = re.compile(r"\s*(?:[,;:]\s+|\s+(?=(?:but|while|whereas)\b))")
 _LEAD = re.compile(r"^(?:although|though|even though|even as|while|whereas|but|and|however|yet)\b[\s,]*",
                    re.IGNORECASE)
-MIN_SHARED = 2  # question terms a sentence must hold to be about what was asked
+MAX_SIDES = 2  # denials beside the claim: the claim, the ministry's denial and the Pentagon's own "did not use"
+# "The ministry denied …": a body the article named before, by the word that says what it is.
+_DEFINITE = re.compile(r"^the\s+(?P<head>ministry|army|military|government|group|militia|movement|faction|"
+                       r"office|department|agency|council|committee)\b", re.IGNORECASE)
 # "did not use", "had not exchanged", "wasn't": a claim stated as not so. Its clause itself must hold two of the
 # question's words (not dates): "the Pentagon said in February that Washington and Baghdad have not set any
 # timelines" is about February's strikes only by its other clause.
@@ -47,11 +49,6 @@ class Denial:
     n: int
     rest: str  # the sentence's other clauses, where the claim's maker may be named (compose.speaker reads it)
     negated: bool = False  # the clause states the claim as not so ("did not use"): its maker is the sentence's speaker
-
-
-def is_polar(question: str) -> bool:
-    """Whether the question asks yes or no ("Did ...?", "Was ...?")."""
-    return bool(_POLAR.match(question))
 
 
 def denial_clause(sentence: str, asked: set[str] | None = None) -> tuple[str, str] | None:
@@ -72,53 +69,68 @@ def denial_clause(sentence: str, asked: set[str] | None = None) -> tuple[str, st
     return None
 
 
-def find_denial(question: str, quotes: list[VerifiedQuote], groups: list[EvidenceGroup], cited: list[int]
-                ) -> Denial | None:
-    """The first shown sentence about the question that denies something: the answer's own quotes first, then
-    the other shown sentences (another source's denial). About the question means two of its words, one of them
-    not a name: "Although Kataib Hezbollah denied involvement in the attacks, …" is no answer to "Did Kataib
-    Hezbollah confirm the death of a fighter?"."""
+def find_denials(question: str, quotes: list[VerifiedQuote], groups: list[EvidenceGroup], cited: list[int]
+                 ) -> list[Denial]:
+    """The shown sentences about the question that deny something, one per article, at most MAX_SIDES: the answer's
+    own quotes first, then the other shown sentences (another source's denial). About the question means two of
+    its words, one of them not a name: "Although Kataib Hezbollah denied involvement in the attacks, …" is no
+    answer to "Did Kataib Hezbollah confirm the death of a fighter?"."""
     asked = set(content_terms(question))
     names = capitalised_terms(question)
     candidates = [(q.n, q.sentence.text) for q in quotes if q.n in cited]
     candidates += [(n, s.text) for n, g in enumerate(groups, start=1) for s in g.sentences]
+    found: dict[int, Denial] = {}
     for n, sentence in candidates:
-        shared = asked.intersection(content_terms(sentence))
-        if len(shared) < min(MIN_SHARED, len(asked)) or not shared - names:
+        if n in found or len(found) >= MAX_SIDES or not about_question(asked, names, sentence):
             continue
-        if found := denial_clause(sentence):
-            return Denial(found[0], sentence, n, found[1])
-        if found := denial_clause(sentence, asked):
-            return Denial(found[0], sentence, n, found[1], negated=True)
-    return None
+        if clause := denial_clause(sentence):
+            found[n] = Denial(clause[0], sentence, n, clause[1])
+        elif clause := denial_clause(sentence, asked):
+            found[n] = Denial(clause[0], sentence, n, clause[1], negated=True)
+    return list(found.values())
+
+
+def named_denier(denial: Denial, groups: list[EvidenceGroup]) -> str:
+    """The denying clause with "The ministry" named as its article last named it before ("Iraq’s Ministry of
+    Defense denied its involvement …"): a reader cannot tell which ministry from the clause."""
+    found = _DEFINITE.match(denial.clause)
+    if not found or not 0 < denial.n <= len(groups):
+        return denial.clause
+    text = groups[denial.n - 1].doc.text
+    before = text[:max(text.find(denial.sentence), 0)]
+    head = found["head"].capitalize()
+    names = re.findall(rf"(?:[A-Z][\w-]*[’']s\s+)?(?:[A-Z][\w’'-]*\s+)*{head}(?:\s+of(?:\s+[A-Z][\w’'-]*)+)?", before)
+    return f"{names[-1]}{denial.clause[found.end():]}" if names else denial.clause
 
 
 def settle_nothing(question: str, composed: Composed, quotes: list[VerifiedQuote], groups: list[EvidenceGroup],
                    passages: list[Citation]) -> Composed:
-    """The answer to a yes/no question as claim and denial where a shown sentence denies what it affirms;
-    otherwise (another kind of question, an answer that already denies or negates, no denial shown) as it was."""
+    """The answer to a yes/no question as the claim and each denial (one per article, MAX_SIDES) where shown
+    sentences deny what it affirms; otherwise (another kind of question, an answer that already denies or negates,
+    no denial shown) as it was."""
     text = composed.text
     if composed.abstained or not is_polar(question) or claim(text)[1] or DENIAL.search(text):
         return composed
     first = first_clause(text)
     cited = cited_numbers(first)
-    denial = find_denial(question, quotes, groups, cited)
-    if denial is None or not cited:
-        return composed
+    denials = find_denials(question, quotes, groups, cited)
     said = _OPENER.sub("", strip_markers(first)).strip(" .")
-    if not said:
-        return composed  # a bare "Yes [1].": nothing to attribute
-    if denial.negated:
-        said, cited, denied = _negation_sides(question, said, cited, denial, quotes, passages)
-    else:
-        said, cited = _claim_maker(said, cited, denial)
-        denied = lower_start(denial.clause)
+    if not denials or not cited or not said:
+        return composed  # nothing denied, or a bare "Yes [1].": nothing to attribute
+    sides = []
+    for denial in denials:
+        if denial.negated:
+            said, cited, denied = _negation_sides(question, said, cited, denial, quotes, passages)
+        else:
+            if said:  # not a claim every quote of it says is not so (withdrawn by _negation_sides)
+                said, cited = _claim_maker(said, cited, denial)
+            denied = lower_start(named_denier(denial, groups))
+        sides.append(f"{denied} [{denial.n}]")
     marks = "".join(f"[{n}]" for n in cited)
-    answer = f"{said} {marks}; {denied} [{denial.n}]." if said else f"{denied} [{denial.n}]."
+    answer = "; ".join([f"{said} {marks}"] * bool(said) + sides) + "."
     answer = answer[0].upper() + answer[1:]
     evidence = list(composed.evidence)
-    if all(e.quote != denial.sentence for e in evidence):
-        evidence.append(Evidence(denial.n, denial.sentence))
+    evidence += [Evidence(d.n, d.sentence) for d in denials if all(e.quote != d.sentence for e in evidence)]
     numbers = cited_numbers(answer)
     return Composed(answer, False, [p for p in passages if p.n in numbers], evidence, composed.dangling)
 

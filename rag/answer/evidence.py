@@ -16,6 +16,7 @@ from typing import Callable
 
 from rag.dates import wants_recent
 from rag.text import (
+    DENIAL,
     capitalised_terms,
     content_terms,
     has_number,
@@ -106,6 +107,23 @@ class Question:
             wants = None
         terms = [t for t in content_terms(question) if t not in _WH]
         return cls(terms={t: 1.0 for t in dict.fromkeys(terms)}, wants=wants)
+
+
+_POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
+MIN_SHARED = 2  # question terms a sentence must hold to be about what was asked
+
+
+def is_polar(question: str) -> bool:
+    """Whether the question asks yes or no ("Did ...?", "Was ...?")."""
+    return bool(_POLAR.match(question))
+
+
+def about_question(asked: set[str], names: set[str], sentence: str) -> bool:
+    """Whether a sentence is about what a question asks: two of its terms `asked`, one of them not among its
+    `names`. "Although Kataib Hezbollah denied involvement in the attacks, …" is no answer to "Did Kataib Hezbollah
+    confirm the death of a fighter?"."""
+    shared = asked.intersection(content_terms(sentence))
+    return len(shared) >= min(MIN_SHARED, len(asked)) and bool(shared - names)
 
 
 def asking_sentence(question: str) -> str:
@@ -268,9 +286,16 @@ def select_evidence(question: str, hits: list[Hit], count_tokens: Callable[[str]
     chosen, copies = picks.fill(ranked, floor)
     # "What death tolls did Reuters' sources and the Syrian Observatory give?": one article's sentences can fill
     # the budget before the Observatory's is reached. The source a question names is one the reader must see.
-    naming = _naming_unshown(question, [s for group in chosen.values() for s in group.values()], docs, ranked, floor)
-    if naming is not None:
-        chosen, copies = picks.fill([naming, *(s for s in ranked if s is not naming)], floor)
+    shown = [s for group in chosen.values() for s in group.values()]
+    naming = _naming_unshown(question, shown, docs, ranked, floor)
+    # "Did Iraqi intelligence help the US choose the targets?": the ministry's denial ranked ninth, below the
+    # claim and the Pentagon's own "did not use". A yes/no answer must see who denies it, where someone does.
+    denial = _denial_unshown(question, shown, ranked, floor)
+    first = list(dict.fromkeys(s for s in (naming, denial) if s is not None))
+    if denial is not None:
+        picks.budget += picks.cost(denial)  # on top of the budget: the claim and the other sides stay shown
+    if first:
+        chosen, copies = picks.fill([*first, *(s for s in ranked if s not in first)], floor)
     for doc_id, original in primary.items():
         if doc_id != original:
             copies.setdefault(original, set()).add(doc_id)  # every copy of a shown story names its outlet
@@ -303,6 +328,18 @@ def _naming_unshown(question: str, shown: list[Sentence], docs: dict[str, Docume
     return best if best is not None and missing & _names(best.text) else None
 
 
+def _denial_unshown(question: str, shown: list[Sentence], ranked: list[Sentence], floor: float) -> Sentence | None:
+    """For a yes/no question: the best sentence above `floor` about it (about_question) that denies something
+    (rag.text.DENIAL), when no shown sentence about it does; None otherwise."""
+    if not is_polar(question):
+        return None
+    asked, names = set(content_terms(question)), capitalised_terms(question)
+    denies = [s for s in ranked if DENIAL.search(s.text) and about_question(asked, names, s.text)]
+    if any(s in denies for s in shown):
+        return None
+    return next((s for s in denies if s.score >= floor), None)
+
+
 class _Picks:
     """Sentences taken in the order given while they fit: the token budget, the sentence and article limits, no
     sentence twice (another outlet's copy of one names that outlet), a sentence leaning back with the one before."""
@@ -312,6 +349,17 @@ class _Picks:
         self.count_tokens, self.budget = count_tokens, budget
         self.max_sentences, self.max_articles = max_sentences, max_articles
         self.primary, self.by_doc = primary, by_doc
+
+    def picked(self, sentence: Sentence) -> list[Sentence]:
+        """The sentence, with the one before it where it leans back on it ("The ministry denied …") or is short."""
+        before = _previous(sentence, self.by_doc)
+        if before is not None and (_LEANS_BACK.match(sentence.text) or len(sentence.text.split()) < 8):
+            return [before, sentence]
+        return [sentence]
+
+    def cost(self, sentence: Sentence) -> int:
+        """The tokens that showing the sentence takes (with the one before, where it is picked with it)."""
+        return sum(self.count_tokens(s.text) + 1 for s in self.picked(sentence))
 
     def fill(self, order: list[Sentence], floor: float
              ) -> tuple[dict[str, dict[tuple[str, int], Sentence]], dict[str, set[str]]]:
@@ -332,11 +380,7 @@ class _Picks:
                 if twin != group:
                     copies.setdefault(twin, set()).add(sentence.doc_id)  # the same sentence in another outlet's copy
                 continue
-            picked = [sentence]
-            before = _previous(sentence, self.by_doc)
-            if before is not None and (_LEANS_BACK.match(sentence.text) or len(sentence.text.split()) < 8):
-                picked.insert(0, before)
-            new = [s for s in picked if (s.doc_id, s.start) not in chosen.get(group, {})]
+            new = [s for s in self.picked(sentence) if (s.doc_id, s.start) not in chosen.get(group, {})]
             cost = sum(self.count_tokens(s.text) + 1 for s in new)
             if used + cost > self.budget:
                 continue

@@ -156,6 +156,8 @@ def ask(question, index_dir, k, model, model_id, embedder, outlet, since, until,
     t = answer.timings
     confidence = "" if answer.confidence is None else f" · confidence {answer.confidence:.2f}" + (
         "" if answer.calibrated else " (uncalibrated for this model: `rag eval calibrate` fits one)")
+    if answer.assembled and not answer.abstained and answer.confidence is not None:  # it weighed nothing
+        confidence = f" · put together from the articles' sentences (retrieval confidence {answer.confidence:.2f})"
     click.secho(f"\n{t.total_ms / 1000:.1f} s · {t.prompt_tokens} prompt + {t.completion_tokens} answer tokens · "
                 f"{printable(answer.model)}{confidence}", dim=True, err=True)
 

@@ -146,6 +146,9 @@ class Answer:
     signals: Signals | None = None  # what the confidence was computed from (eval, calibrate)
     refused: str | None = None  # the answer withheld for low confidence (the evaluation judges it too)
     calibrated: bool = True  # False: no calibration was fitted for the model; a conservative default scored it
+    # Put together from the articles' own sentences (an either-or question's choices, someone's posts, a report's
+    # date): gated, not weighed by the confidence, which is still given
+    assembled: bool = False
 
     def to_json(self) -> dict:
         """The answer as JSON: `rag ask --json`, the server's `rag` field, what `rag ask` reads back from it."""
@@ -164,6 +167,7 @@ class Answer:
             "dangling": list(self.dangling),
             "signals": None if self.signals is None else self.signals.as_dict(),
             "calibrated": self.calibrated,
+            "assembled": self.assembled,
         }
 
     @classmethod
@@ -176,7 +180,8 @@ class Answer:
                    model=data["model"], embedder=data["embedder"], dangling=list(data.get("dangling") or []),
                    evidence=[Evidence(**e) for e in data["evidence"]], confidence=data["confidence"],
                    signals=Signals(**data["signals"]) if data.get("signals") else None,
-                   refused=data.get("refused"), calibrated=data.get("calibrated", True))
+                   refused=data.get("refused"), calibrated=data.get("calibrated", True),
+                   assembled=data.get("assembled", False))
 
 
 @dataclass(frozen=True)

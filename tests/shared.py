@@ -20,7 +20,7 @@ from tests.fakes import FakeGenerator, quoted
 
 # What `rag ask --json` prints (rag.types.Answer.to_json), locally and through a server.
 JSON_KEYS = {"question", "answer", "abstained", "citations", "passages", "evidence", "confidence", "timings", "model",
-             "embedder", "refused", "dangling", "signals", "calibrated"}
+             "embedder", "refused", "dangling", "signals", "calibrated", "assembled"}
 PASSAGE_KEYS = {"n", "doc_id", "source", "title", "outlet", "date", "chunk_id", "text"}
 TIMING_KEYS = {"retrieve_ms", "evidence_ms", "prompt_tokens", "first_token_ms", "first_quote_ms", "completion_tokens",
                "total_ms", "first_answer_ms"}

@@ -18,8 +18,9 @@ from rag.answer.prompting import Templates
 from rag.answer.quotes import verify
 from rag.answer.stages import STAGES
 from rag.store import open_store
-from rag.types import Citation, Quoted
+from rag.types import Answer, Citation, Quoted
 from tests.fakes import DENIAL, FakeEmbedder, FakeGenerator
+from ui.render import answer_html
 
 QUESTION = "Who denied the intelligence sharing?"
 
@@ -72,6 +73,8 @@ def test_an_answer_assembled_from_the_articles_is_gated_not_weighed(seed_index, 
     monkeypatch.setattr(stages, "ASSEMBLERS", (assembled,))
     answer = assistant.ask(QUESTION, calibration=str(strict))
     assert not answer.abstained and answer.text.startswith("Iraq's Ministry")
+    assert answer.assembled and Answer.from_json(answer.to_json()).assembled  # said so to the reader, not hidden
+    assert "Put together from the articles" in answer_html(answer, 0)
 
 
 def test_retrieval_searches_once_per_question(seed_index):

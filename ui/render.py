@@ -173,7 +173,10 @@ def answer_html(answer: Answer, turn: int, rewritten: str | None = None) -> str:
                      f'{esc(answer.text)}</div>')
     else:
         text = _paragraphs(link_citations(esc(answer.text), turn, cited))
-        if answer.confidence is not None and answer.confidence < LOW_CONFIDENCE:
+        if answer.assembled:
+            parts.append('<div class="rag-low">Put together from the articles\' own sentences: each source is '
+                         'named, check them below.</div>')
+        elif answer.confidence is not None and answer.confidence < LOW_CONFIDENCE:
             parts.append('<div class="rag-low">Low confidence: check the quoted sources below.</div>')
         parts.append(f'<div class="rag-answer">{text}</div>')
     parts.append(_rewritten(rewritten))

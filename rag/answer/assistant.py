@@ -148,4 +148,4 @@ class Assistant:
                       citations=composed.citations, passages=state.passages, timings=state.timings,
                       model=self.generator.name, embedder=self.embedder.name, dangling=composed.dangling,
                       evidence=composed.evidence, confidence=state.confidence, signals=state.signals,
-                      refused=composed.refused, calibrated=state.calibrated)
+                      refused=composed.refused, calibrated=state.calibrated, assembled=composed.assembled)

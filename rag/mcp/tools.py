@@ -62,7 +62,7 @@ def answer_result(answer: Answer) -> dict:
     shown = answer.citations or answer.passages
     return {"answer": answer.text, "abstained": answer.abstained,
             "confidence": None if answer.confidence is None else round(answer.confidence, 3),
-            "calibrated": answer.calibrated, "cited": bool(answer.citations),
+            "calibrated": answer.calibrated, "assembled": answer.assembled, "cited": bool(answer.citations),
             "sources": [_source(p, quotes.get(p.n, []) if answer.citations else []) for p in shown],
             "model": answer.model}
 

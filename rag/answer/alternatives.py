@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
+from rag.answer.asking import asking_sentence, question_parts
 from rag.answer.citations import strip_markers
 from rag.answer.compose import disagree, says_who, split_clauses
-from rag.answer.evidence import asking_sentence, question_parts
 from rag.text import capitalised_terms, content_terms
 
 FRAME_TERMS = 2  # question terms a shared opening must hold to be the question's frame, not a shared subject word

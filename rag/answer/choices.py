@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.asking import asking_sentence, is_polar
 from rag.answer.compose import Composed, lower_start, speaker
-from rag.answer.evidence import EvidenceGroup, Sentence, asking_sentence, is_polar
+from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
 from rag.types import Citation, Evidence

@@ -25,9 +25,10 @@ from rag.answer.agreement import (
     unsupported_figures,
 )
 from rag.answer.alternatives import alternatives
+from rag.answer.asking import asking_part, asking_sentence
 from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import claim, first_clause
-from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits, asking_part, asking_sentence
+from rag.answer.evidence import EvidenceGroup, Question, answer_type_fits
 from rag.answer.meeting import stitched
 from rag.answer.offices import other_office
 from rag.answer.quotes import VerifiedQuote

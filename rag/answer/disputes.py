@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.asking import MIN_SHARED, about_question, is_polar
 from rag.answer.citations import cited_numbers, strip_markers
 from rag.answer.compose import Composed, claim, first_clause, lower_start, names_speaker, speaker
-from rag.answer.evidence import MIN_SHARED, EvidenceGroup, about_question, is_polar
+from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS
 from rag.text import DENIAL, capitalised_terms, content_terms, strip_dateline

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from rag.answer.asking import about_question, asking_sentence, is_polar, question_parts
 from rag.dates import wants_recent
 from rag.text import (
     DENIAL,
@@ -109,37 +110,6 @@ class Question:
         return cls(terms={t: 1.0 for t in dict.fromkeys(terms)}, wants=wants)
 
 
-_POLAR = re.compile(r"^\W*(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|should)\b", re.IGNORECASE)
-MIN_SHARED = 2  # question terms a sentence must hold to be about what was asked
-
-
-def is_polar(question: str) -> bool:
-    """Whether the question asks yes or no ("Did ...?", "Was ...?")."""
-    return bool(_POLAR.match(question))
-
-
-def about_question(asked: set[str], names: set[str], sentence: str) -> bool:
-    """Whether a sentence is about what a question asks: two of its terms `asked`, one of them not among its
-    `names`. "Although Kataib Hezbollah denied involvement in the attacks, …" is no answer to "Did Kataib Hezbollah
-    confirm the death of a fighter?"."""
-    shared = asked.intersection(content_terms(sentence))
-    return len(shared) >= min(MIN_SHARED, len(asked)) and bool(shared - names)
-
-
-def asking_sentence(question: str) -> str:
-    """The sentence of a question that asks (its last one ending in "?"; else its last): RealTimeQA-style questions
-    open with sentences of context."""
-    sentences = [question[start:end] for start, end in sentence_spans(question)]
-    asking = [s for s in sentences if s.rstrip(" \"”’)").endswith("?")]
-    return (asking or sentences or [question])[-1]
-
-
-def asking_part(question: str) -> str:
-    """What a question asks, without the statement it may open with: its asking sentence's last part after a
-    semicolon ("The June strikes were Biden's second raid; which crossing was hit in the first one?")."""
-    return asking_sentence(question).rsplit(";", 1)[-1]
-
-
 def _article_sentences(doc: Document) -> list[Sentence]:
     """The article's sentences, without any that address a model instead of a reader (planted instructions)."""
     sentences = (Sentence(doc.doc_id, s, e, " ".join(doc.text[s:e].split())) for s, e in sentence_spans(doc.text))
@@ -198,16 +168,6 @@ def _recency(docs: list[Document], question: str, asked_on: str | None) -> dict[
     except ValueError:
         return {}
     return {doc_id: math.exp(-max(age, 0) / 7) for doc_id, age in ages.items()}
-
-
-_PART_BREAK = re.compile(r",?\s+and\s+(?=(?:who|whom|what|which|when|where|why|how|to what|in what|did|does|do|"
-                         r"was|were|is|are)\b)|;\s+|\?\s+(?=\S)", re.IGNORECASE)
-
-
-def question_parts(question: str) -> list[str]:
-    """"Who was quoted in February, and who was quoted about Babil?" -> its two questions (or just the one)."""
-    parts = [p.strip(" ,?") for p in _PART_BREAK.split(question) if len(p.split()) >= 2]
-    return parts if len(parts) > 1 else [question]
 
 
 def _part_scores(question: str, whole: Question, sentences: list[Sentence], terms: list[set[str]]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from rag.answer.asking import question_parts
 from rag.answer.citations import strip_markers
 from rag.answer.compose import first_clause, split_clauses
-from rag.answer.evidence import EvidenceGroup, Question, question_parts
+from rag.answer.evidence import EvidenceGroup, Question
 from rag.dates import MONTHS, WEEKDAYS
 from rag.text import NUMBER_WORDS, content_terms
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
+from rag.answer.asking import asking_sentence, question_parts
 from rag.answer.citations import strip_markers
 from rag.answer.compose import split_clauses
-from rag.answer.evidence import asking_sentence, question_parts
 
 # Offices that say which post someone holds, each with the class it answers for: a press secretary speaks for the
 # Pentagon as a spokesman does, a defence secretary is a minister elsewhere.

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from rag.answer.asking import asking_sentence
 from rag.answer.compose import Composed
-from rag.answer.evidence import EvidenceGroup, asking_sentence
+from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
 from rag.types import Citation, Evidence

@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.agreement import figures, undated
+from rag.answer.asking import question_parts
 from rag.answer.compose import first_clause
-from rag.answer.evidence import EvidenceGroup, Question, Sentence, question_parts
+from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.dates import MONTHS, date_marks
 from rag.text import content_terms

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.evidence import asking_sentence
+from rag.answer.asking import asking_sentence
 from rag.text import capitalised_terms, content_terms
 
 _SPEECH = r"(?:say|respond|react|describe|call|announce|claim|tell|urge|demand|ask|warn|accuse|propose)"

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.asking import asking_sentence
 from rag.answer.compose import Composed
-from rag.answer.evidence import EvidenceGroup, Sentence, asking_sentence
+from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import stem
 from rag.types import Citation, Evidence

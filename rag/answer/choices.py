@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.asking import asking_sentence, is_polar
-from rag.answer.compose import Composed, lower_start, speaker
+from rag.answer.compose import Composed, assembled_answer, lower_start, speaker
 from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
-from rag.types import Citation, Evidence
+from rag.types import Citation
 
 # "…: jets or a drone?" (after a colon or dash) and "Was it carried out by jets or a drone?" (a yes/no question's
 # frame): two short choices that end the question. Not "which city will require clear or mesh backpacks?" nor
@@ -102,7 +102,4 @@ def answer_with_choices(question: str, composed: Composed, verified: list[Verifi
     clauses = [f"{c.words}, according to {c.who} [{c.n}]" for c in given]
     text = "; ".join(clauses) + "."
     text = text[0].upper() + text[1:]
-    quotes = [VerifiedQuote(c.n, c.sentence.text, c.sentence, 1.0) for c in given]
-    cited = {c.n for c in given}
-    evidence = [Evidence(c.n, c.sentence.text) for c in given]
-    return Composed(text, False, [p for p in passages if p.n in cited], evidence, assembled=True), quotes
+    return assembled_answer(text, [VerifiedQuote.whole(c.n, c.sentence) for c in given], passages)

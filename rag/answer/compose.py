@@ -190,6 +190,15 @@ def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: lis
     return joined[0].upper() + joined[1:] + "."
 
 
+def assembled_answer(text: str, quotes: list[VerifiedQuote], passages: list[Citation]
+                     ) -> tuple[Composed, list[VerifiedQuote]]:
+    """An answer put together by code from shown sentences (rag.answer.choices, .titles, .reports): citing the
+    passages its text cites, its evidence the sentences it was put together from, and those as its quotes."""
+    cited = set(cited_numbers(text))
+    return Composed(text, False, [p for p in passages if p.n in cited],
+                    [Evidence(q.n, q.sentence.text) for q in quotes], assembled=True), quotes
+
+
 def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation]) -> Composed:
     """The checked answer: no verified quote means no answer; citations point where the words are."""
     if draft.none or not draft.answer or not verified or looks_like_instruction(draft.answer):

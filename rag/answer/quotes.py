@@ -27,6 +27,12 @@ class VerifiedQuote:
     sentence: Sentence
     overlap: float
 
+    @classmethod
+    def whole(cls, n: int, sentence: Sentence) -> VerifiedQuote:
+        """A shown sentence quoted whole, as code (not the model) quotes it: the sentence of a refocused answer's
+        value, or one an answer was assembled from."""
+        return cls(n, sentence.text, sentence, 1.0)
+
 
 def _terms(text: str) -> list[str]:
     kept = [stem(w) for w in words(text) if w not in STOPWORDS]

@@ -13,11 +13,11 @@ import re
 from datetime import date
 
 from rag.answer.asking import asking_sentence
-from rag.answer.compose import Composed
+from rag.answer.compose import Composed, assembled_answer
 from rag.answer.evidence import EvidenceGroup
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
-from rag.types import Citation, Evidence
+from rag.types import Citation
 
 _WRITTEN = r"(?:report|article|story|piece|dispatch)"
 # "What is the date of the Rudaw report on …?", "When did Rudaw publish its story on …?", "When was the Rudaw
@@ -33,9 +33,10 @@ def asks_report_date(question: str) -> bool:
     return bool(_ASKS_REPORT_DATE.search(asking_sentence(question)))
 
 
-def _named_outlet(question: str, group: EvidenceGroup) -> bool:
-    """Whether the question names one of the group's outlets ("Rudaw", "France 24"), as a word of its own."""
-    return any(re.search(rf"(?<!\w){re.escape(o)}(?!\w)", question, re.IGNORECASE) for o in group.outlets)
+def _named_outlet(question: str, group: EvidenceGroup) -> str | None:
+    """The first of the group's outlets ("Rudaw", "France 24") the question names, as a word of its own."""
+    return next((o for o in group.outlets if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", question, re.IGNORECASE)),
+                None)
 
 
 def reported_article(question: str, groups: list[EvidenceGroup]) -> tuple[int, EvidenceGroup] | None:
@@ -62,8 +63,6 @@ def answer_with_report_date(question: str, composed: Composed, verified: list[Ve
         day = date.fromisoformat(group.doc.date or "")
     except ValueError:
         return composed, verified
-    outlet = next(o for o in group.outlets if re.search(re.escape(o), question, re.IGNORECASE))
-    text = f"The {outlet} report is dated {day.day} {day:%B %Y} [{n}]."
-    quotes = [q for q in verified if q.n == n] or [VerifiedQuote(n, s.text, s, 1.0) for s in group.sentences[:1]]
-    evidence = [Evidence(q.n, q.sentence.text) for q in quotes]
-    return Composed(text, False, [p for p in passages if p.n == n], evidence, assembled=True), quotes
+    text = f"The {_named_outlet(question, group)} report is dated {day.day} {day:%B %Y} [{n}]."
+    quotes = [q for q in verified if q.n == n] or [VerifiedQuote.whole(n, s) for s in group.sentences[:1]]
+    return assembled_answer(text, quotes, passages)

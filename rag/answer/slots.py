@@ -47,7 +47,7 @@ class BetterValue:
         value it replaced (shown beside "January 2020", "… in December 2021" would support nothing)."""
         kept = [q for q in verified
                 if q.sentence != self.sentence and not slot_values(q.sentence.text, self.wants) & self.replaces]
-        return [VerifiedQuote(self.passage, self.sentence.text, self.sentence, 1.0), *kept]
+        return [VerifiedQuote.whole(self.passage, self.sentence), *kept]
 
 
 def slot_values(text: str, wants: str) -> set[str]:

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.asking import asking_sentence
-from rag.answer.compose import Composed
+from rag.answer.compose import Composed, assembled_answer
 from rag.answer.evidence import EvidenceGroup, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import stem
-from rag.types import Citation, Evidence
+from rag.types import Citation
 
 # "What US cabinet post do the articles give for Lloyd Austin?", "What is Pat Ryder's position?", "What title does
 # Reuters use for him?": the post itself is asked.
@@ -101,8 +101,5 @@ def answer_with_posts(question: str, composed: Composed, verified: list[Verified
         names = list(dict.fromkeys(outlets[n] for n in numbers if outlets.get(n)))
         source = f", according to {' and '.join(names)}" if names else ""
         clauses.append(f"{posts[0].words}{source} {''.join(f'[{n}]' for n in numbers)}")
-    chosen = [posts[0] for posts in by_key.values()]
-    quotes = [VerifiedQuote(p.n, p.sentence.text, p.sentence, 1.0) for p in chosen]
-    cited = {p.n for posts in by_key.values() for p in posts}
-    return (Composed("; ".join(clauses) + ".", False, [p for p in passages if p.n in cited],
-                     [Evidence(q.n, q.sentence.text) for q in quotes], assembled=True), quotes)
+    quotes = [VerifiedQuote.whole(posts[0].n, posts[0].sentence) for posts in by_key.values()]
+    return assembled_answer("; ".join(clauses) + ".", quotes, passages)

@@ -17,13 +17,7 @@ from rag.answer.compose import abstention, compose
 from rag.answer.confidence import gated, signals
 from rag.answer.disputes import settle_nothing
 from rag.answer.evidence import select_evidence
-from rag.answer.format import (
-    ANSWER_MARK,
-    AnswerTail,
-    answer_giving,
-    grammar_for,
-    parse_draft,
-)
+from rag.answer.format import ANSWER_MARK, AnswerTail, answer_giving, grammar_for, parse_draft
 from rag.answer.meeting import without_unmet_clauses
 from rag.answer.prompting import Templates, build_messages, render_passages, to_citation
 from rag.answer.quote_drafts import QuoteDrafter

@@ -6,6 +6,7 @@ import pytest
 
 from rag.answer.choices import answer_with_choices, choices_given, offered_choices
 from rag.answer.compose import Composed
+from rag.answer.evidence import Question
 from rag.answer.prompting import to_citation
 from tests.shared import sentences_group as group
 
@@ -39,14 +40,15 @@ def test_each_choice_with_who_gives_it_a_he_added_from_the_sentence_before():
 
 def test_two_choices_given_replace_the_models_one_sided_answer_and_its_quotes():
     passages = [to_citation(1, RUDAW)]
-    composed, quotes = answer_with_choices(QUESTION, MODEL, [], [RUDAW], passages)
+    composed, quotes = answer_with_choices(QUESTION, Question.parse(QUESTION), MODEL, [], [RUDAW], passages)
     assert composed.text == "Jets, according to Yehia Rasool [1]; a drone, according to the PMF [1]."
     assert [q.sentence for q in quotes] == RUDAW.sentences[1:]
     assert not composed.abstained and [c.n for c in composed.citations] == [1]
 
 
 def test_one_choice_shown_leaves_the_answer_as_it_was():
-    composed, quotes = answer_with_choices(QUESTION, MODEL, [], [ONE_SIDE], [to_citation(1, ONE_SIDE)])
+    passages = [to_citation(1, ONE_SIDE)]
+    composed, quotes = answer_with_choices(QUESTION, Question.parse(QUESTION), MODEL, [], [ONE_SIDE], passages)
     assert composed is MODEL and quotes == []
 
 

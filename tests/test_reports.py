@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose import Composed
+from rag.answer.evidence import Question
 from rag.answer.prompting import to_citation
 from rag.answer.reports import answer_with_report_date, asks_report_date
 from tests.shared import sentences_group as group
@@ -31,7 +32,7 @@ def test_a_reports_own_date_is_asked_only_in_so_many_words(question, asks):
 def test_the_named_outlets_dated_article_gives_the_date():
     groups = [UNDATED, DENIAL, OTHER]
     passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
-    composed, quotes = answer_with_report_date(QUESTION, MODEL, [], groups, passages)
+    composed, quotes = answer_with_report_date(QUESTION, Question.parse(QUESTION), MODEL, [], groups, passages)
     assert composed.text == "The Rudaw report is dated 27 February 2021 [2]."
     assert [c.n for c in composed.citations] == [2] and [q.n for q in quotes] == [2]
 
@@ -39,4 +40,4 @@ def test_the_named_outlets_dated_article_gives_the_date():
 def test_no_dated_article_of_that_outlet_leaves_the_answer():
     groups = [UNDATED, OTHER]
     passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
-    assert answer_with_report_date(QUESTION, MODEL, [], groups, passages) == (MODEL, [])
+    assert answer_with_report_date(QUESTION, Question.parse(QUESTION), MODEL, [], groups, passages) == (MODEL, [])

@@ -62,7 +62,7 @@ def test_an_answer_assembled_from_the_articles_is_gated_not_weighed(seed_index, 
     from rag.answer import stages
     from rag.answer.compose import Composed
 
-    def assembled(question, composed, verified, groups, passages):
+    def assembled(question, parsed, composed, verified, groups, passages):
         text = "Iraq's Ministry of Defense denied the intelligence sharing [1]."
         return Composed(text, False, passages[:1], composed.evidence, assembled=True), verified
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.compose import Composed
+from rag.answer.evidence import Question
 from rag.answer.prompting import to_citation
 from rag.answer.titles import answer_with_posts, asked_person, post_before
 from tests.shared import sentences_group as group
@@ -39,7 +40,7 @@ def test_the_post_written_before_the_name(sentence, post):
 def test_different_posts_are_each_given_with_their_outlets():
     groups = [STATE, DEFENCE, DEFENSE]
     passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
-    composed, quotes = answer_with_posts(QUESTION, MODEL, [], groups, passages)
+    composed, quotes = answer_with_posts(QUESTION, Question.parse(QUESTION), MODEL, [], groups, passages)
     assert composed.text == ("US State Secretary, according to Rudaw [1]; US Defence secretary, according to Sputnik "
                              "and Rudaw [2][3].")
     assert composed.assembled and [q.n for q in quotes] == [1, 2]
@@ -48,4 +49,4 @@ def test_different_posts_are_each_given_with_their_outlets():
 def test_one_post_throughout_leaves_the_models_answer():
     groups = [DEFENCE, DEFENSE]
     passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
-    assert answer_with_posts(QUESTION, MODEL, [], groups, passages) == (MODEL, [])
+    assert answer_with_posts(QUESTION, Question.parse(QUESTION), MODEL, [], groups, passages) == (MODEL, [])

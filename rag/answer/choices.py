@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.answer.asking import asking_sentence, is_polar
 from rag.answer.compose import Composed, assembled_answer, lower_start, speaker
-from rag.answer.evidence import EvidenceGroup, Sentence
+from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
 from rag.types import Citation
@@ -92,8 +92,8 @@ def choices_given(question: str, groups: list[EvidenceGroup]) -> list[Choice]:
     return given
 
 
-def answer_with_choices(question: str, composed: Composed, verified: list[VerifiedQuote], groups: list[EvidenceGroup],
-                        passages: list[Citation]) -> tuple[Composed, list[VerifiedQuote]]:
+def answer_with_choices(question: str, parsed: Question, composed: Composed, verified: list[VerifiedQuote],
+                        groups: list[EvidenceGroup], passages: list[Citation]) -> tuple[Composed, list[VerifiedQuote]]:
     """Where shown sentences give two or more of the question's choices, the answer names each with who gives it,
     and its quotes are those sentences; otherwise the answer and quotes as they were."""
     given = choices_given(question, groups)

@@ -14,7 +14,7 @@ from datetime import date
 
 from rag.answer.asking import asking_sentence
 from rag.answer.compose import Composed, assembled_answer
-from rag.answer.evidence import EvidenceGroup
+from rag.answer.evidence import EvidenceGroup, Question
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
 from rag.types import Citation
@@ -50,7 +50,7 @@ def reported_article(question: str, groups: list[EvidenceGroup]) -> tuple[int, E
     return max(named, key=lambda item: len(asked & set(content_terms(f"{item[1].doc.title} {item[1].text()}"))))
 
 
-def answer_with_report_date(question: str, composed: Composed, verified: list[VerifiedQuote],
+def answer_with_report_date(question: str, parsed: Question, composed: Composed, verified: list[VerifiedQuote],
                             groups: list[EvidenceGroup], passages: list[Citation]
                             ) -> tuple[Composed, list[VerifiedQuote]]:
     """For a question asking when a shown outlet's report came out, that article's date, citing it (its shown

@@ -28,6 +28,7 @@ from rag.answer.retrieve import Retriever
 from rag.answer.slots import before_value, better_value
 from rag.answer.state import AskState
 from rag.answer.titles import answer_with_posts
+from rag.answer.tolls import answer_with_tolls
 from rag.config import Config
 from rag.models.generator import Generator, Usage
 from rag.types import Event, Quoted, Retrieved, Token
@@ -154,8 +155,8 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     clause about something else left out (rag.answer.meeting), the answer cited where its words are, disputes
     attributed (a yes/no answer that a shown sentence denies gives the claim and the denial; an either-or one whose
     shown sentences give both choices, or a question about someone's post whose shown sentences give several, each
-    and who gives it: rag.answer.choices, rag.answer.titles); the date of a named outlet's report is its
-    article's (rag.answer.reports)."""
+    and who gives it: rag.answer.choices, rag.answer.titles; a toll one article gives from two sources, each count
+    and who gives it: rag.answer.tolls); the date of a named outlet's report is its article's (rag.answer.reports)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -173,14 +174,15 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     composed = compose(draft, verified, state.passages)
     composed = settle_nothing(state.question, composed, verified, state.groups, state.passages)
     for assemble in ASSEMBLERS:  # each leaves an answer to a question not of its kind as it was
-        composed, verified = assemble(state.question, composed, verified, state.groups, state.passages)
+        composed, verified = assemble(state.question, state.parsed, composed, verified, state.groups, state.passages)
     state.composed, state.verified = composed, verified
     yield from ()
 
 
 # Answers put together from the articles' own words where the shown sentences disagree, or from their dates: an
-# either-or question's choices, the posts the articles give someone, the date of an outlet's report.
-ASSEMBLERS = (answer_with_choices, answer_with_posts, answer_with_report_date)
+# either-or question's choices, the posts the articles give someone, the date of an outlet's report, a toll one
+# article gives from two sources.
+ASSEMBLERS = (answer_with_choices, answer_with_posts, answer_with_report_date, answer_with_tolls)
 
 
 def score(assistant: Parts, state: AskState) -> Iterator[Event]:

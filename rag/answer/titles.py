@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.answer.asking import asking_sentence
 from rag.answer.compose import Composed, assembled_answer
-from rag.answer.evidence import EvidenceGroup, Sentence
+from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import stem
 from rag.types import Citation
@@ -85,8 +85,8 @@ def posts_given(question: str, groups: list[EvidenceGroup]) -> list[Post]:
             if (words := post_before(sentence.text, person))]
 
 
-def answer_with_posts(question: str, composed: Composed, verified: list[VerifiedQuote], groups: list[EvidenceGroup],
-                      passages: list[Citation]) -> tuple[Composed, list[VerifiedQuote]]:
+def answer_with_posts(question: str, parsed: Question, composed: Composed, verified: list[VerifiedQuote],
+                      groups: list[EvidenceGroup], passages: list[Citation]) -> tuple[Composed, list[VerifiedQuote]]:
     """Where the shown sentences give the asked person two or more different posts, each post with the outlets that
     give it, and those sentences as the quotes; otherwise the answer and quotes as they were."""
     by_key: dict[frozenset[str], list[Post]] = {}

@@ -1,0 +1,134 @@
+"""A toll that one article gives twice, from two sources, answered with each count and who gives it.
+
+"How many fighters were killed in the June 2021 US strikes on the Syria-Iraq border?" Where the article says the
+strikes "killed at least seven fighters" and, further on, that militia groups "in a statement named four members …
+they said were killed", the sources disagree and the answer says so: "At least seven fighters, according to France
+24 [1]; four members, according to Iraqi militia groups aligned with Iran [1]." A small model writes one count, or
+takes a third from another article about another strike.
+
+Only one article's counts are set side by side: articles about strikes years apart count their dead alike, and
+which event an undated article reports cannot be told from its words. Not every second count is a dispute: "killed
+six people, including three children" counts a part, "another two were killed" adds to it, "three soldiers" and
+"two civilians" count different people, and one source giving two counts ("rose from 12 to 15") updates its own.
+Where no article gives the asked toll from two sources, the model's answer stands.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.agreement import casualties, counted_terms, figures, number_value
+from rag.answer.asking import about_question
+from rag.answer.compose import Composed, assembled_answer, lower_start, speaker
+from rag.answer.evidence import EvidenceGroup, Question, Sentence
+from rag.answer.quotes import VerifiedQuote
+from rag.text import capitalised_terms, content_terms, fold, stem
+from rag.types import Citation
+
+MAX_COUNTS = 3  # sides an answer lists: SOHR's 22, Reuters' sources' 17 and the militia's one fighter
+_NUMBER = re.compile(r"\d[\d,]*|[A-Za-z]+(?:-[A-Za-z]+)?")  # "17", "1,200", "seven", "Twenty-two" (and any word)
+_QUALIFIER = re.compile(r"\b(?:at least|more than|over|nearly|almost|about|around|up to|some|as many as|fewer than|"
+                        r"less than)\s+$", re.IGNORECASE)
+_NOUN = re.compile(r"\s+([a-z]+)")
+# A count that is a part of another or added to it: "including three children", "another two", "also killed four".
+_PART_OF = re.compile(r"\b(?:including|among|another|additional|further|also|whom)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
+# Words after a number that are not what it counts ("four were killed", "17 had been").
+_NOT_NOUN = frozenset("were was had have has are is of in and at on by killed died dead wounded injured".split())
+# People counted apart: "three soldiers" and "two civilians" are both true, not a dispute.
+_KINDS = frozenset(stem(w) for w in ("civilians children women men soldiers troops police policemen officers "
+                                     "students workers contractors journalists").split())
+# "Iraqi militia groups aligned with Iran in a statement named four members … they said were killed": who said so.
+_STATEMENT = re.compile(r"^(?P<who>[A-Z][^,;]{2,80}?)\s+in\s+a\s+(?:joint\s+)?statement\b")
+
+
+@dataclass(frozen=True)
+class Count:
+    """One count of the asked dead or wounded, as the sentence words it, who gives it, and where it is shown."""
+
+    value: float
+    words: str  # "at least seven fighters"
+    who: str
+    n: int
+    sentence: Sentence
+    kind: str | None  # the stemmed noun after the number ("fighter"), if any
+
+
+def asked_casualties(question: str, parsed: Question) -> frozenset[str]:
+    """The one casualty kind ("dead" or "hurt") a how-many question asks for; empty for any other question."""
+    if parsed.wants != "number":
+        return frozenset()
+    kinds = casualties(content_terms(question))
+    return kinds if len(kinds) == 1 else frozenset()
+
+
+def _counts_in(sentence: str, asked: frozenset[str]) -> list[float]:
+    """The sentence's counts of the asked casualty kind: a count whose neighbours name it, or the sentence's only
+    count where the sentence speaks of that kind alone."""
+    found = figures(sentence)
+    whole = casualties(content_terms(sentence))
+    return [value for value, near in found
+            if casualties(near) == asked or (not casualties(near) and whole == asked and len(found) == 1)]
+
+
+def _worded(sentence: str, value: float) -> tuple[str, str | None] | None:
+    """How the sentence words the count `value` ("at least seven fighters") and its noun's stem ("fighter"); None
+    where it is a part of another count or added to it ("including three children", "another two")."""
+    for found in _NUMBER.finditer(sentence):
+        if number_value(fold(found.group()).lower()) != value:
+            continue
+        before = sentence[:found.start()]
+        if _PART_OF.search(before):
+            return None
+        qualifier, noun = _QUALIFIER.search(before), _NOUN.match(sentence, found.end())
+        noun = noun if noun and noun[1] not in _NOT_NOUN else None
+        start, end = qualifier.start() if qualifier else found.start(), noun.end() if noun else found.end()
+        return sentence[start:end].strip(), stem(noun[1]) if noun else None
+    return None
+
+
+def _giver(sentence: str, group: EvidenceGroup) -> str | None:
+    """Who the sentence says gives its count: its speaker, the body whose statement it reports, else the outlet."""
+    who = speaker(sentence)
+    statement = _STATEMENT.match(sentence)
+    who = who or (statement["who"] if statement else None)
+    return lower_start(who) if who else (group.outlets[0] if group.outlets else None)
+
+
+def article_counts(question: str, asked: frozenset[str], n: int, group: EvidenceGroup) -> list[Count]:
+    """The asked toll as each of the article's shown sentences about the question gives it, one count per value."""
+    terms, names = counted_terms(question), capitalised_terms(question)
+    counts: dict[float, Count] = {}
+    for sentence in group.sentences:
+        if not about_question(terms, names, sentence.text):
+            continue
+        for value in _counts_in(sentence.text, asked):
+            worded, who = _worded(sentence.text, value), _giver(sentence.text, group)
+            if worded and who and value not in counts:
+                counts[value] = Count(value, worded[0], who, n, sentence, worded[1])
+    return list(counts.values())
+
+
+def disputed(counts: list[Count]) -> bool:
+    """Whether counts are one toll on which sources differ: two values from two givers, of people not told apart
+    ("three soldiers" and "two civilians" count different people)."""
+    givers = {c.who.lower() for c in counts}
+    kinds = {c.kind for c in counts if c.kind in _KINDS}
+    return len(counts) >= 2 and len(givers) >= 2 and len(kinds) < 2
+
+
+def answer_with_tolls(question: str, parsed: Question, composed: Composed, verified: list[VerifiedQuote],
+                      groups: list[EvidenceGroup], passages: list[Citation]) -> tuple[Composed, list[VerifiedQuote]]:
+    """Where one shown article gives the asked toll from two or more sources, the answer names each count with who
+    gives it, and its quotes are those sentences; otherwise the answer and quotes as they were."""
+    asked = asked_casualties(question, parsed)
+    if not asked:
+        return composed, verified
+    for n, group in enumerate(groups, start=1):
+        counts = article_counts(question, asked, n, group)[:MAX_COUNTS]
+        if disputed(counts):
+            clauses = [f"{c.words}, according to {c.who} [{c.n}]" for c in counts]
+            text = "; ".join(clauses) + "."
+            return assembled_answer(text[0].upper() + text[1:], [VerifiedQuote.whole(c.n, c.sentence) for c in counts],
+                                    passages)
+    return composed, verified

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.asking import asking_sentence, is_polar
-from rag.answer.compose import Composed, assembled_answer, lower_start, speaker
+from rag.answer.compose import Composed, lower_start, sides_answer, speaker
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import content_terms
@@ -99,7 +99,4 @@ def answer_with_choices(question: str, parsed: Question, composed: Composed, ver
     given = choices_given(question, groups)
     if len(given) < 2 or len({c.sentence for c in given}) < 2:
         return composed, verified
-    clauses = [f"{c.words}, according to {c.who} [{c.n}]" for c in given]
-    text = "; ".join(clauses) + "."
-    text = text[0].upper() + text[1:]
-    return assembled_answer(text, [VerifiedQuote.whole(c.n, c.sentence) for c in given], passages)
+    return sides_answer([(c.words, c.who, VerifiedQuote.whole(c.n, c.sentence)) for c in given], passages)

@@ -49,8 +49,8 @@ class Composed:
     evidence: list[Evidence] = field(default_factory=list)
     dangling: list[int] = field(default_factory=list)
     refused: str | None = None  # an answer withheld for low confidence
-    # Put together by code from the articles' own words and dates (rag.answer.choices, .titles, .reports), not the
-    # model's: the retrieval calibration does not weigh it; the gates still check it.
+    # Put together by code from the articles' own words and dates (rag.answer.choices, .titles, .reports, .tolls),
+    # not the model's: the retrieval calibration does not weigh it; the gates still check it.
     assembled: bool = False
 
 
@@ -192,11 +192,19 @@ def attribute_disagreement(text: str, quotes: list[VerifiedQuote], passages: lis
 
 def assembled_answer(text: str, quotes: list[VerifiedQuote], passages: list[Citation]
                      ) -> tuple[Composed, list[VerifiedQuote]]:
-    """An answer put together by code from shown sentences (rag.answer.choices, .titles, .reports): citing the
-    passages its text cites, its evidence the sentences it was put together from, and those as its quotes."""
+    """An answer put together by code from shown sentences (rag.answer.choices, .titles, .reports, .tolls): citing
+    the passages its text cites, its evidence the sentences it was put together from, and those as its quotes."""
     cited = set(cited_numbers(text))
     return Composed(text, False, [p for p in passages if p.n in cited],
                     [Evidence(q.n, q.sentence.text) for q in quotes], assembled=True), quotes
+
+
+def sides_answer(sides: list[tuple[str, str, VerifiedQuote]], passages: list[Citation]
+                 ) -> tuple[Composed, list[VerifiedQuote]]:
+    """An assembled answer that gives each side (what is said, who says it, the sentence that says it) in a clause
+    of its own: "Jets, according to Yehia Rasool [1]; a drone, according to the PMF [1]."."""
+    text = "; ".join(f"{what}, according to {who} [{quote.n}]" for what, who, quote in sides) + "."
+    return assembled_answer(text[0].upper() + text[1:], [quote for _, _, quote in sides], passages)
 
 
 def compose(draft: Draft, verified: list[VerifiedQuote], passages: list[Citation]) -> Composed:

@@ -198,7 +198,7 @@ def score(assistant: Parts, state: AskState) -> Iterator[Event]:
                             logprobs[:split], logprobs[split:], state.scores, state.usage.logprobs_available)
     state.confidence = state.calibration.probability(state.signals)
     # The calibration weighs how well retrieval matched the question; an answer assembled from the shown sentences
-    # that name what is asked (rag.answer.choices, .titles, .reports) has shown that it did, and is gated only.
+    # that name what is asked (rag.answer.choices, .titles, .reports, .tolls) has shown that it did, and is gated only.
     unsure = state.confidence < state.calibration.threshold and not state.composed.assembled
     if unsure or gated(state.signals):
         refused = abstention()

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from rag.answer.agreement import casualties, counted_terms, figures, number_value
 from rag.answer.asking import about_question
-from rag.answer.compose import Composed, assembled_answer, lower_start, speaker
+from rag.answer.compose import Composed, lower_start, sides_answer, speaker
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.answer.quotes import VerifiedQuote
 from rag.text import capitalised_terms, content_terms, fold, stem
 from rag.types import Citation
 
-MAX_COUNTS = 3  # sides an answer lists: SOHR's 22, Reuters' sources' 17 and the militia's one fighter
+MAX_COUNTS = 3  # sides an answer lists: an article rarely sets more than three sources' tolls side by side
 _NUMBER = re.compile(r"\d[\d,]*|[A-Za-z]+(?:-[A-Za-z]+)?")  # "17", "1,200", "seven", "Twenty-two" (and any word)
 _QUALIFIER = re.compile(r"\b(?:at least|more than|over|nearly|almost|about|around|up to|some|as many as|fewer than|"
                         r"less than)\s+$", re.IGNORECASE)
@@ -127,8 +127,5 @@ def answer_with_tolls(question: str, parsed: Question, composed: Composed, verif
     for n, group in enumerate(groups, start=1):
         counts = article_counts(question, asked, n, group)[:MAX_COUNTS]
         if disputed(counts):
-            clauses = [f"{c.words}, according to {c.who} [{c.n}]" for c in counts]
-            text = "; ".join(clauses) + "."
-            return assembled_answer(text[0].upper() + text[1:], [VerifiedQuote.whole(c.n, c.sentence) for c in counts],
-                                    passages)
+            return sides_answer([(c.words, c.who, VerifiedQuote.whole(c.n, c.sentence)) for c in counts], passages)
     return composed, verified

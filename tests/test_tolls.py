@@ -66,6 +66,11 @@ def test_counts_from_two_articles_are_not_set_side_by_side():
     # people counted apart: both true
     ("The US strikes on the border killed three soldiers, the army said.",
      "Two civilians were killed in the strikes on the border, residents said."),
+    # another event told of in the same article
+    ("The US strikes on the border killed seven fighters, the army said.",
+     "Last month a similar US strike on the border killed 12 fighters, the monitor said."),
+    ("The US strikes on the border killed seven fighters, the army said.",
+     "US strikes on the border in 2019 killed 25 fighters, the monitor said."),
 ])
 def test_a_part_an_update_or_other_people_are_no_dispute(sentences):
     article = group("d", "AP", *sentences)

@@ -40,6 +40,11 @@ _KINDS = frozenset(stem(w) for w in ("civilians children women men soldiers troo
                                      "students workers contractors journalists").split())
 # "Iraqi militia groups aligned with Iran in a statement named four members … they said were killed": who said so.
 _STATEMENT = re.compile(r"^(?P<who>[A-Z][^,;]{2,80}?)\s+in\s+a\s+(?:joint\s+)?statement\b")
+# A sentence that tells of another event in the asked one's article: "It followed a similar attack on Balad Air Base
+# on Sunday, injuring one contractor", "Last month a strike killed 12": its toll is not a side of the asked one's.
+_ANOTHER_EVENT = re.compile(r"\b(?:a similar|an earlier|a previous|a separate|followed|(?:last|earlier this)\s+"
+                            r"(?:week|month|year))\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,19 @@ def _giver(sentence: str, group: EvidenceGroup) -> str | None:
     return lower_start(who) if who else (group.outlets[0] if group.outlets else None)
 
 
+def another_event(sentence: str, question: str) -> bool:
+    """Whether a sentence tells of an event other than the asked one: a similar or earlier one, last month's, or
+    one of another year than the question names (a question that names none may be of any year)."""
+    asked_years = set(_YEAR.findall(question))
+    return bool(_ANOTHER_EVENT.search(sentence)) or bool(asked_years and set(_YEAR.findall(sentence)) - asked_years)
+
+
 def article_counts(question: str, asked: frozenset[str], n: int, group: EvidenceGroup) -> list[Count]:
     """The asked toll as each of the article's shown sentences about the question gives it, one count per value."""
     terms, names = counted_terms(question), capitalised_terms(question)
     counts: dict[float, Count] = {}
     for sentence in group.sentences:
-        if not about_question(terms, names, sentence.text):
+        if not about_question(terms, names, sentence.text) or another_event(sentence.text, question):
             continue
         for value in _counts_in(sentence.text, asked):
             worded, who = _worded(sentence.text, value), _giver(sentence.text, group)

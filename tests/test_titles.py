@@ -21,6 +21,8 @@ MODEL = Composed("Lloyd Austin is the US Defence secretary [2].", False)
 @pytest.mark.parametrize("question, person", [
     (QUESTION, "Lloyd Austin"),
     ("What is Pat Ryder's position?", "Pat Ryder"),
+    ("What post do the articles give Iraqi Prime Minister Mustafa al-Kadhimi?", "Mustafa al-Kadhimi"),
+    ("What rank do the articles give General Austin?", "Austin"),  # the rank the question writes is no name
     ("Who met Lloyd Austin in Washington?", None),  # no post asked
 ])
 def test_the_person_whose_post_is_asked(question, person):

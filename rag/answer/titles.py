@@ -23,7 +23,8 @@ from rag.types import Citation
 # "What US cabinet post do the articles give for Lloyd Austin?", "What is Pat Ryder's position?", "What title does
 # Reuters use for him?": the post itself is asked.
 _ASKS_POST = re.compile(r"\b(?:what|which)\s+(?:[\w'’-]+\s+){0,3}?(?:post|title|position|job|rank)s?\b", re.IGNORECASE)
-_PERSON = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'.-]+\s+){1,3}[A-Z][\w’'-]+")  # "Lloyd Austin", "Pat Ryder's"
+# "Lloyd Austin", "Pat Ryder's", "Mustafa al-Kadhimi" (a surname's particle in lower case), after up to four words
+_PERSON = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'.-]+\s+){1,4}(?:(?:al|el|bin|ibn|de|van|von)[-\s])?[A-Z][\w’'-]+")
 # Words a post is made of (a rank or an office); a run before a name without one is no post ("In April, Ryder").
 _POST_WORDS = frozenset("secretary minister spokesman spokesperson spokeswoman president ambassador envoy governor "
                         "mayor senator chairman chairwoman general colonel major admiral commander chief director "
@@ -54,7 +55,13 @@ def asked_person(question: str) -> str | None:
     if not _ASKS_POST.search(asking):
         return None
     names = [m.group().removesuffix("'s").removesuffix("’s") for m in _PERSON.finditer(asking) if m.start() > 0]
-    return names[-1] if names else None
+    if not names:
+        return None
+    # "Iraqi Prime Minister Mustafa al-Kadhimi": the name is what follows the post the question writes before it
+    words = names[-1].split()
+    posts = [i for i, word in enumerate(words) if word.lower() in _POST_WORDS]
+    name = words[posts[-1] + 1:] if posts else words
+    return " ".join(name) or None
 
 
 def post_before(sentence: str, person: str) -> str | None:

@@ -25,8 +25,9 @@ _CLASSES = {
     "mayor": {"mayor"}, "senator": {"senator"}, "chairman": {"chair"}, "chairwoman": {"chair"},
     "king": {"monarch"}, "queen": {"monarch"}, "prince": {"monarch"},
 }
+OFFICES = frozenset(_CLASSES)  # the offices a person holds, by name (rag.answer.titles adds ranks and deputies)
 # Person offices whose holder a body cannot be: asked for, a ministry or department is not an answer.
-_PEOPLE = frozenset(_CLASSES) | {"commander", "pilot", "general", "leader", "chief", "official"}
+_PEOPLE = OFFICES | {"commander", "pilot", "general", "leader", "chief", "official"}
 _OFFICE_WORDS = "|".join(sorted(_PEOPLE, key=len, reverse=True))
 # "Who was the Pentagon spokesman …", "which Iraqi defense minister …": the office is the asked phrase's own noun
 # (not "the prime minister's office", whose office is asked).

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rag.answer.asking import asking_sentence
 from rag.answer.compose import Composed, assembled_answer
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
+from rag.answer.offices import OFFICES
 from rag.answer.quotes import VerifiedQuote
 from rag.text import stem
 from rag.types import Citation
@@ -26,9 +27,8 @@ _ASKS_POST = re.compile(r"\b(?:what|which)\s+(?:[\w'’-]+\s+){0,3}?(?:post|titl
 # "Lloyd Austin", "Pat Ryder's", "Mustafa al-Kadhimi" (a surname's particle in lower case), after up to four words
 _PERSON = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'.-]+\s+){1,4}(?:(?:al|el|bin|ibn|de|van|von)[-\s])?[A-Z][\w’'-]+")
 # Words a post is made of (a rank or an office); a run before a name without one is no post ("In April, Ryder").
-_POST_WORDS = frozenset("secretary minister spokesman spokesperson spokeswoman president ambassador envoy governor "
-                        "mayor senator chairman chairwoman general colonel major admiral commander chief director "
-                        "deputy lieutenant captain sergeant premier prosecutor".split())
+_POST_WORDS = OFFICES | frozenset("general colonel major admiral commander chief director deputy lieutenant captain "
+                                  "sergeant prosecutor".split())
 _JOINS = frozenset({"of", "for", "to"})
 _NOT_PART = frozenset({"us", "u.s.", "the", "of", "for", "to"})  # "US Defence secretary" is the Defense secretary
 _TOKEN = re.compile(r"[\w’'.-]+|[^\w\s]")

@@ -7,7 +7,7 @@ import pytest
 from rag.answer.compose import Composed
 from rag.answer.evidence import Question
 from rag.answer.prompting import to_citation
-from rag.answer.tolls import answer_with_tolls, article_counts, asked_casualties, disputed
+from rag.answer.tolls import answer_with_tolls, article_counts, asked_casualties, disputed, named_sources
 from tests.shared import sentences_group as group
 
 QUESTION = "How many fighters were killed in the June 2021 US strikes on the Syria-Iraq border?"
@@ -76,3 +76,35 @@ def test_a_part_an_update_or_other_people_are_no_dispute(sentences):
     article = group("d", "AP", *sentences)
     counts = article_counts(QUESTION, ASKED, 1, article)
     assert not disputed(counts)
+
+
+NAMED = "What death tolls did Reuters' sources and the Syrian Observatory give for the February 2021 strikes?"
+LOCAL = group("e", "ESTA", "Local sources and a medical source in eastern Syria told Reuters that at least 17 people "
+                           "had been killed in the February 2021 strikes.")
+SOHR = group("f", "Rudaw", "Twenty-two militiamen were killed in the strikes, the Syrian Observatory for Human Rights "
+                           "(SOHR) reported.")
+
+
+@pytest.mark.parametrize("question, named", [
+    (NAMED, [("Reuters' sources", ["Reuters"]), ("the Syrian Observatory", ["Syrian", "Observatory"])]),
+    ("How many people were killed in the strikes, according to SOHR and Reuters?", [("SOHR", ["SOHR"]),
+                                                                                    ("Reuters", ["Reuters"])]),
+    ("How many did the ministry say were killed?", []),  # no name to find it by
+])
+def test_the_sources_a_toll_question_names(question, named):
+    assert named_sources(question) == named
+
+
+def test_each_named_sources_toll_is_a_side_wherever_its_article_is():
+    groups = [LOCAL, SOHR]
+    passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
+    composed, quotes = answer_with_tolls(NAMED, Question.parse(NAMED), MODEL, [], groups, passages)
+    assert composed.text == ("At least 17 people, according to local sources and a medical source in eastern Syria "
+                             "(Reuters) [1]; twenty-two militiamen, according to the Syrian Observatory for Human "
+                             "Rights (SOHR) [2].")
+    assert [q.n for q in quotes] == [1, 2]
+
+
+def test_a_named_source_not_shown_leaves_the_answer_as_it_was():
+    passages = [to_citation(1, LOCAL)]
+    assert answer_with_tolls(NAMED, Question.parse(NAMED), MODEL, [], [LOCAL], passages) == (MODEL, [])

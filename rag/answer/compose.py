@@ -95,9 +95,11 @@ def says_who(clause: str) -> bool:
 
 
 def lower_start(clause: str) -> str:
-    """Lower-case the clause's first word when it is an ordinary word ("The strikes" -> "the strikes")."""
-    first = clause.split(" ", 1)[0]
-    return clause[0].lower() + clause[1:] if first.lower() in STOPWORDS or first.lower() in NUMBER_WORDS else clause
+    """Lower-case the clause's first word when it is an ordinary word ("The strikes" -> "the strikes", "Twenty-two
+    militiamen" -> "twenty-two militiamen")."""
+    first = clause.split(" ", 1)[0].lower()
+    ordinary = first in STOPWORDS or first.split("-")[0] in NUMBER_WORDS
+    return clause[0].lower() + clause[1:] if ordinary else clause
 
 
 def _attribution(clause: str, quotes: list[VerifiedQuote], passages: dict[int, Citation],

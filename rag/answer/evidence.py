@@ -98,7 +98,7 @@ class Question:
         # What is wanted is read from the sentence that asks: "…, a growing number of people are fleeing their
         # cities. Where are many Americans moving?" wants a place, not a number.
         lowered = " ".join(words(asking_sentence(question)))
-        if re.search(r"\bhow (many|much)\b|\bnumber of\b|\btoll\b|\bfigure\b|\bpercent|" + _QUANTITY, lowered):
+        if re.search(r"\bhow (many|much)\b|\bnumber of\b|\btolls?\b|\bfigures?\b|\bpercent|" + _QUANTITY, lowered):
             wants = "number"
         elif re.search(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", lowered):
             wants = "date"

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.agreement import casualties, counted_terms, figures, number_value
-from rag.answer.asking import about_question
+from rag.answer.asking import about_question, asking_sentence
 from rag.answer.compose import Composed, lower_start, sides_answer, speaker
 from rag.answer.evidence import EvidenceGroup, Question, Sentence
 from rag.answer.quotes import VerifiedQuote
@@ -45,6 +45,17 @@ _STATEMENT = re.compile(r"^(?P<who>[A-Z][^,;]{2,80}?)\s+in\s+a\s+(?:joint\s+)?st
 _ANOTHER_EVENT = re.compile(r"\b(?:a similar|an earlier|a previous|a separate|followed|(?:last|earlier this)\s+"
                             r"(?:week|month|year))\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# "What death tolls did Reuters' sources and the Syrian Observatory give …?", "… according to SOHR and Reuters?": the
+# question names whose tolls it asks, and each is a side wherever its article is.
+_NAMED = re.compile(r"\b(?:did|do|does)\s+(?P<did>.+?)\s+(?:give|report|cite|put|say|count|record)\b"
+                    r"|\baccording to\s+(?P<according>[^?,;]+)", re.IGNORECASE)
+_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+_NAME_WORD = re.compile(r"\b[A-Z][\w.-]*")
+# A speaker opening its sentence with an ordinary word and no name after it ("Local sources and a medical source"),
+# not a name ("Iraqi militia groups", "Kataib Hezbollah"): the second word is in lower case, the first is a common
+# description of a source.
+_ORDINARY = re.compile(r"^(?:Local|Medical|Hospital|Security|Military|Police|Health|Government|Rescue|Civil|Witnesses|"
+                       r"Residents|Officials|Sources|Activists|Doctors|Medics|Monitors)\b(?!\s+[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -92,12 +103,23 @@ def _worded(sentence: str, value: float) -> tuple[str, str | None] | None:
     return None
 
 
-def _giver(sentence: str, group: EvidenceGroup) -> str | None:
-    """Who the sentence says gives its count: its speaker, the body whose statement it reports, else the outlet."""
-    who = speaker(sentence)
+def _named_giver(sentence: str) -> str | None:
+    """Who the sentence names as giving its count: its speaker, else the body whose statement it reports."""
     statement = _STATEMENT.match(sentence)
-    who = who or (statement["who"] if statement else None)
-    return lower_start(who) if who else (group.outlets[0] if group.outlets else None)
+    who = speaker(sentence) or (statement["who"] if statement else None)
+    if who and sentence.startswith(who) and _ORDINARY.match(who):
+        return who[0].lower() + who[1:]  # "Local sources and a medical source …": capitalised as the sentence opens
+    return lower_start(who) if who else None
+
+
+def _giver(sentence: str, group: EvidenceGroup) -> str | None:
+    """Who gives the sentence's count: the one it names, else the outlet."""
+    return _named_giver(sentence) or (group.outlets[0] if group.outlets else None)
+
+
+def _sentence_counts(sentence: str, asked: frozenset[str]) -> list[tuple[float, str, str | None]]:
+    """The sentence's counts of the asked kind that are no part of another, each with its words and noun."""
+    return [(value, *worded) for value in _counts_in(sentence, asked) if (worded := _worded(sentence, value))]
 
 
 def another_event(sentence: str, question: str) -> bool:
@@ -114,11 +136,41 @@ def article_counts(question: str, asked: frozenset[str], n: int, group: Evidence
     for sentence in group.sentences:
         if not about_question(terms, names, sentence.text) or another_event(sentence.text, question):
             continue
-        for value in _counts_in(sentence.text, asked):
-            worded, who = _worded(sentence.text, value), _giver(sentence.text, group)
-            if worded and who and value not in counts:
-                counts[value] = Count(value, worded[0], who, n, sentence, worded[1])
+        who = _giver(sentence.text, group)
+        for value, words, kind in _sentence_counts(sentence.text, asked):
+            words = lower_start(words)
+            if who and value not in counts:
+                counts[value] = Count(value, words, who, n, sentence, kind)
     return list(counts.values())
+
+
+def named_sources(question: str) -> list[tuple[str, list[str]]]:
+    """The sources a toll question names, each as it writes it and by its capitalised words ("the Syrian
+    Observatory", ["Syrian", "Observatory"]); a source named without one ("the ministry") is left out."""
+    found = _NAMED.search(asking_sentence(question))
+    if not found:
+        return []
+    named = [part.strip() for part in _SEPARATOR.split(found["did"] or found["according"]) if part.strip()]
+    return [(part, words) for part in named if (words := _NAME_WORD.findall(part.replace("’", "'").split("'")[0]))]
+
+
+def named_counts(question: str, asked: frozenset[str], groups: list[EvidenceGroup]) -> list[Count]:
+    """Each named source's toll, from the best-ranked shown sentence about the question that names it and gives one
+    count, wherever its article is."""
+    terms, names = counted_terms(question), capitalised_terms(question)
+    shown = [(n, s.text, s) for n, group in enumerate(groups, start=1) for s in group.sentences
+             if about_question(terms, names, s.text) and not another_event(s.text, question)]
+    counts = []
+    for part, words in named_sources(question):
+        for n, text, sentence in shown:
+            found = _sentence_counts(text, asked)
+            if len(found) == 1 and all(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
+                who = _named_giver(text)
+                # "Local sources … told Reuters": the sentence's speaker, with the source the question named
+                who = part if who is None else who if all(w in who for w in words) else f"{who} ({' '.join(words)})"
+                counts.append(Count(found[0][0], lower_start(found[0][1]), who, n, sentence, found[0][2]))
+                break
+    return counts
 
 
 def disputed(counts: list[Count]) -> bool:
@@ -136,6 +188,9 @@ def answer_with_tolls(question: str, parsed: Question, composed: Composed, verif
     asked = asked_casualties(question, parsed)
     if not asked:
         return composed, verified
+    named = named_counts(question, asked, groups)
+    if 2 <= len(named) == len(named_sources(question)) and len({c.sentence for c in named}) == len(named):
+        return sides_answer([(c.words, c.who, VerifiedQuote.whole(c.n, c.sentence)) for c in named], passages)
     for n, group in enumerate(groups, start=1):
         counts = article_counts(question, asked, n, group)[:MAX_COUNTS]
         if disputed(counts):

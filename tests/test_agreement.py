@@ -151,6 +151,12 @@ def test_an_answer_to_the_names_of_someone_must_name_someone_the_question_does_n
     assert not _lacks("What is the weather pattern called?", "It is called a heat dome [1].")
 
 
+def test_a_count_of_the_dead_answers_a_death_toll():
+    tolls = "What death tolls did Reuters' sources and the Syrian Observatory give for the February 2021 strikes?"
+    assert not _lacks(tolls, "At least 17 people killed, according to local sources (Reuters) [1]; 22 killed [2].")
+    assert _lacks(tolls, "At least 17 people, according to local sources (Reuters) [1].")  # nothing says they died
+
+
 def test_a_count_of_the_dead_is_no_count_of_the_wounded():
     wounded = "How many people were wounded in the US strike on the PMF base in Babil province?"
     killed = "The US military struck a PMF base in Babil province on Tuesday; four fighters were killed in the attack."

@@ -37,16 +37,16 @@ def test_only_a_how_many_question_about_the_dead_or_the_wounded_asks_a_toll(ques
 
 def test_each_count_with_who_gives_it_the_outlet_where_the_sentence_names_nobody():
     counts = article_counts(QUESTION, ASKED, 1, FRANCE24)
-    assert [(c.words, c.who) for c in counts] == [("at least seven fighters", "France 24"),
-                                                  ("four members", "Iraqi militia groups aligned with Iran")]
+    assert [(c.words, c.who) for c in counts] == [("at least seven fighters killed", "France 24"),
+                                                  ("four members killed", "Iraqi militia groups aligned with Iran")]
 
 
 def test_two_sources_in_one_article_replace_the_models_answer_and_its_quotes():
     groups = [FRANCE24, ESTA]
     passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
     composed, quotes = answer_with_tolls(QUESTION, Question.parse(QUESTION), MODEL, [], groups, passages)
-    assert composed.text == ("At least seven fighters, according to France 24 [1]; four members, according to Iraqi "
-                             "militia groups aligned with Iran [1].")
+    assert composed.text == ("At least seven fighters killed, according to France 24 [1]; four members killed, "
+                             "according to Iraqi militia groups aligned with Iran [1].")
     assert composed.assembled and [c.n for c in composed.citations] == [1]
     assert [q.sentence for q in quotes] == FRANCE24.sentences
 
@@ -99,9 +99,9 @@ def test_each_named_sources_toll_is_a_side_wherever_its_article_is():
     groups = [LOCAL, SOHR]
     passages = [to_citation(n, g) for n, g in enumerate(groups, start=1)]
     composed, quotes = answer_with_tolls(NAMED, Question.parse(NAMED), MODEL, [], groups, passages)
-    assert composed.text == ("At least 17 people, according to local sources and a medical source in eastern Syria "
-                             "(Reuters) [1]; twenty-two militiamen, according to the Syrian Observatory for Human "
-                             "Rights (SOHR) [2].")
+    assert composed.text == ("At least 17 people killed, according to local sources and a medical source in eastern "
+                             "Syria (Reuters) [1]; twenty-two militiamen killed, according to the Syrian Observatory "
+                             "for Human Rights (SOHR) [2].")
     assert [q.n for q in quotes] == [1, 2]
 
 

@@ -17,6 +17,7 @@ from statistics import fmean, median
 from typing import Mapping, Sequence
 
 from rag.answer.agreement import (
+    casualties,
     counted_terms,
     counts_other_casualties,
     figures,
@@ -128,8 +129,10 @@ def lacks_what_is_asked(question: str, parsed: Question, answer: str, outlets: t
             return False  # "one fighter was killed": figures() leaves "one" out, so it is taken as it stands
         # A count counts something asked: "1 contractor was killed" does not answer "How many US soldiers were
         # hurt?", though it is a count of its own. A bare count ("12 [1].") has nothing beside it to tell.
-        counted = counted_terms(question)
-        return not any(not near or counted.intersection(near) for value, near in figures(first) if value not in given)
+        # "12 people killed" counts what "What death tolls …?" asks: the dead are what a death toll counts.
+        counted, kinds = counted_terms(question), casualties(content_terms(question))
+        return not any(not near or counted.intersection(near) or kinds & casualties(near)
+                       for value, near in figures(first) if value not in given)
     if parsed.wants == "date":
         return not date_marks(strip_markers(first)) - date_marks(question)
     if asks_for_a_name(question):

@@ -45,6 +45,7 @@ _STATEMENT = re.compile(r"^(?P<who>[A-Z][^,;]{2,80}?)\s+in\s+a\s+(?:joint\s+)?st
 _ANOTHER_EVENT = re.compile(r"\b(?:a similar|an earlier|a previous|a separate|followed|(?:last|earlier this)\s+"
                             r"(?:week|month|year))\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_SAID_AS = {"dead": "killed", "hurt": "wounded"}  # what each side's count counts, in the answer's words
 # "What death tolls did Reuters' sources and the Syrian Observatory give …?", "… according to SOHR and Reuters?": the
 # question names whose tolls it asks, and each is a side wherever its article is.
 _NAMED = re.compile(r"\b(?:did|do|does)\s+(?P<did>.+?)\s+(?:give|report|cite|put|say|count|record)\b"
@@ -118,8 +119,10 @@ def _giver(sentence: str, group: EvidenceGroup) -> str | None:
 
 
 def _sentence_counts(sentence: str, asked: frozenset[str]) -> list[tuple[float, str, str | None]]:
-    """The sentence's counts of the asked kind that are no part of another, each with its words and noun."""
-    return [(value, *worded) for value in _counts_in(sentence, asked) if (worded := _worded(sentence, value))]
+    """The sentence's counts of the asked kind that are no part of another, each with its words (and what they
+    count: "at least 17 people killed", as an answer's side must say) and noun."""
+    found = [(value, *worded) for value in _counts_in(sentence, asked) if (worded := _worded(sentence, value))]
+    return [(value, lower_start(f"{words} {_SAID_AS[next(iter(asked))]}"), kind) for value, words, kind in found]
 
 
 def another_event(sentence: str, question: str) -> bool:
@@ -138,7 +141,6 @@ def article_counts(question: str, asked: frozenset[str], n: int, group: Evidence
             continue
         who = _giver(sentence.text, group)
         for value, words, kind in _sentence_counts(sentence.text, asked):
-            words = lower_start(words)
             if who and value not in counts:
                 counts[value] = Count(value, words, who, n, sentence, kind)
     return list(counts.values())
@@ -168,7 +170,7 @@ def named_counts(question: str, asked: frozenset[str], groups: list[EvidenceGrou
                 who = _named_giver(text)
                 # "Local sources … told Reuters": the sentence's speaker, with the source the question named
                 who = part if who is None else who if all(w in who for w in words) else f"{who} ({' '.join(words)})"
-                counts.append(Count(found[0][0], lower_start(found[0][1]), who, n, sentence, found[0][2]))
+                counts.append(Count(found[0][0], found[0][1], who, n, sentence, found[0][2]))
                 break
     return counts
 

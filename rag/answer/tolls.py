@@ -1,16 +1,18 @@
-"""A toll that one article gives twice, from two sources, answered with each count and who gives it.
+"""A toll given from two sources, answered with each count and who gives it.
 
 "How many fighters were killed in the June 2021 US strikes on the Syria-Iraq border?" Where the article says the
 strikes "killed at least seven fighters" and, further on, that militia groups "in a statement named four members …
-they said were killed", the sources disagree and the answer says so: "At least seven fighters, according to France
-24 [1]; four members, according to Iraqi militia groups aligned with Iran [1]." A small model writes one count, or
-takes a third from another article about another strike.
+they said were killed", the sources disagree and the answer says so: "At least seven fighters killed, according to
+France 24 [1]; four members killed, according to Iraqi militia groups aligned with Iran [1]." A small model writes
+one count, or takes a third from another article about another strike.
 
 Only one article's counts are set side by side: articles about strikes years apart count their dead alike, and
-which event an undated article reports cannot be told from its words. Not every second count is a dispute: "killed
-six people, including three children" counts a part, "another two were killed" adds to it, "three soldiers" and
-"two civilians" count different people, and one source giving two counts ("rose from 12 to 15") updates its own.
-Where no article gives the asked toll from two sources, the model's answer stands.
+which event an undated article reports cannot be told from its words. A question that names its sources ("What
+death tolls did Reuters' sources and the Syrian Observatory give …?") says which sides it wants: each named source's
+toll is one, wherever its article is. Not every second count is a dispute: "killed six people, including three
+children" counts a part, "another two were killed" adds to it, "three soldiers" and "two civilians" count different
+people, one source giving two counts ("rose from 12 to 15") updates its own, and "a similar attack" last month is
+another event. Where no toll is given from two sources, the model's answer stands.
 """
 
 from __future__ import annotations
@@ -167,12 +169,19 @@ def named_counts(question: str, asked: frozenset[str], groups: list[EvidenceGrou
         for n, text, sentence in shown:
             found = _sentence_counts(text, asked)
             if len(found) == 1 and all(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
-                who = _named_giver(text)
-                # "Local sources … told Reuters": the sentence's speaker, with the source the question named
-                who = part if who is None else who if all(w in who for w in words) else f"{who} ({' '.join(words)})"
-                counts.append(Count(found[0][0], found[0][1], who, n, sentence, found[0][2]))
+                counts.append(Count(found[0][0], found[0][1], _named_side(text, part, words), n, sentence,
+                                    found[0][2]))
                 break
     return counts
+
+
+def _named_side(sentence: str, part: str, words: list[str]) -> str:
+    """Who gives a named source's toll: the sentence's speaker, with the source the question named where the
+    speaker is not it ("local sources … (Reuters)" of "Local sources … told Reuters"), else the question's words."""
+    who = _named_giver(sentence)
+    if who is None:
+        return part
+    return who if all(w in who for w in words) else f"{who} ({' '.join(words)})"
 
 
 def disputed(counts: list[Count]) -> bool:
@@ -185,8 +194,9 @@ def disputed(counts: list[Count]) -> bool:
 
 def answer_with_tolls(question: str, parsed: Question, composed: Composed, verified: list[VerifiedQuote],
                       groups: list[EvidenceGroup], passages: list[Citation]) -> tuple[Composed, list[VerifiedQuote]]:
-    """Where one shown article gives the asked toll from two or more sources, the answer names each count with who
-    gives it, and its quotes are those sentences; otherwise the answer and quotes as they were."""
+    """Where the sources the question names each give the asked toll, or one shown article gives it from two or
+    more sources, the answer names each count with who gives it, and its quotes are those sentences; otherwise the
+    answer and quotes as they were."""
     asked = asked_casualties(question, parsed)
     if not asked:
         return composed, verified

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rag.errors import ConfigError
-from rag.models.llama_layout import CHOICES as REPACK_CHOICES
-from rag.models.weights import CHOICES as WEIGHTS_CHOICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_K = 50  # more passages than this do not fit any model's context; a larger k is a typo
@@ -111,7 +109,11 @@ _LIMITS: dict[str, tuple[float | None, float | None]] = {
     "serve_max_question_chars": (1, None), "model_timeout": (1, None), "ray_workers": (0, None),
     "ray_batch_size": (1, None), "ray_gpus_per_worker": (0, None),
 }
+# The values the llama.cpp settings take; rag.models.llama_layout and .weights read them from here, so the config
+# imports nothing from the models (which read the config).
+REPACK_CHOICES = ("auto", "on", "off")
 AMX_CHOICES = ("auto", "on", "off")
+WEIGHTS_CHOICES = ("auto", "shipped", "q8_0")
 MODEL_SERVERS = ("auto", "llama.cpp", "llama-cpp-python", "vllm", "ollama", "openai")
 
 

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
-CHOICES = ("auto", "on", "off")
+from rag.config import REPACK_CHOICES
+
 # A typical answer (eval/RESULTS.md): ~270 new prompt tokens read (the fixed part is restored from a saved state),
 # ~85 written, of which ~15 are checked in batches; the model is loaded once per `rag ask`.
 ANSWER_PROMPT_TOKENS = 270
@@ -57,8 +58,8 @@ def measured_speeds(probe_detail: str) -> dict[bool, LayoutSpeed] | None:
 def choose_layout(setting: str, cpu_flags: Sequence[str], measured: Mapping[bool, LayoutSpeed] | None = None
                   ) -> tuple[bool, str]:
     """The `llama_repack` setting decided: whether to repack, and why ("" when the setting forces it)."""
-    if setting not in CHOICES:
-        raise ValueError(f"llama_repack must be one of {', '.join(CHOICES)}, got {setting!r}")
+    if setting not in REPACK_CHOICES:
+        raise ValueError(f"llama_repack must be one of {', '.join(REPACK_CHOICES)}, got {setting!r}")
     if setting != "auto":
         return setting == "on", ""
     if measured:

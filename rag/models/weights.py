@@ -16,7 +16,6 @@ from pathlib import Path
 
 from rag.errors import ModelError
 
-CHOICES = ("auto", "shipped", "q8_0")
 _Q8_0 = 7  # llama.cpp's LLAMA_FTYPE_MOSTLY_Q8_0
 # File types of 8 bits a weight or more (F32, F16, Q8_0, BF16): "auto" reads them as they are, since a Q8_0 copy
 # would gain nothing (Q8_0) or lose precision the user chose to keep.

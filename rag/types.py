@@ -147,7 +147,7 @@ class Answer:
     refused: str | None = None  # the answer withheld for low confidence (the evaluation judges it too)
     calibrated: bool = True  # False: no calibration was fitted for the model; a conservative default scored it
     # Put together from the articles' own sentences (an either-or question's choices, someone's posts, a report's
-    # date): gated, not weighed by the confidence, which is still given
+    # date, a toll from two sources): gated, not weighed by the confidence, which is still given
     assembled: bool = False
 
     def to_json(self) -> dict:

@@ -155,8 +155,9 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
     clause about something else left out (rag.answer.meeting), the answer cited where its words are, disputes
     attributed (a yes/no answer that a shown sentence denies gives the claim and the denial; an either-or one whose
     shown sentences give both choices, or a question about someone's post whose shown sentences give several, each
-    and who gives it: rag.answer.choices, rag.answer.titles; a toll one article gives from two sources, each count
-    and who gives it: rag.answer.tolls); the date of a named outlet's report is its article's (rag.answer.reports)."""
+    and who gives it: rag.answer.choices, rag.answer.titles; a toll one article, or the sources the question
+    names, give from two sources, each count and who gives it: rag.answer.tolls); the date of a named outlet's
+    report is its article's (rag.answer.reports)."""
     if not state.passages:
         return
     draft = state.draft = parse_draft(state.raw)
@@ -180,8 +181,8 @@ def check(assistant: Parts, state: AskState) -> Iterator[Event]:
 
 
 # Answers put together from the articles' own words where the shown sentences disagree, or from their dates: an
-# either-or question's choices, the posts the articles give someone, the date of an outlet's report, a toll one
-# article gives from two sources.
+# either-or question's choices, the posts the articles give someone, the date of an outlet's report, a toll given
+# from two sources (in one article, or by the sources the question names).
 ASSEMBLERS = (answer_with_choices, answer_with_posts, answer_with_report_date, answer_with_tolls)
 
 

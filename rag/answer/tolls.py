@@ -134,13 +134,16 @@ def another_event(sentence: str, question: str) -> bool:
     return bool(_ANOTHER_EVENT.search(sentence)) or bool(asked_years and set(_YEAR.findall(sentence)) - asked_years)
 
 
+def _toll_sentences(question: str, group: EvidenceGroup) -> list[Sentence]:
+    """The group's shown sentences that may give the asked toll: about the question, and of no other event."""
+    terms, names = counted_terms(question), capitalised_terms(question)
+    return [s for s in group.sentences if about_question(terms, names, s.text) and not another_event(s.text, question)]
+
+
 def article_counts(question: str, asked: frozenset[str], n: int, group: EvidenceGroup) -> list[Count]:
     """The asked toll as each of the article's shown sentences about the question gives it, one count per value."""
-    terms, names = counted_terms(question), capitalised_terms(question)
     counts: dict[float, Count] = {}
-    for sentence in group.sentences:
-        if not about_question(terms, names, sentence.text) or another_event(sentence.text, question):
-            continue
+    for sentence in _toll_sentences(question, group):
         who = _giver(sentence.text, group)
         for value, words, kind in _sentence_counts(sentence.text, asked):
             if who and value not in counts:
@@ -160,19 +163,18 @@ def named_sources(question: str) -> list[tuple[str, list[str]]]:
 
 def named_counts(question: str, asked: frozenset[str], groups: list[EvidenceGroup]) -> list[Count]:
     """Each named source's toll, from the best-ranked shown sentence about the question that names it and gives one
-    count, wherever its article is."""
-    terms, names = counted_terms(question), capitalised_terms(question)
-    shown = [(n, s.text, s) for n, group in enumerate(groups, start=1) for s in group.sentences
-             if about_question(terms, names, s.text) and not another_event(s.text, question)]
+    count, wherever its article is; none unless every source the question names gives one."""
+    shown = [(n, s) for n, group in enumerate(groups, start=1) for s in _toll_sentences(question, group)]
+    named = named_sources(question)
     counts = []
-    for part, words in named_sources(question):
-        for n, text, sentence in shown:
-            found = _sentence_counts(text, asked)
-            if len(found) == 1 and all(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
-                counts.append(Count(found[0][0], found[0][1], _named_side(text, part, words), n, sentence,
+    for part, words in named:
+        for n, sentence in shown:
+            found = _sentence_counts(sentence.text, asked)
+            if len(found) == 1 and all(re.search(rf"\b{re.escape(w)}\b", sentence.text) for w in words):
+                counts.append(Count(found[0][0], found[0][1], _named_side(sentence.text, part, words), n, sentence,
                                     found[0][2]))
                 break
-    return counts
+    return counts if len(counts) == len(named) else []
 
 
 def _named_side(sentence: str, part: str, words: list[str]) -> str:
@@ -201,7 +203,7 @@ def answer_with_tolls(question: str, parsed: Question, composed: Composed, verif
     if not asked:
         return composed, verified
     named = named_counts(question, asked, groups)
-    if 2 <= len(named) == len(named_sources(question)) and len({c.sentence for c in named}) == len(named):
+    if len(named) >= 2 and len({c.sentence for c in named}) == len(named):
         return sides_answer([(c.words, c.who, VerifiedQuote.whole(c.n, c.sentence)) for c in named], passages)
     for n, group in enumerate(groups, start=1):
         counts = article_counts(question, asked, n, group)[:MAX_COUNTS]
